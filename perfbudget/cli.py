@@ -1,0 +1,62 @@
+"""``perfbudget``: the same pipeline as the pytest plugin, outside pytest.
+
+Each sub-command lives in ``perfbudget/commands/<name>.py`` with two functions,
+``add_arguments(parser)`` and ``run(args) -> int``, and is imported only when
+used, so ``perfbudget show`` never pays for Jinja2 or github3.py.
+
+Exit codes: 0 fine, 1 a budget was exceeded or a regression found (where the
+command judges), 2 bad usage, 3 bad input (config, results, GitHub).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from perfbudget import __version__
+from perfbudget.errors import PerfBudgetError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+# name -> one-line help; the module perfbudget.commands.<name> implements it.
+COMMANDS = {
+    "show": "print the terminal summary of a results file",
+    "merge": "merge results files (xdist workers, CI shards) into one",
+    "compare": "compare results with budgets and a baseline",
+    "report": "render a report (markdown, html, json, terminal)",
+    "baseline": "fetch the target branch's results from GitHub Actions",
+    "comment": "create or update the pull request comment",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perfbudget", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"perfbudget {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        _command(name).add_arguments(sub)
+    return parser
+
+
+def _command(name: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"perfbudget.commands.{name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(_command(args.command).run(args))
+    except PerfBudgetError as exc:
+        print(f"perfbudget {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the perfbudget CLI, one module each (see cli.py)."""

@@ -1,0 +1,116 @@
+"""Verdicts: what ``compare/`` decided, in a form every reporter reads.
+
+A ``Verdict`` is one decision about one metric of one subject (a test or a
+URL). A ``Comparison`` holds all of them for a run plus what the reports need
+around them (the run, the baseline, warnings). The comment, the job summary,
+the annotations, the HTML report and the terminal all render a Comparison, so
+they never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from perfbudget.results import Run
+
+
+class Status(str, Enum):
+    # Order matters: a subject's status is the most severe of its verdicts.
+    OVER_BUDGET = "over_budget"
+    REGRESSED = "regressed"
+    NEW = "new"
+    REMOVED = "removed"
+    IMPROVED = "improved"
+    OK = "ok"
+
+    @property
+    def severity(self) -> int:
+        return list(Status).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+FAILING = (Status.OVER_BUDGET, Status.REGRESSED)
+
+
+@dataclass
+class Verdict:
+    subject: str  # test node id, or "GET /posts/<int:pk>/" for a URL
+    subject_kind: str  # "test" | "url"
+    metric: str | None  # None for whole-subject verdicts (new, removed)
+    status: Status
+    value: float | None = None  # this run
+    baseline: float | None = None  # the baseline (a statistic when it has samples)
+    limit: float | None = None  # the budget or the regression threshold crossed
+    reason: str = ""  # in words: "12 queries > budget 10 (rule 'api' in perfbudget.yaml:14)"
+    file: str | None = None  # where to annotate: the test's file and line
+    line: int | None = None
+
+    @property
+    def delta(self) -> float | None:
+        if self.value is None or self.baseline is None:
+            return None
+        return self.value - self.baseline
+
+    @property
+    def delta_ratio(self) -> float | None:
+        """Relative change against the baseline (0.25 for +25 %), None when undefined."""
+        if self.delta is None or not self.baseline:
+            return None
+        return self.delta / self.baseline
+
+
+@dataclass
+class Comparison:
+    run: Run
+    baseline: Run | None
+    verdicts: list[Verdict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. "no baseline: compared with budgets only"
+    budgets_source: str | None = None
+
+    def subject_statuses(self) -> dict[tuple[str, str], Status]:
+        """Each subject (kind, name) with the most severe status of its verdicts."""
+        statuses: dict[tuple[str, str], Status] = {}
+        for verdict in self.verdicts:
+            key = (verdict.subject_kind, verdict.subject)
+            current = statuses.get(key)
+            if current is None or verdict.status.severity < current.severity:
+                statuses[key] = verdict.status
+        return statuses
+
+    def counts(self) -> dict[Status, int]:
+        """Subjects per status, each subject counted once under its worst status."""
+        counts = {status: 0 for status in Status}
+        for status in self.subject_statuses().values():
+            counts[status] += 1
+        return counts
+
+    def by_status(self, *statuses: Status) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status in statuses]
+
+    @property
+    def failing(self) -> list[Verdict]:
+        return self.by_status(*FAILING)
+
+    def summary_line(self) -> str:
+        """"2 regressions, 1 over budget, 5 improved, 140 unchanged"."""
+        counts = self.counts()
+        parts = []
+        for status, singular, plural in (
+            (Status.REGRESSED, "regression", "regressions"),
+            (Status.OVER_BUDGET, "over budget", "over budget"),
+            (Status.IMPROVED, "improved", "improved"),
+            (Status.NEW, "new", "new"),
+            (Status.REMOVED, "removed", "removed"),
+            (Status.OK, "unchanged", "unchanged"),
+        ):
+            if counts[status] or status in (Status.REGRESSED, Status.OVER_BUDGET):
+                parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
+        return ", ".join(parts)
+
+    def should_fail(self, fail_on: tuple[Status, ...] = FAILING) -> bool:
+        """The single decision of whether perfbudget fails the run."""
+        return any(v.status in fail_on for v in self.verdicts)
