@@ -1,0 +1,15 @@
+"""Collectors: one module per family of metrics.
+
+Contract for a collector module ``perfbudget/collect/<family>.py``:
+
+- ``install(recorder: Recording.Recorder, settings: CollectSettings) -> Callable[[], None]``
+  installs the family's hooks once per session (patches, signal receivers,
+  ``execute_wrapper``...) and returns the function that removes them. Hooks
+  call ``recorder.emit(event)`` (see ``recording.py``); they must be cheap when
+  ``recorder.active`` is False.
+- ``summarise(...)`` turns the family's events of one ``Recording`` into
+  metric values (names from ``perfbudget.metrics``) and the matching part of
+  ``results.Details``. ``summary.py`` puts the families together.
+
+Django collectors are imported only when Django is installed and configured.
+"""

@@ -1,0 +1,117 @@
+"""Recordings: the facts gathered between a start and a stop, and who receives them.
+
+Collectors install their hooks once per session and, whenever something
+happens (a query, a connection, a cache call...), ``emit`` an event to the
+``Recorder``. The recorder hands every event to each open ``Recording``, so
+nested recordings work without extra bookkeeping: the whole test, its call
+phase and each test-client request are all recordings open at once, and a
+query inside a request counts for all three. With nothing open, ``emit`` is a
+cheap no-op, which keeps idle collectors cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from perfbudget.results import RequestRecord
+
+
+@dataclass(frozen=True)
+class QueryEvent:
+    database: str
+    sql: str
+    params: object  # as given to the cursor; only stored if the user opts in
+    duration_ms: float
+    location: str | None  # first project-code frame, "path:line"
+
+
+@dataclass(frozen=True)
+class NetworkEvent:
+    host: str
+    port: int | None
+    loopback: bool
+    method: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class CacheEvent:
+    cache: str
+    operation: str
+    hit: bool | None  # None for operations that neither hit nor miss (set, delete...)
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class TemplateEvent:
+    name: str
+    duration_ms: float
+
+
+Event = QueryEvent | NetworkEvent | CacheEvent | TemplateEvent
+
+
+@dataclass
+class Recording:
+    """Everything observed while this recording was open."""
+
+    queries: list[QueryEvent] = field(default_factory=list)
+    network: list[NetworkEvent] = field(default_factory=list)
+    cache: list[CacheEvent] = field(default_factory=list)
+    templates: list[TemplateEvent] = field(default_factory=list)
+    signals: Counter[str] = field(default_factory=Counter)
+    requests: list[RequestRecord] = field(default_factory=list)  # test-client requests made meanwhile
+    wall_start: float = field(default_factory=time.perf_counter)
+    cpu_start: float = field(default_factory=time.process_time)
+    wall_ms: float = 0.0
+    cpu_ms: float = 0.0
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, QueryEvent):
+            self.queries.append(event)
+        elif isinstance(event, NetworkEvent):
+            self.network.append(event)
+        elif isinstance(event, CacheEvent):
+            self.cache.append(event)
+        else:
+            self.templates.append(event)
+
+    def finish(self) -> None:
+        self.wall_ms = (time.perf_counter() - self.wall_start) * 1000.0
+        self.cpu_ms = (time.process_time() - self.cpu_start) * 1000.0
+
+
+class Recorder:
+    """The session's open recordings; collectors emit to it, the plugin opens and closes."""
+
+    def __init__(self) -> None:
+        self._open: list[Recording] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self._open)
+
+    def start(self) -> Recording:
+        recording = Recording()
+        self._open.append(recording)
+        return recording
+
+    def stop(self, recording: Recording) -> Recording:
+        recording.finish()
+        if recording in self._open:
+            self._open.remove(recording)
+        return recording
+
+    def emit(self, event: Event) -> None:
+        for recording in self._open:
+            recording.add(event)
+
+    def emit_signal(self, name: str) -> None:
+        for recording in self._open:
+            recording.signals[name] += 1
+
+    def emit_request(self, request: RequestRecord) -> None:
+        for recording in self._open:
+            recording.requests.append(request)
