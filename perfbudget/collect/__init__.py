@@ -2,7 +2,7 @@
 
 Contract for a collector module ``perfbudget/collect/<family>.py``:
 
-- ``install(recorder: Recording.Recorder, settings: CollectSettings) -> Callable[[], None]``
+- ``install(recorder: recording.Recorder, settings: recording.CollectSettings) -> Callable[[], None]``
   installs the family's hooks once per session (patches, signal receivers,
   ``execute_wrapper``...) and returns the function that removes them. Hooks
   call ``recorder.emit(event)`` (see ``recording.py``); they must be cheap when

@@ -14,8 +14,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from perfbudget.results import RequestRecord
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    """What the user asked the collectors to do (from the plugin's options)."""
+
+    rootdir: Path  # locations are reported relative to it
+    store_sql_params: bool = False  # --perf-sql-params: keep parameter values (may hold personal data)
+    memory: bool = False  # --perf-memory: trace peak memory with tracemalloc (costly)
 
 
 @dataclass(frozen=True)
