@@ -26,6 +26,9 @@ class CollectSettings:
     rootdir: Path  # locations are reported relative to it
     store_sql_params: bool = False  # --perf-sql-params: keep parameter values (may hold personal data)
     memory: bool = False  # --perf-memory: trace peak memory with tracemalloc (costly)
+    # Django collectors are installed: Django metrics are reported even when zero,
+    # so "no queries" is a recorded fact rather than a missing value.
+    django: bool = False
 
 
 @dataclass(frozen=True)
