@@ -1,0 +1,163 @@
+#!/usr/bin/env python
+"""Measure what ``--perf-budget`` costs: the same suites with and without it.
+
+Runs the example project's suite and a generated suite of Django tests (each
+creates rows, queries and makes a test-client request, reusing the example's
+settings), alternating plugin off/on in every round so that a slow moment of
+the machine hits both sides, then prints the median wall time of each and the
+overhead ratio. Two figures per run: the whole process (what a user waits
+for, interpreter and Django start-up included) and pytest's own session time
+(the "in 1.23s" it prints).
+
+    python scripts/bench_overhead.py                 # 5 rounds, both suites
+    python scripts/bench_overhead.py --repeats 9 --suite example
+    python scripts/bench_overhead.py --generated-tests 600 --extra-args=--perf-memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "example"
+_SESSION_TIME = re.compile(r" in (\d+(?:\.\d+)?)s")
+
+_GENERATED_TEST = '''
+def test_post_{n}(client, db, django_assert_num_queries):
+    author = Author.objects.create(name="Author {n}", email="a{n}@example.com")
+    post = Post.objects.create(author=author, title="Post {n}", body="Body {n}.")
+    with django_assert_num_queries(5):
+        response = client.get(f"/posts/{{post.pk}}/")
+    assert response.status_code == 200
+    assert Post.objects.filter(author=author).count() == 1
+'''
+
+_GENERATED_CONFTEST = '''
+import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()  # the sidebar is cached; every test starts cold, as in the example
+'''
+
+
+@dataclass
+class Suite:
+    name: str
+    cwd: Path
+    tests: int = 0
+    off: list[tuple[float, float]] = field(default_factory=list)  # (process s, session s)
+    on: list[tuple[float, float]] = field(default_factory=list)
+
+
+def write_generated_suite(root: Path, count: int, per_file: int = 50) -> None:
+    """``count`` Django tests in files of ``per_file``, run with the example's settings."""
+    (root / "pytest.ini").write_text(
+        "[pytest]\n"
+        "DJANGO_SETTINGS_MODULE = blogsite.settings\n"
+        "django_find_project = false\n"
+        f"pythonpath = {EXAMPLE}\n"
+        "testpaths = gen_tests\n",
+        encoding="utf-8",
+    )
+    tests = root / "gen_tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text(_GENERATED_CONFTEST, encoding="utf-8")
+    for start in range(0, count, per_file):
+        body = "from blog.models import Author, Post\n" + "".join(
+            _GENERATED_TEST.format(n=n) for n in range(start, min(start + per_file, count))
+        )
+        (tests / f"test_gen_{start // per_file:03d}.py").write_text(body, encoding="utf-8")
+
+
+def run_once(suite: Suite, plugin: bool, output: Path, extra: list[str]) -> tuple[float, float]:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
+    if plugin:
+        cmd += ["--perf-budget", f"--perf-output={output}"]
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=suite.cwd, capture_output=True, text=True, env=_env())
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{suite.name}: {shlex.join(cmd)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    match = _SESSION_TIME.findall(done.stdout.strip().splitlines()[-1])
+    passed = re.search(r"(\d+) passed", done.stdout)
+    suite.tests = int(passed.group(1)) if passed else 0
+    return elapsed, float(match[-1]) if match else elapsed
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTEST_ADDOPTS", None)  # measure the plain command
+    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    return env
+
+
+def overhead(off: list[float], on: list[float]) -> str:
+    base = statistics.median(off)
+    return f"{(statistics.median(on) / base - 1) * 100:+.1f} %" if base else "n/a"
+
+
+def report(suites: list[Suite], repeats: int) -> None:
+    print(f"\nmedian of {repeats} interleaved runs (process wall time / pytest session time)")
+    header = f"{'suite':<12}{'tests':>6}{'off':>16}{'on':>16}{'overhead':>22}"
+    print(header)
+    print("-" * len(header))
+    for suite in suites:
+        off_p, off_s = zip(*suite.off)
+        on_p, on_s = zip(*suite.on)
+        print(
+            f"{suite.name:<12}{suite.tests:>6}"
+            f"{statistics.median(off_p):>7.2f}s/{statistics.median(off_s):>6.2f}s"
+            f"{statistics.median(on_p):>7.2f}s/{statistics.median(on_s):>6.2f}s"
+            f"{overhead(off_p, on_p):>11}/{overhead(off_s, on_s):>10}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of off+on per suite (default 5)")
+    parser.add_argument("--suite", choices=["example", "generated", "all"], default="all")
+    parser.add_argument("--generated-tests", type=int, default=300, help="size of the generated suite (default 300)")
+    parser.add_argument(
+        "--extra-args", default="", help="more pytest arguments for both sides, e.g. '-n 2' or '--perf-memory' (on side only is not supported)"
+    )
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.generated_tests < 1:
+        parser.error("--repeats and --generated-tests must be at least 1")
+    extra = shlex.split(args.extra_args)
+    with tempfile.TemporaryDirectory(prefix="perfbudget-bench-") as tmp:
+        work = Path(tmp)
+        suites = []
+        if args.suite in ("example", "all"):
+            suites.append(Suite("example", EXAMPLE))
+        if args.suite in ("generated", "all"):
+            generated = work / "generated"
+            generated.mkdir()
+            write_generated_suite(generated, args.generated_tests)
+            suites.append(Suite("generated", generated))
+        for suite in suites:
+            run_once(suite, False, work / "warmup.json", extra)  # fill OS caches before timing
+            for round_no in range(args.repeats):
+                # alternate which side goes first, so drift over time hits both equally
+                for plugin in (False, True) if round_no % 2 == 0 else (True, False):
+                    sample = run_once(suite, plugin, work / f"{suite.name}.json", extra)
+                    (suite.on if plugin else suite.off).append(sample)
+                print(f"{suite.name}: round {round_no + 1}/{args.repeats} done", file=sys.stderr)
+        report(suites, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
