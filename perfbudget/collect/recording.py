@@ -80,6 +80,9 @@ class Recording:
     cpu_start: float = field(default_factory=time.process_time)
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
+    # Time spent suspended (session-scoped fixtures), left out of wall_ms/cpu_ms.
+    suspended_wall: float = 0.0
+    suspended_cpu: float = 0.0
 
     def add(self, event: Event) -> None:
         if isinstance(event, QueryEvent):
@@ -92,8 +95,17 @@ class Recording:
             self.templates.append(event)
 
     def finish(self) -> None:
-        self.wall_ms = (time.perf_counter() - self.wall_start) * 1000.0
-        self.cpu_ms = (time.process_time() - self.cpu_start) * 1000.0
+        self.wall_ms = max(0.0, (time.perf_counter() - self.wall_start - self.suspended_wall) * 1000.0)
+        self.cpu_ms = max(0.0, (time.process_time() - self.cpu_start - self.suspended_cpu) * 1000.0)
+
+
+@dataclass
+class Suspension:
+    """Recordings hidden by ``Recorder.suspend`` and when that happened."""
+
+    recordings: list[Recording]
+    wall_start: float
+    cpu_start: float
 
 
 class Recorder:
@@ -116,6 +128,21 @@ class Recorder:
         if recording in self._open:
             self._open.remove(recording)
         return recording
+
+    def suspend(self) -> Suspension:
+        """Hide the open recordings until ``resume``: the work done meanwhile
+        (a session-scoped fixture creating the test database) belongs to no test."""
+        suspension = Suspension(self._open, time.perf_counter(), time.process_time())
+        self._open = []
+        return suspension
+
+    def resume(self, suspension: Suspension) -> None:
+        wall = time.perf_counter() - suspension.wall_start
+        cpu = time.process_time() - suspension.cpu_start
+        for recording in suspension.recordings:
+            recording.suspended_wall += wall
+            recording.suspended_cpu += cpu
+        self._open = suspension.recordings + self._open
 
     def emit(self, event: Event) -> None:
         for recording in self._open:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from perfbudget.collect import network
+from perfbudget.collect import network, timing
 from perfbudget.collect.recording import CollectSettings, Recording
 from perfbudget.results import Details
 
@@ -24,7 +24,7 @@ def summarise(recording: Recording, settings: CollectSettings) -> tuple[dict[str
     Counts of a family whose collector is installed are reported even when
     zero: "0 queries" is a fact a budget can hold a test to, a missing value is not.
     """
-    metrics: dict[str, float] = {"duration": recording.wall_ms, "cpu_time": recording.cpu_ms}
+    metrics = timing.summarise(recording)
     details = Details()
 
     network_metrics, details.network_calls = network.summarise(recording.network)
