@@ -1,0 +1,27 @@
+"""``perfbudget show RESULTS.json``: print the run summary of a stored results file.
+
+The same text ``pytest --perf-budget`` prints at the end of a run, for a file
+downloaded from CI or kept from an earlier run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "results",
+        nargs="?",
+        default=".perfbudget/results.json",
+        help="results file written by pytest --perf-budget (default: %(default)s)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from perfbudget.report.summary import render_run_summary
+    from perfbudget.results import load_run
+
+    run_ = load_run(args.results)  # a ResultsError becomes the CLI's message and exit code 3
+    print(render_run_summary(run_), end="")
+    return 0

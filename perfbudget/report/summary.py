@@ -1,0 +1,98 @@
+"""The run summary: where a run spent its queries, time and network calls, as plain text.
+
+Shown at the end of ``pytest --perf-budget`` and by ``perfbudget show``, from
+the same ``Run``, so both print the same thing. It describes one run on its
+own; judging it against budgets and a baseline is ``compare/``'s job.
+"""
+
+from __future__ import annotations
+
+from perfbudget.metrics import format_value
+from perfbudget.results import Run, SqlGroup, TestRecord, UrlSummary
+
+TOP = 5  # rows in each "most ..." table
+SQL_WIDTH = 160  # characters of SQL shown per N+1 candidate
+
+
+def _shorten(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _top_tests(tests: list[TestRecord], metric: str) -> list[TestRecord]:
+    ranked = [t for t in tests if t.metrics.get(metric, 0) > 0]
+    return sorted(ranked, key=lambda t: (-t.metrics[metric], t.node_id))[:TOP]
+
+
+def _top_urls(urls: list[UrlSummary], metric: str) -> list[UrlSummary]:
+    ranked = [u for u in urls if u.metrics.get(metric, 0) > 0]
+    return sorted(ranked, key=lambda u: (-u.metrics[metric], u.key))[:TOP]
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> list[str]:
+    if not rows:
+        return []
+    width = max(len(value) for value, _ in rows)
+    return [title, *(f"  {value:>{width}}  {label}" for value, label in rows)]
+
+
+def _n_plus_one_lines(tests: list[TestRecord]) -> list[str]:
+    lines: list[str] = []
+    for test in sorted(tests, key=lambda t: t.node_id):
+        groups: list[SqlGroup] = test.details.n_plus_one_groups
+        for group in sorted(groups, key=lambda g: (-g.count, g.sql)):
+            where = f" at {group.location}" if group.location else ""
+            lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where}")
+            lines.append(f"    {_shorten(group.sql, SQL_WIDTH)}")
+    return ["N+1 candidates (the same SELECT repeated):", *lines] if lines else []
+
+
+def _external_lines(tests: list[TestRecord]) -> list[str]:
+    lines: list[str] = []
+    for test in sorted(tests, key=lambda t: t.node_id):
+        for call in test.details.external_calls:
+            target = f"{call.method} {call.url}" if call.method and call.url else f"{call.host}:{call.port}"
+            lines.append(f"  {test.node_id}: {target} ({call.count}x)")
+    return ["Tests calling outside hosts:", *lines] if lines else []
+
+
+def render_run_summary(run: Run) -> str:
+    """The summary of ``run``; sections with nothing to show are left out."""
+    tests, urls = run.tests, run.urls
+    counts = {outcome: sum(1 for t in tests if t.outcome == outcome) for outcome in sorted({t.outcome for t in tests})}
+    head = ", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "no tests"
+    note = " (interrupted: partial results)" if run.interrupted else ""
+    sections: list[list[str]] = [[f"{len(tests)} tests recorded: {head}; {len(urls)} URLs{note}"]]
+    sections.append(
+        _table(
+            "Most queries (tests):",
+            [(format_value("queries", t.metrics["queries"]), t.node_id) for t in _top_tests(tests, "queries")],
+        )
+    )
+    sections.append(
+        _table(
+            "Most queries (URLs, worst request):",
+            [(format_value("queries", u.metrics["queries"]), f"{u.key} ({u.hits} hits)") for u in _top_urls(urls, "queries")],
+        )
+    )
+    sections.append(
+        _table(
+            "Slowest tests:",
+            [(format_value("duration", t.metrics["duration"]), t.node_id) for t in _top_tests(tests, "duration")],
+        )
+    )
+    sections.append(
+        _table(
+            "Slowest URLs (median; p95):",
+            [
+                (
+                    format_value("duration", u.metrics["duration"]),
+                    f"{u.key} (p95 {format_value('duration', u.metrics.get('duration_p95'))}, {u.hits} hits)",
+                )
+                for u in _top_urls(urls, "duration")
+            ],
+        )
+    )
+    sections.append(_n_plus_one_lines(tests))
+    sections.append(_external_lines(tests))
+    return "\n".join(line for section in sections for line in section) + "\n"
