@@ -310,7 +310,7 @@ class PerfBudgetPlugin:
         state = None
         if self.recorder is not None:
             with self.guard("starting a recording"):
-                self._network.refresh()
+                self._network.refresh()  # HTTP libraries the tests imported since the last test
                 state = _TestState(whole=self.recorder.start(), between=_Pause(self.recorder))
                 if self._memory is not None:
                     state.memory_baseline = self._memory.begin()

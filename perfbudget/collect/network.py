@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import http.client
+import importlib
 import ipaddress
 import socket
 import sys
@@ -72,10 +73,20 @@ class NetworkCollector:
         self.refresh()
 
     def refresh(self) -> None:
-        """Patch HTTP libraries imported since the last call (importing httpcore ourselves costs ~0.1 s)."""
+        """Patch HTTP libraries imported since the last call.
+
+        httpcore costs ~0.1 s to import, so it is patched only once httpx or
+        httpcore itself is imported (httpx imports httpcore lazily, when its
+        first client is built, too late to wait for).
+        """
         self._patch_connect_overrides()
-        if "httpcore" not in self._patched and "httpcore" in sys.modules:
-            self._patch_httpcore(sys.modules["httpcore"])
+        if "httpcore" not in self._patched and ("httpx" in sys.modules or "httpcore" in sys.modules):
+            try:
+                httpcore = importlib.import_module("httpcore")
+            except ImportError:  # httpx without its transport: the socket level still counts
+                self._patched.add("httpcore")
+                return
+            self._patch_httpcore(httpcore)
 
     def uninstall(self) -> None:
         while self._undo:

@@ -1,0 +1,57 @@
+"""Fixtures and helpers for the plugin and collector tests: a real local HTTP server and results reading.
+
+The server is a ``ThreadingHTTPServer`` on 127.0.0.1 speaking HTTP/1.1, so a
+client can reuse one connection for several requests (keep-alive), which is
+what the counting rule in ``collect/network.py`` must get right.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def local_server() -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of a real HTTP server for this test."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """The results file as plain JSON, to check what a user would find in it."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def tests_by_name(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Test records keyed by the part of the node id after the last '::'."""
+    return {test["node_id"].rsplit("::", 1)[-1]: test for test in results["tests"]}
