@@ -1,0 +1,108 @@
+"""Load the baseline to compare with: one results file, or a directory of past results (history).
+
+A baseline is advice, not a requirement: every problem (missing, corrupt,
+unsupported schema, another project) becomes a warning and the run is then
+judged by its budgets only. Nothing here raises for bad data.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perfbudget.metrics import METRICS
+from perfbudget.results import ResultsError, Run, TestRecord, UrlSummary, load_run
+
+
+@dataclass
+class Baseline:
+    """One run, or several (oldest first): time metrics use a statistic over all of them."""
+
+    runs: list[Run]
+    source: str
+    _tests: list[dict[str, TestRecord]] = field(init=False, repr=False)
+    _urls: list[dict[str, UrlSummary]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Indexed once: a history of 20 runs x 1000 tests is looked up per metric.
+        self._tests = [{test.node_id: test for test in run.tests} for run in self.runs]
+        self._urls = [{url.key: url for url in run.urls} for run in self.runs]
+
+    @property
+    def latest(self) -> Run:
+        """The run that decides which subjects exist, and the counts (counts are facts)."""
+        return self.runs[-1]
+
+    def test_values(self, node_id: str, metric: str) -> list[float]:
+        return _values([tests.get(node_id) for tests in self._tests], metric)
+
+    def url_values(self, key: str, metric: str) -> list[float]:
+        return _values([urls.get(key) for urls in self._urls], metric)
+
+    def latest_test(self, node_id: str) -> TestRecord | None:
+        return self._tests[-1].get(node_id)
+
+    def latest_url(self, key: str) -> UrlSummary | None:
+        return self._urls[-1].get(key)
+
+
+def _values(records: list[TestRecord | None] | list[UrlSummary | None], metric: str) -> list[float]:
+    """Every sample of ``metric`` across the runs (a run's single value when it has no samples)."""
+    values: list[float] = []
+    for record in records:
+        if record is None or metric not in record.metrics:
+            continue
+        samples = record.samples.get(metric)
+        values.extend(samples if samples else [record.metrics[metric]])
+    return values
+
+
+def baseline_value(values: list[float], latest: float | None, metric: str) -> float | None:
+    """The figure the run is compared with: the latest count, or the median of time samples."""
+    kind = METRICS[metric].kind if metric in METRICS else "count"
+    if kind == "count":
+        return latest
+    return statistics.median(values) if values else latest
+
+
+@dataclass
+class BaselineLoad:
+    baseline: Baseline | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_baseline(path: str | Path, project: str | None = None, force: bool = False) -> BaselineLoad:
+    """Load ``path`` (a file or a directory of ``*.json`` results), never raising.
+
+    A run of another project (both names known and different) is ignored with
+    a warning unless ``force``: its tests would all look new or removed.
+    """
+    source = Path(path)
+    fallback = "compared with budgets only"
+    if not source.exists():
+        return BaselineLoad(None, [f"{source}: baseline not found; {fallback}"])
+    files = sorted(p for p in source.rglob("*.json") if p.is_file()) if source.is_dir() else [source]
+    warnings: list[str] = []
+    runs: list[Run] = []
+    for file in files:
+        try:
+            run = load_run(file)
+        except ResultsError as exc:
+            warnings.append(f"baseline ignored: {exc}")
+            continue
+        if project and run.project and run.project != project and not force:
+            warnings.append(
+                f"baseline ignored: {file} is from project {run.project!r}, not {project!r} "
+                "(pass --force-baseline to compare anyway)"
+            )
+            continue
+        runs.append(run)
+    if not runs:
+        if source.is_dir() and not files:
+            warnings.append(f"{source}: no results files (*.json) in the baseline directory")
+        warnings.append(f"no usable baseline; {fallback}")
+        return BaselineLoad(None, warnings)
+    # History in the order it was recorded; undated runs keep their file order.
+    runs.sort(key=lambda run: run.finished or run.started or "")
+    return BaselineLoad(Baseline(runs, str(source)), warnings)

@@ -1,0 +1,53 @@
+"""Find the budget file: an explicit path, ``[tool.perfbudget] budget_file``, or ``perfbudget.yaml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfbudget.budgets.model import BudgetError
+
+DEFAULT_NAMES = ("perfbudget.yaml", "perfbudget.yml")
+
+
+def find_budget_file(rootdir: Path, explicit: str | None = None) -> Path | None:
+    """The budget file to use, or None when the project has none (no limits).
+
+    An explicit path (``--perf-budget-file``, ini, ``--budgets``) or one named in
+    pyproject.toml must exist: a typo there must not silently drop every limit.
+    """
+    if explicit:
+        path = Path(explicit)
+        path = path if path.is_absolute() else rootdir / path
+        if not path.is_file():
+            raise BudgetError(f"{path}: budget file not found (given with --perf-budget-file or perf_budget_file)")
+        return path
+    configured = _from_pyproject(rootdir / "pyproject.toml")
+    if configured is not None:
+        return configured
+    for name in DEFAULT_NAMES:
+        if (rootdir / name).is_file():
+            return rootdir / name
+    return None
+
+
+def _from_pyproject(pyproject: Path) -> Path | None:
+    if not pyproject.is_file():
+        return None
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the key is only read where tomllib exists
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BudgetError(f"{pyproject}: cannot read [tool.perfbudget] ({exc})") from exc
+    section = data.get("tool", {}).get("perfbudget", {})
+    value = section.get("budget_file") if isinstance(section, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise BudgetError(f"{pyproject}: [tool.perfbudget] budget_file must be a path, got {value!r}")
+    path = pyproject.parent / value
+    if not path.is_file():
+        raise BudgetError(f"{pyproject}: [tool.perfbudget] budget_file = {value!r}: {path} not found")
+    return path

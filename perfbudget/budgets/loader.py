@@ -1,0 +1,246 @@
+"""Read perfbudget.yaml into ``Budgets``, naming file:line and key for every mistake.
+
+PyYAML composes the file into nodes (which keep their line numbers) and this
+module walks them, so an error points at the line the user must change rather
+than at the document. Scalars are built with the same safe loader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from perfbudget.budgets.model import (
+    DEFAULT_REGRESSION,
+    FAIL_ON_CHOICES,
+    BudgetError,
+    Budgets,
+    Limit,
+    RegressionRule,
+    Rule,
+    metric_limit,
+)
+from perfbudget.metrics import METRICS, suggest
+from perfbudget.units import UnitError, parse_quantity
+from perfbudget.verdicts import Status
+
+SUPPORTED_VERSIONS = (1,)
+TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore"]
+REGRESSION_KEYS = ["max_increase", "floor", "relative"]
+KINDS = ["count", "time", "bytes"]
+
+
+class _Reader:
+    """Walks composed YAML nodes; every error names ``source:line``."""
+
+    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
+        self.loader = loader
+        self.source = source
+
+    def where(self, node: yaml.Node) -> str:
+        return f"{self.source}:{node.start_mark.line + 1}"
+
+    def fail(self, node: yaml.Node, message: str) -> BudgetError:
+        return BudgetError(f"{self.where(node)}: {message}")
+
+    def scalar(self, node: yaml.Node, path: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, f"{path}: expected a single value, got a {_shape(node)}")
+        return self.loader.construct_object(node)
+
+    def mapping(self, node: yaml.Node, path: str, allowed: list[str] | None = None) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        """Key/value node pairs; refuses duplicate keys (YAML would keep the last silently)."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{path}: expected a mapping of keys, got a {_shape(node)}")
+        pairs, seen = [], set()
+        for key_node, value_node in node.value:
+            key = self.scalar(key_node, path)
+            if not isinstance(key, str):
+                raise self.fail(key_node, f"{path}: keys must be names, got {key!r}")
+            if key in seen:
+                raise self.fail(key_node, f"{path}: key {key!r} appears twice")
+            seen.add(key)
+            if allowed is not None and key not in allowed:
+                hint = suggest(key, allowed)
+                extra = f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(allowed)}"
+                raise self.fail(key_node, f"{path}: unknown key {key!r}{extra}")
+            pairs.append((key, key_node, value_node))
+        return pairs
+
+    def sequence(self, node: yaml.Node, path: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, f"{path}: expected a list, got a {_shape(node)}")
+        return list(node.value)
+
+    def limits(self, node: yaml.Node, path: str, source: str, extra_keys: list[str] = ()) -> dict[str, Limit]:  # type: ignore[assignment]
+        limits = {}
+        for key, key_node, value_node in self.mapping(node, path):
+            if key in extra_keys:
+                continue
+            value = self.scalar(value_node, f"{path}.{key}")
+            name, number = metric_limit(key, value, f"{self.where(key_node)}: {path}", list(extra_keys))
+            limits[name] = Limit(number, source)
+        return limits
+
+
+def _shape(node: yaml.Node) -> str:
+    return {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}.get(type(node), "value")
+
+
+def load_budgets(path: str | Path) -> Budgets:
+    """Load and validate a budget file; BudgetError (exit code 2) for any mistake."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise BudgetError(f"{source}: budget file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BudgetError(f"{source}: cannot read budget file ({exc})") from exc
+    return parse_budgets(text, source)
+
+
+def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise BudgetError(f"{source}{position}: malformed YAML: {exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise BudgetError(f"{source}: malformed YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+    if root is None or (isinstance(root, yaml.ScalarNode) and root.value == ""):
+        return Budgets(source=source, warnings=[f"{source}: the budget file is empty: no limits, built-in regression rules"])
+    reader = _Reader(loader, source)
+    budgets = Budgets(source=source)
+    for key, key_node, _ in reader.mapping(root, "top level"):
+        if key not in TOP_KEYS and key in METRICS:
+            raise reader.fail(key_node, f"top level: {key!r} is a metric; put limits under 'defaults: tests:' or a 'tests' rule")
+    sections = {key: (key_node, value_node) for key, key_node, value_node in reader.mapping(root, "top level", TOP_KEYS)}
+    if "version" in sections:
+        key_node, value_node = sections["version"]
+        version = reader.scalar(value_node, "version")
+        if version not in SUPPORTED_VERSIONS:
+            raise reader.fail(value_node, f"version: {version!r} is not supported (this perfbudget reads version 1)")
+    if "defaults" in sections:
+        _, node = sections["defaults"]
+        for kind, key_node, value_node in reader.mapping(node, "defaults", ["tests", "urls"]):
+            limits = reader.limits(value_node, f"defaults.{kind}", f"defaults.{kind} in {reader.where(key_node)}")
+            if kind == "tests":
+                budgets.test_defaults = limits
+            else:
+                budgets.url_defaults = limits
+    if "tests" in sections:
+        budgets.test_rules = _rules(reader, sections["tests"][1], "tests")
+    if "urls" in sections:
+        budgets.url_rules = _rules(reader, sections["urls"][1], "urls")
+    if "regression" in sections:
+        budgets.regression = _regression(reader, sections["regression"][1])
+    if "fail_on" in sections:
+        budgets.fail_on = _fail_on(reader, sections["fail_on"][1])
+    if "ignore" in sections:
+        _, node = sections["ignore"]
+        budgets.ignore = _strings(reader, node, "ignore")
+        budgets.ignore_source = reader.where(node)
+    return budgets
+
+
+def _rules(reader: _Reader, node: yaml.Node, section: str) -> list[Rule]:
+    rules = []
+    extra = ["match", "method"] if section == "urls" else ["match"]
+    for index, item in enumerate(reader.sequence(node, section), start=1):
+        path = f"{section}[{index}]"
+        keys = {key: value_node for key, _, value_node in reader.mapping(item, path)}
+        if "match" not in keys:
+            raise reader.fail(item, f"{path}: missing 'match' (a glob on the {'route' if section == 'urls' else 'node id or file'})")
+        match = reader.scalar(keys["match"], f"{path}.match")
+        if not isinstance(match, str) or not match:
+            raise reader.fail(keys["match"], f"{path}.match: expected a pattern such as {'/api/*' if section == 'urls' else 'tests/api/*'!r}")
+        method = None
+        if "method" in keys:
+            method = reader.scalar(keys["method"], f"{path}.method")
+            if not isinstance(method, str) or not method.isalpha():
+                raise reader.fail(keys["method"], f"{path}.method: expected an HTTP method such as GET, got {method!r}")
+            method = method.upper()
+        line = item.start_mark.line + 1
+        source = f"{section} rule #{index} {match!r} in {reader.source}:{line}"
+        limits = reader.limits(item, path, source, extra)
+        rules.append(Rule(match=match, limits=limits, index=index, line=line, method=method))
+    return rules
+
+
+def _regression(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
+    rules: dict[str, RegressionRule] = {}
+    for key, key_node, value_node in reader.mapping(node, "regression"):
+        if key not in METRICS and key not in KINDS:
+            hint = suggest(key, KINDS + list(METRICS))
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise reader.fail(key_node, f"regression: unknown key {key!r} (a metric name or one of {', '.join(KINDS)}){extra}")
+        kind = key if key in KINDS else METRICS[key].kind
+        source = f"regression.{key} in {reader.where(key_node)}"
+        default = DEFAULT_REGRESSION[kind]
+        if isinstance(value_node, yaml.ScalarNode):
+            value = reader.scalar(value_node, f"regression.{key}")
+            if value is not False:
+                raise reader.fail(value_node, f"regression.{key}: expected a mapping (max_increase, relative) or false, got {value!r}")
+            rules[key] = RegressionRule(default.floor, default.relative, source, enabled=False)
+            continue
+        fields = {name: (kn, vn) for name, kn, vn in reader.mapping(value_node, f"regression.{key}", REGRESSION_KEYS)}
+        if "max_increase" in fields and "floor" in fields:
+            raise reader.fail(fields["floor"][0], f"regression.{key}: 'floor' and 'max_increase' mean the same; keep one")
+        floor, relative = default.floor, default.relative
+        for name in ("max_increase", "floor"):
+            if name in fields:
+                value = reader.scalar(fields[name][1], f"regression.{key}.{name}")
+                try:
+                    floor = parse_quantity(value, kind)
+                except UnitError as exc:
+                    raise reader.fail(fields[name][1], f"regression.{key}.{name}: {exc}") from exc
+        if "relative" in fields:
+            relative = _percent(reader, fields["relative"][1], f"regression.{key}.relative")
+        rules[key] = RegressionRule(floor, relative, source)
+    return rules
+
+
+def _percent(reader: _Reader, node: yaml.Node, path: str) -> float:
+    """``25%`` or ``25`` -> 0.25."""
+    value = reader.scalar(node, path)
+    text = str(value).strip()
+    number_text = text[:-1].strip() if text.endswith("%") else text
+    try:
+        number = float(number_text)
+    except ValueError:
+        number = -1.0
+    if isinstance(value, bool) or number < 0:
+        raise reader.fail(node, f"{path}: expected a percentage such as '25%', got {value!r}")
+    return number / 100
+
+
+def _fail_on(reader: _Reader, node: yaml.Node) -> tuple[Status, ...]:
+    if isinstance(node, yaml.ScalarNode):
+        value = reader.scalar(node, "fail_on")
+        values = [] if value in (None, "none", False) else [value]
+    else:
+        values = [reader.scalar(item, "fail_on") for item in reader.sequence(node, "fail_on")]
+    statuses = []
+    for value in values:
+        if value not in FAIL_ON_CHOICES:
+            hint = suggest(str(value), list(FAIL_ON_CHOICES))
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise reader.fail(node, f"fail_on: unknown value {value!r} (choose from {', '.join(FAIL_ON_CHOICES)} or none){extra}")
+        statuses.append(FAIL_ON_CHOICES[value])
+    return tuple(statuses)
+
+
+def _strings(reader: _Reader, node: yaml.Node, path: str) -> list[str]:
+    values = []
+    for item in reader.sequence(node, path):
+        value = reader.scalar(item, path)
+        if not isinstance(value, str):
+            raise reader.fail(item, f"{path}: expected a glob such as 'tests/slow/*', got {value!r}")
+        values.append(value)
+    return values

@@ -1,0 +1,181 @@
+"""The budget data model: limits and regression rules, and which apply to a test or URL.
+
+The loader (``loader.py``) fills these classes from YAML; ``compare/`` asks
+them which limits hold for a subject. Precedence for a test: ``defaults.tests``
+< matching ``tests`` rules in file order (a later rule overrides an earlier
+one) < the test's ``perf_budget`` marker. For a URL: ``defaults.urls`` <
+matching ``urls`` rules in file order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from perfbudget.errors import PerfBudgetError
+from perfbudget.metrics import METRICS, Kind, suggest
+from perfbudget.results import Run, TestRecord, UrlSummary
+from perfbudget.units import UnitError, parse_quantity
+from perfbudget.verdicts import FAILING, Status
+
+
+class BudgetError(PerfBudgetError):
+    """The budget file (or a perf_budget marker) is wrong; the message names file:line and key."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit on one metric, and where it was set (for the reason in words)."""
+
+    value: float
+    source: str  # "rule #2 'api/*' in perfbudget.yaml:14", "defaults.tests in perfbudget.yaml:3"
+
+
+@dataclass
+class Rule:
+    """A ``tests`` or ``urls`` entry: a pattern and the limits it sets."""
+
+    match: str
+    limits: dict[str, Limit]
+    index: int  # 1-based position in its list, as users count
+    line: int
+    method: str | None = None  # urls only; None matches every method
+
+    def matches_test(self, test: TestRecord) -> bool:
+        """A glob on the node id or on the test's file; a bare file path matches its tests."""
+        pattern = self.match
+        path = test.node_id.split("::", 1)[0]
+        return (
+            fnmatchcase(test.node_id, pattern)
+            or fnmatchcase(path, pattern)
+            or bool(test.file and fnmatchcase(test.file, pattern))
+        )
+
+    def matches_url(self, url: UrlSummary) -> bool:
+        """A glob on the route pattern (``/api/*``) and, if given, the method."""
+        if self.method is not None and self.method != url.method.upper():
+            return False
+        return url.route == self.match or fnmatchcase(url.route, self.match)
+
+
+@dataclass(frozen=True)
+class RegressionRule:
+    """When a change against the baseline counts: above BOTH thresholds.
+
+    ``floor`` is the absolute change allowed (``max_increase`` in the file),
+    in the metric's storage unit; ``relative`` is a fraction of the baseline.
+    ``enabled`` False switches regression checks off for the metric.
+    """
+
+    floor: float
+    relative: float
+    source: str = "default rule"
+    enabled: bool = True
+
+    def margin(self, baseline: float) -> float:
+        return max(self.floor, self.relative * abs(baseline))
+
+
+# Built-in regression rules per kind: counts are facts (any increase);
+# times and memory are noisy samples, so both a relative and an absolute step.
+DEFAULT_REGRESSION: dict[str, RegressionRule] = {
+    "count": RegressionRule(floor=0.0, relative=0.0),
+    "time": RegressionRule(floor=10.0, relative=0.25),  # +10 ms and +25 %
+    "bytes": RegressionRule(floor=1_000_000.0, relative=0.10),  # +1 MB and +10 %
+}
+
+# Fail-on values a user may list; "none" (or an empty list) never fails.
+FAIL_ON_CHOICES = {status.value: status for status in FAILING}
+
+
+@dataclass
+class Budgets:
+    """A loaded budget file; an empty Budgets() means no limits and built-in rules."""
+
+    source: str | None = None
+    test_defaults: dict[str, Limit] = field(default_factory=dict)
+    url_defaults: dict[str, Limit] = field(default_factory=dict)
+    test_rules: list[Rule] = field(default_factory=list)
+    url_rules: list[Rule] = field(default_factory=list)
+    regression: dict[str, RegressionRule] = field(default_factory=dict)  # metric name or kind
+    fail_on: tuple[Status, ...] = FAILING
+    ignore: list[str] = field(default_factory=list)
+    ignore_source: str = ""
+    warnings: list[str] = field(default_factory=list)  # found while loading (empty file...)
+
+    def limits_for_test(self, test: TestRecord, marker: bool = True) -> dict[str, Limit]:
+        """defaults.tests < matching rules in file order < the perf_budget marker.
+
+        BudgetError for a bad marker; ``marker=False`` gives the file's limits alone.
+        """
+        limits = dict(self.test_defaults)
+        for rule in self.test_rules:
+            if rule.matches_test(test):
+                limits.update(rule.limits)
+        if marker and test.budget_marker:
+            where = f"{test.file}:{test.line}" if test.line else test.node_id
+            limits.update(parse_marker(test.budget_marker, where))
+        return limits
+
+    def limits_for_url(self, url: UrlSummary) -> dict[str, Limit]:
+        limits = dict(self.url_defaults)
+        for rule in self.url_rules:
+            if rule.matches_url(url):
+                limits.update(rule.limits)
+        return limits
+
+    def regression_rule(self, metric: str) -> RegressionRule:
+        """The metric's own rule, else its kind's, else the built-in one for its kind."""
+        kind = METRICS[metric].kind if metric in METRICS else "count"
+        return self.regression.get(metric) or self.regression.get(kind) or DEFAULT_REGRESSION[kind]
+
+    def is_ignored(self, subject: str) -> bool:
+        return any(fnmatchcase(subject, pattern) for pattern in self.ignore)
+
+    def unused_rule_warnings(self, run: Run) -> list[str]:
+        """A rule that matches nothing is probably a typo: say so, without failing."""
+        warnings = []
+        for rule in self.test_rules:
+            if not any(rule.matches_test(test) for test in run.tests):
+                warnings.append(f"{self.source}:{rule.line}: tests rule #{rule.index} {rule.match!r} matches no test in this run")
+        for rule in self.url_rules:
+            if not any(rule.matches_url(url) for url in run.urls):
+                method = f" {rule.method}" if rule.method else ""
+                warnings.append(
+                    f"{self.source}:{rule.line}: urls rule #{rule.index}{method} {rule.match!r} matches no URL in this run"
+                )
+        return warnings
+
+
+# Marker kwargs cannot contain dots: queries_select means queries.select.
+_MARKER_NAMES = {name.replace(".", "_"): name for name in METRICS}
+
+
+def metric_limit(name: str, value: Any, where: str, valid_keys: list[str] | None = None) -> tuple[str, float]:
+    """Validate one ``metric: limit`` pair; BudgetError naming ``where`` and the key."""
+    if name not in METRICS:
+        hint = suggest(name, (valid_keys or []) + list(METRICS))
+        extra = f"; did you mean {hint!r}?" if hint else ""
+        raise BudgetError(f"{where}: unknown key {name!r}{extra}")
+    kind: Kind = METRICS[name].kind
+    try:
+        return name, parse_quantity(value, kind)
+    except UnitError as exc:
+        raise BudgetError(f"{where}: {name}: {exc}") from exc
+
+
+def parse_marker(kwargs: dict[str, Any], where: str) -> dict[str, Limit]:
+    """Limits from ``@pytest.mark.perf_budget(queries=3, duration="200ms")``.
+
+    The plugin may call this at collection time to turn a bad marker into a
+    usage error; compare/ calls it again and reports problems as warnings.
+    """
+    limits = {}
+    for key, value in kwargs.items():
+        name = key if key in METRICS else _MARKER_NAMES.get(key, key)
+        metric, number = metric_limit(name, value, f"{where}: @pytest.mark.perf_budget", list(_MARKER_NAMES))
+        limits[metric] = Limit(number, "@perf_budget marker")
+    return limits

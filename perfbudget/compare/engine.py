@@ -1,0 +1,175 @@
+"""compare(): a pure function from (run, budgets, baseline) to a Comparison.
+
+Every subject of the run (test or URL) gets at least one verdict: OK when
+nothing is notable, NEW when the baseline lacks it (its budget verdicts still
+apply), plus one verdict per metric over budget, regressed or improved.
+Subjects only in the baseline get REMOVED. Verdicts are sorted by subject
+kind, subject and metric, so every report lists them in the same order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from perfbudget.baseline import Baseline, baseline_value
+from perfbudget.budgets import BudgetError, Budgets, Limit
+from perfbudget.compare.rules import NOT_GATED, head_figure, judge_change
+from perfbudget.metrics import METRICS, format_value
+from perfbudget.results import Run, TestRecord, UrlSummary
+from perfbudget.verdicts import Comparison, Status, Verdict
+
+NOT_JUDGED_OUTCOMES = ("skipped", "xfailed")
+
+
+@dataclass
+class _Subject:
+    """What compare needs of a test or a URL, whichever it is."""
+
+    name: str
+    kind: str  # "test" | "url"
+    metrics: dict[str, float]
+    samples: dict[str, list[float]]
+    file: str | None
+    line: int | None
+
+
+def compare(
+    run: Run,
+    budgets: Budgets | None = None,
+    baseline: Baseline | None = None,
+    warnings: list[str] | None = None,
+) -> Comparison:
+    """Judge ``run``; ``warnings`` (from loading the baseline, say) are carried into the Comparison."""
+    budgets = budgets or Budgets()
+    notes = list(warnings or []) + budgets.warnings + budgets.unused_rule_warnings(run)
+    unchecked: Counter[tuple[str, str]] = Counter()
+    verdicts: list[Verdict] = []
+    latest = baseline.latest if baseline else None
+    locations = {test.node_id: (test.file, test.line) for test in run.tests}
+
+    for test in run.tests:
+        subject = _Subject(test.node_id, "test", test.metrics, test.samples, test.file, test.line)
+        if test.outcome in NOT_JUDGED_OUTCOMES:
+            status = Status.NEW if baseline and baseline.latest_test(test.node_id) is None else Status.OK
+            verdicts.append(_whole(subject, status, f"not judged: test {test.outcome}"))
+            continue
+        limits = _test_limits(budgets, test, notes)
+        base = baseline.latest_test(test.node_id) if baseline else None
+        history = (lambda metric, node_id=test.node_id: baseline.test_values(node_id, metric)) if baseline else None
+        verdicts.extend(_judge(subject, limits, base, history, budgets, latest is not None, unchecked))
+
+    for url in run.urls:
+        first = next((node_id for node_id in url.tests if node_id in locations), None)
+        file, line = locations[first] if first else (None, None)
+        subject = _Subject(url.key, "url", url.metrics, url.samples, file, line)
+        base_url = baseline.latest_url(url.key) if baseline else None
+        history = (lambda metric, key=url.key: baseline.url_values(key, metric)) if baseline else None
+        verdicts.extend(_judge(subject, budgets.limits_for_url(url), base_url, history, budgets, latest is not None, unchecked))
+
+    if latest is not None:
+        verdicts.extend(_removed(run, latest))
+    for (kind, metric), count in sorted(unchecked.items()):
+        notes.append(
+            f"budget on {metric!r} not checked for {count} {kind}{'s' if count > 1 else ''}: "
+            "the metric was not recorded (is its collector on, e.g. Django configured or --perf-memory?)"
+        )
+    verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
+    return Comparison(run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source)
+
+
+def _test_limits(budgets: Budgets, test: TestRecord, notes: list[str]) -> dict[str, Limit]:
+    """The test's limits; a bad marker is a warning and the file's limits still hold."""
+    try:
+        return budgets.limits_for_test(test)
+    except BudgetError as exc:
+        notes.append(f"{exc} (marker ignored)")
+        return budgets.limits_for_test(test, marker=False)
+
+
+def _judge(
+    subject: _Subject,
+    limits: dict[str, Limit],
+    base: TestRecord | UrlSummary | None,
+    history,  # type: ignore[no-untyped-def]  # (metric) -> baseline samples, None without baseline
+    budgets: Budgets,
+    has_baseline: bool,
+    unchecked: Counter[tuple[str, str]],
+) -> list[Verdict]:
+    if budgets.is_ignored(subject.name):
+        return [_whole(subject, Status.OK, f"ignored ('ignore' in {budgets.ignore_source})")]
+    verdicts = []
+    for metric, limit in sorted(limits.items()):
+        if metric not in subject.metrics:
+            unchecked[(subject.kind, metric)] += 1
+            continue
+        value = _figure(subject, metric)
+        if value > limit.value:
+            verdicts.append(_over_budget(subject, metric, value, limit))
+    if base is not None and history is not None:
+        for metric in sorted(set(subject.metrics) & set(base.metrics)):
+            rule = budgets.regression_rule(metric)
+            if metric not in METRICS or metric in NOT_GATED or not rule.enabled:
+                continue
+            samples = history(metric)
+            reference = baseline_value(samples, base.metrics[metric], metric)
+            change = judge_change(
+                metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule  # type: ignore[arg-type]
+            )
+            if change.status is not Status.OK:
+                verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
+    if has_baseline and base is None:
+        verdicts.append(_whole(subject, Status.NEW, "not in the baseline"))
+    elif not verdicts:
+        verdicts.append(_whole(subject, Status.OK, "within budget and baseline" if has_baseline else "within budget"))
+    return verdicts
+
+
+def _figure(subject: _Subject, metric: str) -> float:
+    value = subject.metrics[metric]
+    if metric in METRICS and METRICS[metric].kind != "count":
+        return head_figure(value, subject.samples.get(metric))
+    return value
+
+
+def _over_budget(subject: _Subject, metric: str, value: float, limit: Limit) -> Verdict:
+    samples = subject.samples.get(metric)
+    basis = f", median of {len(samples)} samples" if samples and len(samples) >= 2 and METRICS[metric].kind != "count" else ""
+    reason = f"{metric} {format_value(metric, value)} > budget {format_value(metric, limit.value)} ({limit.source}{basis})"
+    return _verdict(subject, metric, Status.OVER_BUDGET, value, None, limit.value, reason)
+
+
+def _verdict(
+    subject: _Subject, metric: str, status: Status, value: float, baseline: float | None, limit: float | None, reason: str
+) -> Verdict:
+    return Verdict(
+        subject=subject.name,
+        subject_kind=subject.kind,
+        metric=metric,
+        status=status,
+        value=value,
+        baseline=baseline,
+        limit=limit,
+        reason=reason,
+        file=subject.file,
+        line=subject.line,
+    )
+
+
+def _whole(subject: _Subject, status: Status, reason: str) -> Verdict:
+    return Verdict(subject.name, subject.kind, None, status, reason=reason, file=subject.file, line=subject.line)
+
+
+def _removed(run: Run, latest: Run) -> list[Verdict]:
+    """Subjects of the baseline that this run no longer has (renamed, deleted or deselected)."""
+    verdicts = []
+    tests, urls = {test.node_id for test in run.tests}, {url.key for url in run.urls}
+    for test in latest.tests:
+        if test.node_id not in tests:
+            verdicts.append(
+                Verdict(test.node_id, "test", None, Status.REMOVED, reason="in the baseline only", file=test.file, line=test.line)
+            )
+    for url in latest.urls:
+        if url.key not in urls:
+            verdicts.append(Verdict(url.key, "url", None, Status.REMOVED, reason="in the baseline only"))
+    return verdicts

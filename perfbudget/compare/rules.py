@@ -1,0 +1,99 @@
+"""The regression rule: when does a change against the baseline count, in words.
+
+Counts are facts and compare exactly: the change must exceed ``max_increase``
+(default 0, so any increase regresses and any decrease improves). Times and
+memory are samples: the run's figure (the median of its samples when it has
+several) must move away from the baseline's (the median over every baseline
+sample, history included) by more than the margin, which is the largest of
+the absolute floor, the relative threshold times the baseline, and, when the
+baseline has at least 3 samples, 3 robust standard deviations of them
+(1.4826 x MAD). With several samples of its own, every one of them (the run's
+min for a slowdown, max for a speed-up) must also clear the margin.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from perfbudget.budgets import RegressionRule
+from perfbudget.metrics import METRICS, format_value
+from perfbudget.verdicts import Status
+
+# Metrics that describe the test rather than the code under test: a change in
+# them is not a regression (more benchmark rounds, more cache hits, ...).
+NOT_GATED = frozenset(
+    {"benchmark.rounds", "benchmark.stddev", "benchmark.max", "duration_max", "cache_hits", "requests"}
+)
+MIN_SAMPLES_FOR_SPREAD = 3
+SPREAD_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of one metric's regression check."""
+
+    status: Status  # REGRESSED, IMPROVED or OK
+    value: float  # the run's figure (median of samples where there are several)
+    baseline: float
+    threshold: float  # the value beyond which the change counts (baseline +/- margin)
+    reason: str
+
+
+def head_figure(value: float, samples: list[float] | None) -> float:
+    """A time metric's figure for budgets and regressions: median of samples when several."""
+    return statistics.median(samples) if samples and len(samples) >= 2 else value
+
+
+def noise_margin(values: list[float]) -> float:
+    if len(values) < MIN_SAMPLES_FOR_SPREAD:
+        return 0.0
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values)
+    return SPREAD_FACTOR * 1.4826 * mad
+
+
+def judge_change(
+    metric: str,
+    value: float,
+    samples: list[float] | None,
+    baseline: float,
+    baseline_samples: list[float],
+    rule: RegressionRule,
+) -> Change:
+    """Compare one metric of one subject with its baseline under ``rule``."""
+    kind = METRICS[metric].kind if metric in METRICS else "count"
+    show = lambda number: format_value(metric, number)  # noqa: E731 - local shorthand
+    if kind == "count":
+        margin = rule.margin(baseline)
+        delta = value - baseline
+        allowed = "any increase regresses" if margin == 0 else f"allowed +{show(margin)}"
+        words = f"{metric} {show(baseline)} -> {show(value)} ({_signed(show, delta)}; {allowed}; {rule.source})"
+        if delta > margin:
+            return Change(Status.REGRESSED, value, baseline, baseline + margin, words)
+        if -delta > margin:
+            return Change(Status.IMPROVED, value, baseline, baseline - margin, words)
+        return Change(Status.OK, value, baseline, baseline + margin, words)
+    figure = head_figure(value, samples)
+    spread = noise_margin(baseline_samples)
+    margin = max(rule.margin(baseline), spread)
+    several = samples is not None and len(samples) >= 2
+    delta = figure - baseline
+    ratio = f", {delta / baseline:+.0%}" if baseline else ""
+    basis = f"median of {len(samples)} runs" if several else "one run"  # type: ignore[arg-type]
+    if len(baseline_samples) >= 2:
+        basis += f" vs median of {len(baseline_samples)} baseline samples"
+    limits = f"threshold +{rule.relative:.0%} and +{show(rule.floor)}"
+    if spread > rule.margin(baseline):
+        limits += f", baseline noise +{show(spread)}"
+    words = f"{metric} {show(baseline)} -> {show(figure)} ({_signed(show, delta)}{ratio}; {limits}; {basis}; {rule.source})"
+    up, down = baseline + margin, baseline - margin
+    if figure > up and (not several or min(samples) > up):  # type: ignore[arg-type,type-var]
+        return Change(Status.REGRESSED, figure, baseline, up, words)
+    if figure < down and (not several or max(samples) < down):  # type: ignore[arg-type,type-var]
+        return Change(Status.IMPROVED, figure, baseline, down, words)
+    return Change(Status.OK, figure, baseline, up, words)
+
+
+def _signed(show, delta: float) -> str:  # type: ignore[no-untyped-def]
+    return f"+{show(delta)}" if delta >= 0 else f"-{show(-delta)}"
