@@ -72,17 +72,31 @@ class BaselineLoad:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_baseline(path: str | Path, project: str | None = None, force: bool = False) -> BaselineLoad:
+def load_baseline(
+    path: str | Path, project: str | None = None, force: bool = False, exclude: Path | None = None
+) -> BaselineLoad:
     """Load ``path`` (a file or a directory of ``*.json`` results), never raising.
 
     A run of another project (both names known and different) is ignored with
     a warning unless ``force``: its tests would all look new or removed.
+    ``exclude`` is the results file of the run being judged: it is not its own
+    baseline, even when it sits in the history directory.
     """
     source = Path(path)
     fallback = "compared with budgets only"
     if not source.exists():
         return BaselineLoad(None, [f"{source}: baseline not found; {fallback}"])
+    if exclude is not None and source.is_file() and source.resolve() == exclude.resolve():
+        return BaselineLoad(
+            None,
+            [
+                f"{source}: the baseline is the results file this run just wrote; "
+                f"copy it elsewhere first (or set --perf-output) to compare with it; {fallback}"
+            ],
+        )
     files = sorted(p for p in source.rglob("*.json") if p.is_file()) if source.is_dir() else [source]
+    if exclude is not None:
+        files = [file for file in files if file.resolve() != exclude.resolve()]
     warnings: list[str] = []
     runs: list[Run] = []
     for file in files:

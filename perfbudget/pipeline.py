@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfbudget.errors import PerfBudgetError
 from perfbudget.results import Run
 
 
@@ -31,6 +32,50 @@ class PipelineOutcome:
 def after_run(run: Run, results_path: Path, options: PipelineOptions) -> PipelineOutcome:
     """Judge ``run`` against budgets and a baseline; write reports next to ``results_path``.
 
-    Never raises for user mistakes: problems become lines of the outcome.
+    Never raises for user mistakes: problems become lines of the outcome. A
+    broken budget file fails the run (unless report-only): silently judging
+    without the user's limits would pass what they meant to stop.
     """
-    return PipelineOutcome()
+    from perfbudget.baseline import load_baseline
+    from perfbudget.budgets import BudgetError, Budgets, find_budget_file, load_budgets
+    from perfbudget.compare import compare
+    from perfbudget.report.terminal import render_comparison
+
+    outcome = PipelineOutcome()
+    budgets = Budgets()
+    config_error = False
+    try:
+        path = find_budget_file(options.rootdir, options.budget_file)
+        if path is not None:
+            budgets = load_budgets(path)
+    except BudgetError as exc:
+        outcome.lines.append(f"perfbudget: budget file error: {exc}")
+        outcome.lines.append("perfbudget: fix the budget file; judged against the baseline only")
+        config_error = True
+    baseline, warnings = None, []
+    if options.baseline:
+        loaded = load_baseline(options.baseline, project=run.project, exclude=results_path)
+        baseline, warnings = loaded.baseline, loaded.warnings
+    comparison = compare(run, budgets, baseline, warnings)
+    outcome.lines.extend(render_comparison(comparison))
+    failing = comparison.should_fail(budgets.fail_on) or config_error
+    if failing and options.report_only:
+        outcome.lines.append("perfbudget: report-only: not failing the run")
+    outcome.failed = failing and not options.report_only
+    if options.report_formats:
+        outcome.written, problems = _write_reports(comparison, results_path.parent, options.report_formats)
+        outcome.lines.extend(problems)
+        outcome.lines.extend(f"perfbudget: wrote {path}" for path in outcome.written)
+    return outcome
+
+
+def _write_reports(comparison, directory: Path, formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:  # type: ignore[no-untyped-def]
+    """Hand the Comparison to the report layer; a failure there is a line, not a crash."""
+    try:
+        from perfbudget.report import write_reports
+    except ImportError:
+        return [], [f"perfbudget: cannot write {', '.join(formats)} reports: this perfbudget has no report writers"]
+    try:
+        return list(write_reports(comparison, directory, formats)), []
+    except (PerfBudgetError, OSError) as exc:
+        return [], [f"perfbudget: writing reports failed: {exc}"]
