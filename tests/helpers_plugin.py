@@ -52,6 +52,6 @@ def read_results(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def tests_by_name(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def records_by_name(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Test records keyed by the part of the node id after the last '::'."""
     return {test["node_id"].rsplit("::", 1)[-1]: test for test in results["tests"]}
