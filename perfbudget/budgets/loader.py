@@ -108,7 +108,13 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise BudgetError(f"{source}{position}: malformed YAML: {exc.problem or exc.context}") from exc
+        context = exc.context_mark
+        started = (
+            f" ({exc.context} at line {context.line + 1})"
+            if context is not None and exc.context and mark is not None and context.line != mark.line
+            else ""
+        )
+        raise BudgetError(f"{source}{position}: malformed YAML: {exc.problem or exc.context}{started}") from exc
     except yaml.YAMLError as exc:
         raise BudgetError(f"{source}: malformed YAML: {exc}") from exc
     finally:
