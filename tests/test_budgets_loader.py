@@ -118,7 +118,8 @@ def test_discovery_order(tmp_path: Path) -> None:
     assert find_budget_file(tmp_path) is None
     default = write_budgets(tmp_path, "version: 1\n")
     assert find_budget_file(tmp_path) == default
-    custom = write_budgets(tmp_path, "version: 1\n", "ci/budgets.yaml") if (tmp_path / "ci").mkdir() is None else None
+    (tmp_path / "ci").mkdir()
+    custom = write_budgets(tmp_path, "version: 1\n", "ci/budgets.yaml")
     (tmp_path / "pyproject.toml").write_text('[tool.perfbudget]\nbudget_file = "ci/budgets.yaml"\n')
     assert find_budget_file(tmp_path) == custom
     explicit = write_budgets(tmp_path, "version: 1\n", "other.yaml")
