@@ -76,8 +76,9 @@ class Recording:
     templates: list[TemplateEvent] = field(default_factory=list)
     signals: Counter[str] = field(default_factory=Counter)
     requests: list[RequestRecord] = field(default_factory=list)  # test-client requests made meanwhile
-    wall_start: float = field(default_factory=time.perf_counter)
-    cpu_start: float = field(default_factory=time.process_time)
+    # Clocks looked up when called, not bound at import, so a test can replace them.
+    wall_start: float = field(default_factory=lambda: time.perf_counter())
+    cpu_start: float = field(default_factory=lambda: time.process_time())
     wall_ms: float = 0.0
     cpu_ms: float = 0.0
     # Time spent suspended (session-scoped fixtures), left out of wall_ms/cpu_ms.
