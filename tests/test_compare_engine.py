@@ -1,0 +1,153 @@
+"""compare(): the verdict contract reporters rely on, end to end on synthetic runs."""
+
+from __future__ import annotations
+
+import json
+
+from perfbudget.baseline import Baseline
+from perfbudget.budgets import Budgets, parse_budgets
+from perfbudget.compare import compare, comparison_to_dict
+from perfbudget.report.terminal import render_comparison
+from perfbudget.verdicts import Status
+from tests.helpers_compare import record, run_of, url
+
+A, B, C = "tests/test_app.py::test_a", "tests/test_app.py::test_b", "tests/test_app.py::test_c"
+
+
+def statuses(comparison) -> list[tuple[str, str | None, str]]:  # type: ignore[no-untyped-def]
+    return [(v.subject, v.metric, v.status.value) for v in comparison.verdicts]
+
+
+def test_every_subject_gets_a_verdict_new_removed_and_ok() -> None:
+    head = run_of(record(A, queries=3), record(B, queries=1), urls=[url("/x/", tests=[B], queries=1)])
+    base = run_of(record(A, queries=3), record(C, queries=1), urls=[url("/gone/", queries=1)])
+    comparison = compare(head, Budgets(), Baseline([base], "base.json"))
+    assert statuses(comparison) == [
+        (A, None, "ok"),
+        (B, None, "new"),
+        (C, None, "removed"),
+        ("GET /gone/", None, "removed"),
+        ("GET /x/", None, "new"),
+    ]
+    url_verdict = comparison.verdicts[-1]
+    assert (url_verdict.file, url_verdict.line) == ("tests/test_app.py", 10)  # the first test that hit it
+
+
+def test_without_baseline_nothing_is_new_and_budgets_still_apply() -> None:
+    head = run_of(record(A, queries=12), record(B, queries=1))
+    budgets = parse_budgets("tests:\n  - match: '*'\n    queries: 10\n", "pb.yaml")
+    comparison = compare(head, budgets)
+    assert statuses(comparison) == [(A, "queries", "over_budget"), (B, None, "ok")]
+    verdict = comparison.verdicts[0]
+    assert verdict.reason == "queries 12 > budget 10 (tests rule #1 '*' in pb.yaml:2)"
+    assert (verdict.value, verdict.limit, verdict.file, verdict.line) == (12, 10, "tests/test_app.py", 10)
+    assert comparison.should_fail()
+
+
+def test_a_new_subject_keeps_its_budget_verdicts() -> None:
+    head = run_of(record(B, queries=12))
+    budgets = parse_budgets("defaults:\n  tests: {queries: 10}\n")
+    comparison = compare(head, budgets, Baseline([run_of()], "base.json"))
+    assert statuses(comparison) == [(B, None, "new"), (B, "queries", "over_budget")]
+
+
+def test_regressions_and_improvements_with_baseline_figures() -> None:
+    head = run_of(record(A, queries=4, duration=300), record(B, queries=1, duration=50))
+    base = run_of(record(A, queries=3, duration=200), record(B, queries=2, duration=50))
+    comparison = compare(head, None, Baseline([base], "base.json"))
+    assert statuses(comparison) == [
+        (A, "duration", "regressed"),
+        (A, "queries", "regressed"),
+        (B, "queries", "improved"),
+    ]
+    queries = comparison.verdicts[1]
+    assert (queries.value, queries.baseline, queries.delta) == (4, 3, 1)
+    assert comparison.should_fail()
+    assert not comparison.should_fail(())
+
+
+def test_a_test_repeated_over_history_is_judged_on_the_median() -> None:
+    history = [run_of(record(A, duration=d)) for d in (100, 104, 96, 250, 101)]  # one outlier run
+    steady = compare(run_of(record(A, duration=118)), None, Baseline(history, "hist/"))
+    assert statuses(steady) == [(A, None, "ok")]
+    slow = compare(run_of(record(A, duration=160)), None, Baseline(history, "hist/"))
+    assert statuses(slow) == [(A, "duration", "regressed")]
+    assert slow.verdicts[0].baseline == 101  # median of the history, not the latest or the mean
+
+
+def test_counts_use_the_latest_baseline_run_not_history() -> None:
+    history = [run_of(record(A, queries=9)), run_of(record(A, queries=3))]
+    assert statuses(compare(run_of(record(A, queries=3)), None, Baseline(history, "hist/"))) == [(A, None, "ok")]
+
+
+def test_url_budgets_and_regressions() -> None:
+    head = run_of(record(A), urls=[url("/api/posts/", tests=[A], queries=7)])
+    base = run_of(record(A), urls=[url("/api/posts/", queries=5)])
+    budgets = parse_budgets("urls:\n  - match: /api/*\n    method: GET\n    queries: 6\n", "pb.yaml")
+    comparison = compare(head, budgets, Baseline([base], "b.json"))
+    assert statuses(comparison) == [
+        (A, None, "ok"),
+        ("GET /api/posts/", "queries", "over_budget"),
+        ("GET /api/posts/", "queries", "regressed"),
+    ]
+
+
+def test_ignored_skipped_and_disabled_metrics() -> None:
+    head = run_of(
+        record(A, queries=50),
+        record(B, outcome="skipped", queries=0),
+        record(C, cpu_time=900, cache_hits=9, queries=1),
+    )
+    base = run_of(record(A, queries=1), record(B, queries=5), record(C, cpu_time=100, cache_hits=1, queries=1))
+    budgets = parse_budgets("ignore: ['*test_a']\nregression:\n  cpu_time: false\n", "pb.yaml")
+    comparison = compare(head, budgets, Baseline([base], "b.json"))
+    assert statuses(comparison) == [(A, None, "ok"), (B, None, "ok"), (C, None, "ok")]
+    assert comparison.verdicts[0].reason == "ignored ('ignore' in pb.yaml:1)"
+    assert comparison.verdicts[1].reason == "not judged: test skipped"
+
+
+def test_limits_that_cannot_be_checked_and_bad_markers_are_warned() -> None:
+    bad = record(B, queries=1)
+    bad.budget_marker = {"querys": 0}
+    head = run_of(record(A, duration=5), bad)
+    budgets = parse_budgets("defaults:\n  tests: {peak_memory: 10MB, queries: 3}\n", "pb.yaml")
+    comparison = compare(head, budgets)
+    assert comparison.warnings == [
+        "tests/test_app.py:10: @pytest.mark.perf_budget: unknown key 'querys'; did you mean 'queries'? (marker ignored)",
+        "budget on 'peak_memory' not checked for 2 tests: the metric was not recorded "
+        "(is its collector on, e.g. Django configured or --perf-memory?)",
+        "budget on 'queries' not checked for 1 test: the metric was not recorded "
+        "(is its collector on, e.g. Django configured or --perf-memory?)",
+    ]
+
+
+def test_timing_budgets_use_the_median_of_samples() -> None:
+    test = record(A, duration=900)
+    test.samples["duration"] = [100, 120, 900]
+    budgets = parse_budgets("defaults:\n  tests: {duration: 150ms}\n")
+    assert statuses(compare(run_of(test), budgets)) == [(A, None, "ok")]
+    test.samples["duration"] = [160, 170, 900]
+    verdict = compare(run_of(test), budgets).verdicts[0]
+    assert verdict.status is Status.OVER_BUDGET and verdict.value == 170
+    assert verdict.reason.endswith(", median of 3 samples)")
+
+
+def test_json_form_and_terminal_lines() -> None:
+    head = run_of(record(A, queries=12), record(B, queries=1), commit="abc")
+    base = run_of(record(A, queries=10), record(B, queries=1), commit="def")
+    budgets = parse_budgets("defaults:\n  tests: {queries: 11}\n", "pb.yaml")
+    comparison = compare(head, budgets, Baseline([base], "b.json"), ["a warning"])
+    data = json.loads(json.dumps(comparison_to_dict(comparison)))
+    assert set(data) >= {"summary", "counts", "verdicts", "warnings", "run", "baseline"}
+    assert data["counts"]["over_budget"] == 1 and data["counts"]["ok"] == 1
+    assert (data["run"]["commit"], data["baseline"]["commit"]) == ("abc", "def")
+    assert data["failed"] is True and data["warnings"] == ["a warning"]
+    assert data["verdicts"][0]["status"] == "over_budget" and data["verdicts"][0]["limit"] == 11
+    assert render_comparison(comparison) == [
+        "perfbudget: 0 regressions, 1 over budget, 1 unchanged",
+        f"  OVER BUDGET {A} queries: 12, limit 11",
+        "    queries 12 > budget 11 (defaults.tests in pb.yaml:2) at tests/test_app.py:10",
+        f"  REGRESSED {A} queries: 10 -> 12 (+2, +20%)",
+        "    queries 10 -> 12 (+2; any increase regresses; default rule) at tests/test_app.py:10",
+        "perfbudget warning: a warning",
+    ]
