@@ -1,0 +1,93 @@
+"""Loading baselines: files, history directories, and every way a baseline can be unusable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from perfbudget.baseline import load_baseline
+from perfbudget.results import SCHEMA_VERSION, write_run
+from tests.helpers_compare import record, run_of
+
+A = "tests/test_app.py::test_a"
+
+
+def test_a_results_file(tmp_path: Path) -> None:
+    path = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
+    loaded = load_baseline(path, project="demo")
+    assert loaded.warnings == []
+    assert loaded.baseline is not None and loaded.baseline.latest.test(A).metrics["queries"] == 3
+
+
+def test_a_history_directory_pools_samples_in_recorded_order(tmp_path: Path) -> None:
+    for index, (duration, finished) in enumerate([(100, "2026-01-03"), (110, "2026-01-01"), (120, "2026-01-02")]):
+        test = record(A, duration=duration, queries=index)
+        if index == 0:
+            test.samples["duration"] = [100, 102]
+        write_run(run_of(test, finished=finished), tmp_path / "nested" / f"run{index}.json")
+    loaded = load_baseline(tmp_path, project="demo")
+    assert loaded.warnings == [] and loaded.baseline is not None
+    assert [run.finished for run in loaded.baseline.runs] == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert loaded.baseline.latest_test(A).metrics["queries"] == 0  # the newest run decides counts
+    assert sorted(loaded.baseline.test_values(A, "duration")) == [100, 102, 110, 120]
+
+
+def test_missing_baseline_is_a_warning(tmp_path: Path) -> None:
+    loaded = load_baseline(tmp_path / "nope.json")
+    assert loaded.baseline is None
+    assert loaded.warnings == [f"{tmp_path / 'nope.json'}: baseline not found; compared with budgets only"]
+
+
+def test_truncated_and_corrupt_files_are_skipped_with_file_and_line(tmp_path: Path) -> None:
+    good = write_run(run_of(record(A, queries=3)), tmp_path / "a-good.json")
+    text = good.read_text()
+    (tmp_path / "b-truncated.json").write_text(text[: len(text) // 2])
+    (tmp_path / "c-garbage.json").write_text("not json at all")
+    loaded = load_baseline(tmp_path)
+    assert loaded.baseline is not None and len(loaded.baseline.runs) == 1
+    assert len(loaded.warnings) == 2
+    assert loaded.warnings[0].startswith(f"baseline ignored: {tmp_path / 'b-truncated.json'}:")
+    assert "corrupt results file" in loaded.warnings[0]
+    only_bad = load_baseline(tmp_path / "b-truncated.json")
+    assert only_bad.baseline is None and only_bad.warnings[-1] == "no usable baseline; compared with budgets only"
+
+
+def test_newer_schema_is_refused_older_accepted(tmp_path: Path) -> None:
+    path = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
+    data = json.loads(path.read_text())
+    data["schema_version"] = SCHEMA_VERSION + 1
+    path.write_text(json.dumps(data))
+    loaded = load_baseline(path)
+    assert loaded.baseline is None
+    assert f"results schema version {SCHEMA_VERSION + 1} is not supported" in loaded.warnings[0]
+    data["schema_version"] = 1  # the oldest version this perfbudget reads
+    path.write_text(json.dumps(data))
+    assert load_baseline(path).baseline is not None
+
+
+def test_another_projects_results_are_ignored_unless_forced(tmp_path: Path) -> None:
+    path = write_run(run_of(record(A), project="other"), tmp_path / "base.json")
+    loaded = load_baseline(path, project="demo")
+    assert loaded.baseline is None
+    assert "is from project 'other', not 'demo'" in loaded.warnings[0]
+    assert load_baseline(path, project="demo", force=True).baseline is not None
+    assert load_baseline(path, project="").baseline is not None  # unknown name: nothing to compare
+
+
+def test_the_runs_own_results_file_is_not_its_baseline(tmp_path: Path) -> None:
+    own = write_run(run_of(record(A)), tmp_path / "results.json")
+    loaded = load_baseline(own, exclude=own)
+    assert loaded.baseline is None and "the results file this run just wrote" in loaded.warnings[0]
+    write_run(run_of(record(A)), tmp_path / "history" / "old.json")
+    write_run(run_of(record(A)), tmp_path / "history" / "results.json")
+    in_dir = load_baseline(tmp_path / "history", exclude=tmp_path / "history" / "results.json")
+    assert in_dir.baseline is not None and len(in_dir.baseline.runs) == 1
+
+
+def test_an_empty_directory(tmp_path: Path) -> None:
+    loaded = load_baseline(tmp_path)
+    assert loaded.baseline is None
+    assert loaded.warnings == [
+        f"{tmp_path}: no results files (*.json) in the baseline directory",
+        "no usable baseline; compared with budgets only",
+    ]
