@@ -10,7 +10,6 @@ pipeline are imported inside its methods, once the feature is on.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import sys
 import warnings
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from perfbudget.collect.recording import CollectSettings
+    from perfbudget.collect.recording import CollectSettings, Pause
 
 REPORT_FORMATS = ("markdown", "html", "json")
 DEFAULT_OUTPUT = Path(".perfbudget") / "results.json"
@@ -176,7 +175,7 @@ class _TestState:
     """What is being recorded for one test, between its setup and its teardown report."""
 
     whole: Any  # Recording: setup + call + teardown
-    between: _Pause  # suspends the recorder between phases
+    between: Pause  # suspends the recorder between phases
     call: Any = None  # Recording of the call phase
     memory_baseline: int | None = None
     peak_memory: int | None = None
@@ -184,7 +183,7 @@ class _TestState:
     phases: dict[str, tuple[str, bool]] = field(default_factory=dict)  # when -> (outcome, was xfail)
 
 
-def test_outcome(phases: dict[str, tuple[str, bool]]) -> str:
+def outcome_of(phases: dict[str, tuple[str, bool]]) -> str:
     """One word for a test from its phase reports, as pytest's summary would count it."""
     setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
     if setup and setup[0] == "failed":
@@ -269,6 +268,7 @@ class PerfBudgetPlugin:
         from perfbudget.collect.memory import MemoryTracker
         from perfbudget.collect.network import NetworkCollector
         from perfbudget.collect.recording import CollectSettings, Recorder
+        from perfbudget.collect.summary import optional_collector
 
         self.recorder = Recorder()
         self.settings = CollectSettings(
@@ -284,7 +284,7 @@ class PerfBudgetPlugin:
             self._memory = MemoryTracker()
             self._uninstall.append(self._memory.install())
         if self.settings.django:
-            django = _optional_collector("django")
+            django = optional_collector("django")
             if django is not None:
                 self._uninstall.append(django.install(self.recorder, self.settings))
 
@@ -311,7 +311,9 @@ class PerfBudgetPlugin:
         if self.recorder is not None:
             with self.guard("starting a recording"):
                 self._network.refresh()  # HTTP libraries the tests imported since the last test
-                state = _TestState(whole=self.recorder.start(), between=_Pause(self.recorder))
+                from perfbudget.collect.recording import Pause
+
+                state = _TestState(whole=self.recorder.start(), between=Pause(self.recorder))
                 if self._memory is not None:
                     state.memory_baseline = self._memory.begin()
                 item.stash[_TEST_KEY] = state
@@ -354,7 +356,9 @@ class PerfBudgetPlugin:
         if recorder is None or fixturedef.scope == "function":
             yield
             return
-        pause = _Pause(recorder)
+        from perfbudget.collect.recording import Pause
+
+        pause = Pause(recorder)
         fixturedef.addfinalizer(pause.end)
         pause.begin()
         try:
@@ -403,7 +407,7 @@ class PerfBudgetPlugin:
             node_id=item.nodeid,
             file=path,
             line=None if line is None else line + 1,
-            outcome=test_outcome(state.phases),
+            outcome=outcome_of(state.phases),
             metrics=metrics,
             call_metrics=call_metrics,
             details=details,
@@ -505,23 +509,6 @@ class PerfBudgetPlugin:
                 terminalreporter.write_line(problem, yellow=True)
 
 
-class _Pause:
-    """One suspension of the recorder, safe to end twice or before it began."""
-
-    def __init__(self, recorder: Any) -> None:
-        self._recorder = recorder
-        self._suspension: Any = None
-
-    def begin(self) -> None:
-        if self._suspension is None:
-            self._suspension = self._recorder.suspend()
-
-    def end(self) -> None:
-        if self._suspension is not None:
-            self._recorder.resume(self._suspension)
-            self._suspension = None
-
-
 def _django_configured() -> bool:
     """Django is imported and its settings are configured (pytest-django or a conftest did it)."""
     conf = sys.modules.get("django.conf")
@@ -531,14 +518,3 @@ def _django_configured() -> bool:
         return bool(conf.settings.configured)
     except Exception:  # a broken settings module is Django's error to report, not ours
         return False
-
-
-def _optional_collector(name: str) -> Any:
-    """``perfbudget.collect.<name>``, or None if this install does not have it."""
-    qualified = f"perfbudget.collect.{name}"
-    try:
-        return importlib.import_module(qualified)
-    except ModuleNotFoundError as exc:
-        if exc.name == qualified:
-            return None
-        raise

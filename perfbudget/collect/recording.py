@@ -156,3 +156,25 @@ class Recorder:
     def emit_request(self, request: RequestRecord) -> None:
         for recording in self._open:
             recording.requests.append(request)
+
+
+class Pause:
+    """One suspension of a recorder that can be ended before it began, or twice.
+
+    The plugin pairs ``begin``/``end`` across pytest hooks and fixture
+    finalizers, where one side may not run (a failed setup); both are no-ops
+    when there is nothing to do.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._suspension: Suspension | None = None
+
+    def begin(self) -> None:
+        if self._suspension is None:
+            self._suspension = self._recorder.suspend()
+
+    def end(self) -> None:
+        if self._suspension is not None:
+            self._recorder.resume(self._suspension)
+            self._suspension = None

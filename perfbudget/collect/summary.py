@@ -32,17 +32,17 @@ def summarise(recording: Recording, settings: CollectSettings) -> tuple[dict[str
 
     django = settings.django
     if django or recording.queries:
-        sql = _family("sql")
+        sql = optional_collector("sql")
         if sql is not None:
             sql_metrics, details.sql_groups = sql.summarise(recording.queries, settings)
             metrics.update(sql_metrics)
     if django or recording.cache:
-        cache = _family("cache")
+        cache = optional_collector("cache")
         if cache is not None:
             cache_metrics, details.cache_ops = cache.summarise(recording.cache)
             metrics.update(cache_metrics)
     if django or recording.templates:
-        templates = _family("templates")
+        templates = optional_collector("templates")
         if templates is not None:
             template_metrics, details.templates = templates.summarise(recording.templates)
             metrics.update(template_metrics)
@@ -52,8 +52,8 @@ def summarise(recording: Recording, settings: CollectSettings) -> tuple[dict[str
     return metrics, details
 
 
-def _family(name: str) -> ModuleType | None:
-    """The collector module of a Django family, or None if this install lacks it.
+def optional_collector(name: str) -> ModuleType | None:
+    """``perfbudget.collect.<name>``, or None if this install lacks that module.
 
     Only the module's own absence is forgiven; an import error inside it is a
     bug and propagates (the plugin reports it as a warning).
