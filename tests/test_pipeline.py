@@ -1,0 +1,125 @@
+"""after_run: budgets + baseline + compare, as the plugin calls it; and the plugin path end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import perfbudget.report
+from perfbudget.pipeline import PipelineOptions, after_run
+from perfbudget.results import write_run
+from tests.helpers_compare import record, run_of, write_budgets
+
+A = "tests/test_app.py::test_a"
+
+
+def judge(tmp_path: Path, head_queries: int = 4, **options):  # type: ignore[no-untyped-def]
+    run = run_of(record(A, queries=head_queries))
+    results = write_run(run, tmp_path / ".perfbudget" / "results.json")
+    return after_run(run, results, PipelineOptions(rootdir=tmp_path, **options))
+
+
+def test_no_budget_file_no_baseline_passes(tmp_path: Path) -> None:
+    outcome = judge(tmp_path)
+    assert outcome.lines == ["perfbudget: 0 regressions, 0 over budget, 1 unchanged"]
+    assert not outcome.failed
+
+
+def test_budget_file_at_rootdir_fails_the_run(tmp_path: Path) -> None:
+    write_budgets(tmp_path, "defaults:\n  tests: {queries: 3}\n")
+    outcome = judge(tmp_path)
+    assert outcome.failed
+    assert outcome.lines[1] == f"  OVER BUDGET {A} queries: 4, limit 3"
+
+
+def test_report_only_and_fail_on(tmp_path: Path) -> None:
+    write_budgets(tmp_path, "defaults:\n  tests: {queries: 3}\n")
+    outcome = judge(tmp_path, report_only=True)
+    assert not outcome.failed and outcome.lines[-1] == "perfbudget: report-only: not failing the run"
+    write_budgets(tmp_path, "defaults:\n  tests: {queries: 3}\nfail_on: [regressed]\n")
+    assert not judge(tmp_path).failed
+
+
+def test_a_broken_budget_file_is_reported_and_fails_unless_report_only(tmp_path: Path) -> None:
+    write_budgets(tmp_path, "defaults:\n  tests: {queries: 3ms}\n")
+    outcome = judge(tmp_path)
+    assert outcome.failed
+    assert outcome.lines[0].startswith(f"perfbudget: budget file error: {tmp_path / 'perfbudget.yaml'}:2: defaults.tests")
+    assert not judge(tmp_path, report_only=True).failed
+
+
+def test_baseline_regression_and_baseline_problems(tmp_path: Path) -> None:
+    base = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
+    outcome = judge(tmp_path, baseline=str(base))
+    assert outcome.failed and f"  REGRESSED {A} queries: 3 -> 4 (+1, +33%)" in outcome.lines
+    own = tmp_path / ".perfbudget" / "results.json"
+    outcome = judge(tmp_path, baseline=str(own))
+    assert not outcome.failed
+    assert "the baseline is the results file this run just wrote" in outcome.lines[-1]
+
+
+def test_reports_are_handed_to_the_report_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def write_reports(comparison, directory: Path, formats: tuple[str, ...]) -> list[Path]:  # type: ignore[no-untyped-def]
+        calls.append((comparison.run.tests[0].node_id, directory, formats))
+        return [directory / "report.md"]
+
+    monkeypatch.setattr(perfbudget.report, "write_reports", write_reports, raising=False)
+    outcome = judge(tmp_path, report_formats=("markdown",))
+    assert calls == [(A, tmp_path / ".perfbudget", ("markdown",))]
+    assert outcome.written == [tmp_path / ".perfbudget" / "report.md"]
+
+    def broken(comparison, directory, formats):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(perfbudget.report, "write_reports", broken)
+    assert "perfbudget: writing reports failed: disk full" in judge(tmp_path, report_formats=("html",)).lines
+
+
+NETWORK_TEST = """
+import socket
+import pytest
+
+def _connect(times):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        for _ in range(times):
+            socket.create_connection(server.getsockname(), timeout=5).close()
+
+@pytest.mark.perf_budget(network_calls=1)
+def test_marked():
+    _connect(2)
+
+def test_by_rule():
+    _connect(3)
+
+def test_fails_on_its_own():
+    assert False
+"""
+
+
+def test_plugin_fails_the_run_naming_test_metric_limit_and_value(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_net=NETWORK_TEST)
+    pytester.makefile(".yaml", perfbudget="tests:\n  - match: '*test_by_rule'\n    network_calls: 2\n")
+    result = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)  # perfbudget does not rewrite a test's own outcome
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "perfbudget: 0 regressions, 2 over budget, 1 unchanged",
+            "  OVER BUDGET test_net.py::test_by_rule network_calls: 3, limit 2",
+            "    network_calls 3 > budget 2 (tests rule #1 '*test_by_rule' in *perfbudget.yaml:2) at test_net.py:*",
+            "  OVER BUDGET test_net.py::test_marked network_calls: 2, limit 1",
+            "    network_calls 2 > budget 1 (@perf_budget marker) at test_net.py:*",
+        ]
+    )
+
+
+def test_plugin_report_only_keeps_a_green_run_green(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass"))
+    result = pytester.runpytest_inprocess("--perf-budget", "--perf-budget-report-only", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*OVER BUDGET test_net.py::test_marked network_calls: 2, limit 1", "*report-only: not failing the run"])
+    strict = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
+    assert strict.ret == pytest.ExitCode.TESTS_FAILED
