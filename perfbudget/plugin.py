@@ -209,13 +209,14 @@ def _json_safe(value: Any) -> Any:
 
 
 class PerfBudgetPlugin:
-    """Records every test run in this process; the controller also writes the results.
+    """Records every test run in this process; the writing process also writes the results.
 
-    Serial runs and xdist workers run tests and attach each test's record to
-    its teardown report; serial runs and the xdist controller collect records
-    from ``pytest_runtest_logreport`` and write the results file at session
-    finish. Nothing here may fail or change a test: every step is guarded and
-    a failure becomes a ``PerfBudgetWarning``.
+    An xdist worker attaches each test's record to its teardown report and
+    the controller collects them in ``pytest_runtest_logreport``; a serial
+    run keeps its records directly. Only the controller (or the serial run)
+    writes the results file, at session finish. Nothing here may fail or
+    change a test: every step is guarded and a failure becomes a
+    ``PerfBudgetWarning``.
     """
 
     def __init__(self, config: pytest.Config, options: PerfOptions) -> None:
@@ -383,8 +384,12 @@ class PerfBudgetPlugin:
 
                     state.benchmark = benchmark.summarise(fixture)
             elif report.when == "teardown":
-                setattr(report, REPORT_ATTR, self._record_to_wire(self._build_record(item, state)))
                 del item.stash[_TEST_KEY]
+                record = self._build_record(item, state)
+                if self.is_worker:
+                    setattr(report, REPORT_ATTR, self._record_to_wire(record))
+                else:  # this process writes the results: no need for a trip through JSON
+                    self._records[record.node_id] = record
 
     def _build_record(self, item: pytest.Item, state: _TestState) -> Any:
         from perfbudget.collect.summary import summarise
