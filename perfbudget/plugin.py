@@ -266,28 +266,36 @@ class PerfBudgetPlugin:
                 self._install()
 
     def _install(self) -> None:
+        """Install the collectors; the recorder goes live only once they all are."""
+        import dataclasses
+
         from perfbudget.collect.memory import MemoryTracker
         from perfbudget.collect.network import NetworkCollector
         from perfbudget.collect.recording import CollectSettings, Recorder
         from perfbudget.collect.summary import optional_collector
 
-        self.recorder = Recorder()
-        self.settings = CollectSettings(
+        recorder = Recorder()
+        settings = CollectSettings(
             rootdir=self.config.rootpath,
             store_sql_params=self.options.sql_params,
             memory=self.options.memory,
             django=_django_configured(),
         )
-        self._network = NetworkCollector(self.recorder)
-        self._network.install()
-        self._uninstall.append(self._network.uninstall)
+        network = NetworkCollector(recorder)
+        network.install()
+        self._uninstall.append(network.uninstall)
         if self.options.memory:
             self._memory = MemoryTracker()
             self._uninstall.append(self._memory.install())
-        if self.settings.django:
-            django = optional_collector("django")
-            if django is not None:
-                self._uninstall.append(django.install(self.recorder, self.settings))
+        if settings.django:
+            try:
+                django = optional_collector("django")
+                if django is not None:
+                    self._uninstall.append(django.install(recorder, settings))
+            except Exception as exc:  # record the rest; Django metrics would be false zeros
+                self.warn(f"perfbudget: installing the Django collectors failed: {type(exc).__name__}: {exc}")
+                settings = dataclasses.replace(settings, django=False)
+        self._network, self.settings, self.recorder = network, settings, recorder
 
     def close(self) -> None:
         """Remove every patch; runs at session finish and again (harmlessly) at unconfigure."""
