@@ -464,8 +464,8 @@ class PerfBudgetPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.close()
-        if self.is_worker:
-            return
+        if self.is_worker or self.config.option.collectonly:
+            return  # --collect-only ran nothing: keep the last real results
         run = None
         with self.guard(f"writing {self.options.output}"):
             run = self._finish_run(int(exitstatus))

@@ -251,6 +251,17 @@ def test_output_path_from_option_and_ini(pytester: pytest.Pytester) -> None:
     assert not (pytester.path / ".perfbudget").exists()
 
 
+def test_collect_only_keeps_the_last_results(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_one():\n    pass\n")
+    pytester.runpytest_inprocess("--perf-budget").assert_outcomes(passed=1)
+    results = pytester.path / ".perfbudget" / "results.json"
+    before = results.read_text()
+    result = pytester.runpytest_inprocess("--perf-budget", "--collect-only")
+    assert result.ret == pytest.ExitCode.OK
+    assert results.read_text() == before
+    result.stdout.no_fnmatch_line("perfbudget: results written to *")
+
+
 def test_unknown_report_format_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_inprocess("--perf-budget", "--perf-report", "markdown,pdf")
