@@ -1,0 +1,281 @@
+"""The PR comment and the job summary: a Comparison as GitHub-flavoured Markdown that always fits.
+
+Layout: the hidden marker (how the GitHub layer finds its comment again), the
+verdict in words and counts, a table of what broke, the N+1 query groups
+behind it, collapsed sections for improvements, new and removed subjects and
+warnings, and a footer with the commits and the full report's link. When the
+whole would exceed the size limit, each section keeps as many rows as fit and
+says how many it left out, and a note under the verdict says so too. Rows are
+in the Comparison's order (sorted by compare/), so an updated comment only
+changes where results changed. Every user-controlled string goes through
+``escape.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TextIO
+from urllib.parse import quote, urlsplit
+
+from perfbudget.metrics import format_value
+from perfbudget.report.escape import code_fence, code_span, html_comment, md_text
+from perfbudget.results import Run, SqlGroup
+from perfbudget.verdicts import FAILING, Comparison, Status, Verdict
+
+COMMENT_LIMIT = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
+SUMMARY_LIMIT_BYTES = 1024 * 1024  # GitHub: $GITHUB_STEP_SUMMARY takes at most 1 MiB per step
+NAME_WIDTH = 150  # characters of a test id or URL shown in a table cell
+SQL_WIDTH = 1_500  # characters of one normalized SQL statement
+MAX_N_PLUS_ONE = 10  # N+1 groups shown; the HTML report has all of them
+_NOTE_ROOM = 400  # kept free for the "shortened" note under the verdict
+
+_ICON = {
+    Status.OVER_BUDGET: "🔴",
+    Status.REGRESSED: "🔺",
+    Status.IMPROVED: "🟢",
+    Status.NEW: "🆕",
+    Status.REMOVED: "➖",
+    Status.OK: "✅",
+}
+
+
+@dataclass
+class _Section:
+    """A heading, a fixed header (a table head) and rows that may be left out from the end."""
+
+    opening: list[str]
+    rows: list[str]
+    noun: str  # what a row is, for "… and 12 more <noun>"
+    closing: list[str] = field(default_factory=list)
+    max_rows: int | None = None  # a cap for readability, whatever the room
+    omitted: int = 0
+
+    def render(self, budget: int) -> str:
+        """As many rows as fit in ``budget`` characters, then a line saying how many were left out."""
+        skeleton = "\n".join(self.opening + self.closing)
+        note_room = 80 + len(self.noun)
+        if len(skeleton) + note_room > budget:
+            self.omitted = len(self.rows)
+            return ""
+        lines, used = list(self.opening), len(skeleton) + note_room
+        for index, row in enumerate(self.rows):
+            if used + len(row) + 1 > budget or (self.max_rows is not None and index >= self.max_rows):
+                self.omitted = len(self.rows) - index
+                lines.append(f"\n*… and {self.omitted:,} more {self.noun}; see the full report.*\n")
+                break
+            lines.append(row)
+            used += len(row) + 1
+        return "\n".join(lines + self.closing)
+
+
+def render_markdown(
+    comparison: Comparison, *, marker: str = "", report_url: str | None = None, max_chars: int = COMMENT_LIMIT
+) -> str:
+    """The PR comment: at most ``max_chars`` characters, the most important sections first."""
+    report_url = report_url if report_url and urlsplit(report_url).scheme in ("http", "https") else None
+    head = ([html_comment(marker)] if marker else []) + [f"### {_verdict_icon(comparison)} perfbudget: {comparison.summary_line()}", ""]
+    head_text = "\n".join(head) + "\n"
+    footer = "\n\n---\n" + _footer(comparison.run, comparison.baseline, report_url) + "\n"
+    sections = _sections(comparison)
+    room = max_chars - len(head_text) - len(footer) - _NOTE_ROOM
+    rendered = []
+    for index, section in enumerate(sections):
+        # Later sections keep room for at least their heading and their "left out" line.
+        reserve = sum(len("\n".join(s.opening + s.closing)) + 100 for s in sections[index + 1 :])
+        text = section.render(room - reserve if reserve < room else 0)
+        if text:
+            rendered.append(text)
+            room -= len(text) + 2
+    note = _shortened_note(sections, report_url)
+    body = "\n\n".join(rendered) if rendered else "Nothing to report: no tests or URLs were recorded."
+    text = head_text + (note + "\n\n" if note else "") + body + footer
+    if len(text) > max_chars:  # only when max_chars is too small for the headline itself
+        text = head_text[: max(max_chars - 2, 0)].rstrip() + "\n"
+    return text
+
+
+def render_job_summary(comparison: Comparison, *, report_url: str | None = None, max_bytes: int = SUMMARY_LIMIT_BYTES) -> str:
+    """The same Markdown for ``$GITHUB_STEP_SUMMARY``, whose limit is in bytes, not characters."""
+    limit = max_bytes
+    while True:
+        text = render_markdown(comparison, report_url=report_url, max_chars=limit)
+        size = len(text.encode("utf-8"))
+        if size <= max_bytes or limit < 1_000:
+            return text
+        limit = int(limit * max_bytes / size) - 64
+
+
+def report(comparison: Comparison, outfile: TextIO) -> None:
+    """The reporter protocol: the PR comment as ``report.md``."""
+    outfile.write(render_markdown(comparison))
+
+
+# --- sections ----------------------------------------------------------------
+
+
+def _verdict_icon(comparison: Comparison) -> str:
+    return "❌" if comparison.failing else "✅"
+
+
+def _sections(comparison: Comparison) -> list[_Section]:
+    failing = sorted(comparison.failing, key=lambda v: v.status.severity)  # stable: keeps compare/'s order within a status
+    improved = comparison.by_status(Status.IMPROVED)
+    sections = []
+    if failing:
+        sections.append(
+            _Section(
+                ["#### What broke", "", "| | Test or URL | Metric | Baseline → now | Change | Limit |", "|---|---|---|---|---|---|"],
+                [_finding_row(v) for v in failing],
+                "findings",
+            )
+        )
+    groups = _n_plus_one_rows(comparison)
+    if groups:
+        sections.append(_Section(["#### N+1 queries", ""], groups, "N+1 groups", max_rows=MAX_N_PLUS_ONE))
+    if improved:
+        sections.append(
+            _collapsed(
+                f"🟢 {len(improved):,} improved",
+                ["| Test or URL | Metric | Baseline → now | Change |", "|---|---|---|---|"],
+                [_improved_row(v) for v in improved],
+                "improvements",
+            )
+        )
+    for status, title in ((Status.NEW, "new"), (Status.REMOVED, "removed")):
+        subjects = [v for v in comparison.by_status(status) if v.metric is None]
+        if subjects:
+            sections.append(
+                _collapsed(
+                    f"{_ICON[status]} {len(subjects):,} {title}",
+                    [],
+                    [f"- {_kind(v)}{code_span(v.subject, width=NAME_WIDTH, in_table=False)}" for v in subjects],
+                    f"{title} tests and URLs",
+                )
+            )
+    if comparison.warnings:
+        sections.append(
+            _collapsed(
+                f"⚠️ {len(comparison.warnings)} warning{'s' if len(comparison.warnings) > 1 else ''}",
+                [],
+                [f"- {md_text(w, width=1_000)}" for w in comparison.warnings],
+                "warnings",
+            )
+        )
+    return sections
+
+
+def _collapsed(summary: str, header: list[str], rows: list[str], noun: str) -> _Section:
+    # GitHub renders Markdown inside <details> only after a blank line.
+    return _Section([f"<details><summary>{summary}</summary>", "", *header], rows, noun, ["", "</details>"])
+
+
+def _kind(verdict: Verdict) -> str:
+    return "URL " if verdict.subject_kind == "url" else ""
+
+
+def _subject_cell(verdict: Verdict) -> str:
+    return _kind(verdict) + code_span(verdict.subject, width=NAME_WIDTH)
+
+
+def _figures(verdict: Verdict) -> tuple[str, str]:
+    """("baseline → now", "change") for a metric verdict."""
+    metric = verdict.metric or ""
+    now = format_value(metric, verdict.value)
+    if verdict.baseline is None:
+        return now, "–"
+    delta = verdict.delta or 0.0
+    sign = "+" if delta >= 0 else "−"
+    ratio = f" ({sign}{abs(verdict.delta_ratio):.0%})" if verdict.delta_ratio is not None else ""
+    return f"{format_value(metric, verdict.baseline)} → {now}", f"{sign}{format_value(metric, abs(delta))}{ratio}"
+
+
+def _finding_row(verdict: Verdict) -> str:
+    metric = verdict.metric or ""
+    figures, change = _figures(verdict)
+    if verdict.limit is None:
+        limit = "–"
+    elif verdict.status is Status.OVER_BUDGET:
+        limit = f"budget {format_value(metric, verdict.limit)}"
+    else:
+        limit = f"allowed {format_value(metric, verdict.limit)}"
+    label = f"{_ICON[verdict.status]} {verdict.status.label}"
+    return f"| {label} | {_subject_cell(verdict)} | {md_text(metric)} | {figures} | {change} | {limit} |"
+
+
+def _improved_row(verdict: Verdict) -> str:
+    figures, change = _figures(verdict)
+    return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {change} |"
+
+
+def _n_plus_one_rows(comparison: Comparison) -> list[str]:
+    """N+1 groups of the subjects that broke or are new: the likely cause, with where it happens."""
+    statuses = comparison.subject_statuses()
+    wanted = [key for key, status in statuses.items() if status in FAILING] + [
+        key for key, status in statuses.items() if status is Status.NEW
+    ]
+    tests = {test.node_id: test for test in comparison.run.tests}
+    rows, shown = [], set()
+    # Tests before URLs: a URL's group is usually a test's group seen again; show it once.
+    for kind, subject in sorted(wanted, key=lambda key: key[0] != "test"):
+        for group in _groups_of(comparison.run, tests, kind, subject):
+            if (group.sql, group.location) not in shown:
+                shown.add((group.sql, group.location))
+                rows.append(_n_plus_one_row(kind, subject, group))
+    return rows
+
+
+def _groups_of(run: Run, tests: dict, kind: str, subject: str) -> list[SqlGroup]:  # type: ignore[type-arg]
+    if kind == "test":
+        test = tests.get(subject)
+        return sorted(test.details.n_plus_one_groups, key=lambda g: (-g.count, g.sql)) if test else []
+    found: dict[str, SqlGroup] = {}
+    url = run.url(subject)
+    for node_id in url.tests if url else []:
+        test = tests.get(node_id)
+        for request in test.requests if test else []:
+            if request.url_key == subject:
+                for group in request.details.n_plus_one_groups:
+                    if group.sql not in found or group.count > found[group.sql].count:
+                        found[group.sql] = group
+    return sorted(found.values(), key=lambda g: (-g.count, g.sql))
+
+
+def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
+    where = f" at {code_span(group.location, in_table=False)}" if group.location else ""
+    prefix = "URL " if kind == "url" else ""
+    title = (
+        f"**{prefix}{code_span(subject, width=NAME_WIDTH, in_table=False)}**: "
+        f"{group.count:,} × the same {md_text(group.kind.upper())} on {code_span(group.database, in_table=False)}"
+        f" ({format_value('query_time', group.time_ms)}){where}"
+    )
+    return f"{title}\n\n{code_fence(_shorten_sql(group.sql), 'sql')}\n"
+
+
+def _shorten_sql(sql: str) -> str:
+    return sql if len(sql) <= SQL_WIDTH else sql[: SQL_WIDTH - 1] + "…"
+
+
+def _shortened_note(sections: list[_Section], report_url: str | None) -> str:
+    left_out = [f"{s.omitted:,} {s.noun}" for s in sections if s.omitted]
+    if not left_out:
+        return ""
+    where = f"the [full report]({_safe_url(report_url)}) has everything" if report_url else "the full HTML report has everything"
+    return f"> **Shortened to stay readable and within GitHub's size limit:** left out {', '.join(left_out)}; {where}."
+
+
+def _footer(run: Run, baseline: Run | None, report_url: str | None) -> str:
+    parts = [f"perfbudget: commit {_commit(run)}"]
+    parts.append(f"baseline {_commit(baseline)}" if baseline is not None else "no baseline")
+    if report_url:
+        parts.append(f"[full report]({_safe_url(report_url)})")
+    return "<sub>" + " · ".join(parts) + "</sub>"
+
+
+def _commit(run: Run) -> str:
+    commit = code_span(run.commit[:12], in_table=False) if run.commit else "(unknown commit)"
+    return commit + (f" ({md_text(run.branch, width=80)})" if run.branch else "")
+
+
+def _safe_url(url: str) -> str:
+    """A link destination that cannot end the link early (render_markdown admits http(s) only)."""
+    return "<" + quote(url, safe=":/?#[]@!$&'*+,;=%~-._") + ">"
