@@ -1,0 +1,135 @@
+"""The one pull-request comment: find it by its hidden marker, update it, create it when absent.
+
+Each workflow/job pair owns one comment, recognised by an HTML comment marker
+in its body. Two runs of the same PR can race (a quick second push); both may
+create a comment, so after creating we list again and keep only the oldest
+marked comment, deleting the newer ones: whichever run gets there, the PR ends
+up with exactly one comment.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from github3 import GitHub
+from github3.exceptions import GitHubError, NotFoundError
+
+from perfbudget.github.client import GitHubProblem, describe
+
+# GitHub refuses comment bodies above 65536 characters.
+MAX_COMMENT_CHARS = 65536
+MODES = ("always", "on-change", "on-failure", "off")
+VERDICTS = ("fail", "changed", "ok")
+
+
+def marker_for(workflow: str, job: str) -> str:
+    """``<!-- perfbudget:CI/tests -->``; characters that could end the HTML comment are dropped."""
+    name = re.sub(r"[^A-Za-z0-9 _./:@()+-]", "", f"{workflow}/{job}").replace("--", "-")
+    return f"<!-- perfbudget:{name.strip()} -->"
+
+
+def with_marker(body: str, marker: str) -> str:
+    """The body GitHub stores: the report, cut to fit the size limit, then the marker."""
+    room = MAX_COMMENT_CHARS - len(marker) - 2
+    if len(body) > room:
+        note = "\n\n… (report truncated to fit GitHub's comment size limit; see the job summary and artifacts)"
+        body = body[: room - len(note)] + note
+    return f"{body}\n\n{marker}"
+
+
+def should_post(mode: str, verdict: str, existing: bool) -> bool:
+    """Whether ``mode`` wants a comment for a run judged ``verdict`` ("fail", "changed", "ok").
+
+    An existing comment is always brought up to date, otherwise a PR whose
+    regression was fixed would keep showing the old failure.
+    """
+    if mode == "off":
+        return False
+    if mode == "always" or existing:
+        return True
+    if mode == "on-change":
+        return verdict in ("fail", "changed")
+    return verdict == "fail"
+
+
+@dataclass
+class CommentOutcome:
+    action: str  # "created" | "updated" | "unchanged" | "skipped"
+    comment_id: int | None = None
+    url: str = ""
+    removed_duplicates: int = 0
+
+
+def _marked(issue: Any, marker: str) -> list[Any]:
+    """Every comment of the issue carrying ``marker``, oldest first (github3.py follows the Link pages)."""
+    comments = [comment for comment in issue.comments() if marker in (comment.body or "")]
+    return sorted(comments, key=lambda comment: comment.id)
+
+
+def _delete_extra(comments: list[Any]) -> int:
+    """Delete all but the first; a comment already deleted by a racing run is fine."""
+    removed = 0
+    for comment in comments[1:]:
+        try:
+            comment.delete()
+            removed += 1
+        except NotFoundError:
+            pass
+    return removed
+
+
+def upsert_comment(
+    client: GitHub, owner: str, repo: str, number: int, body: str, marker: str, mode: str, verdict: str
+) -> CommentOutcome:
+    """Create or update the marked comment on PR ``number`` as ``mode`` asks; raises GitHubProblem."""
+    doing = f"commenting on {owner}/{repo}#{number}"
+    try:
+        issue = client.issue(owner, repo, number)
+        existing = _marked(issue, marker)
+        if not should_post(mode, verdict, bool(existing)):
+            return CommentOutcome("skipped")
+        text = with_marker(body, marker)
+        if not existing:
+            issue.create_comment(text)
+            existing = _marked(issue, marker)  # a racing run may have created one too
+            action = "created"
+        else:
+            action = "updated"
+        removed = _delete_extra(existing)
+        keep = existing[0]
+        if keep.body == text:
+            action = "unchanged" if action == "updated" else action
+        else:
+            keep.edit(text)
+        return CommentOutcome(action, keep.id, keep.html_url or "", removed)
+    except (GitHubError, requests.RequestException) as exc:
+        raise describe(exc, doing) from exc
+
+
+def verdict_of(comparison: Any, fail_on: tuple[Any, ...]) -> str:
+    """"fail" when the run fails its budgets, "changed" when anything moved, else "ok"."""
+    from perfbudget.verdicts import Status
+
+    if comparison.should_fail(fail_on):
+        return "fail"
+    return "changed" if any(verdict.status is not Status.OK for verdict in comparison.verdicts) else "ok"
+
+
+def verify_pull_request(client: GitHub, owner: str, repo: str, number: int, head_sha: str) -> None:
+    """Refuse to comment unless PR ``number``'s head is ``head_sha``.
+
+    The workflow_run stage reads the PR number from an artifact a fork's code
+    wrote; checking it against GitHub keeps a forged number from putting the
+    comment on someone else's PR.
+    """
+    doing = f"checking {owner}/{repo}#{number}"
+    try:
+        pull = client.pull_request(owner, repo, number)
+    except (GitHubError, requests.RequestException) as exc:
+        raise describe(exc, doing) from exc
+    actual = getattr(getattr(pull, "head", None), "sha", None)
+    if actual != head_sha:
+        raise GitHubProblem(f"{doing}: its head is {actual}, the artifact is for {head_sha}; refusing to comment")

@@ -1,0 +1,61 @@
+"""Write to the runner's files and log: job summary, step outputs, warning lines.
+
+These are the fallbacks when the API cannot be used (fork PRs, outages): the
+job summary always gets the report and the reason, so nothing is lost.
+Outside Actions (no GITHUB_STEP_SUMMARY) they print to stderr instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Mapping
+
+from perfbudget.github.context import ActionsContext
+
+
+def _escape_command(text: str) -> str:
+    """Workflow-command data escaping, so a message cannot end the command or start another."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def warn(message: str) -> None:
+    """A ``::warning::`` line (an annotation in Actions, a plain warning elsewhere)."""
+    print(f"::warning title=perfbudget::{_escape_command(message)}", file=sys.stderr)
+
+
+def append_summary(context: ActionsContext, markdown: str) -> bool:
+    """Append to the job summary; False (and the text on stderr) when there is none or it is unwritable."""
+    if context.step_summary is not None:
+        try:
+            with context.step_summary.open("a", encoding="utf-8") as handle:
+                handle.write(markdown.rstrip("\n") + "\n\n")
+            return True
+        except OSError as exc:
+            print(f"perfbudget: cannot write the job summary {context.step_summary}: {exc}", file=sys.stderr)
+    print(markdown, file=sys.stderr)
+    return False
+
+
+def set_outputs(context: ActionsContext, outputs: Mapping[str, str]) -> None:
+    """Step outputs in GITHUB_OUTPUT's heredoc form (safe for any value); ignored outside Actions."""
+    if context.output is None:
+        return
+    lines = []
+    for name, value in outputs.items():
+        delimiter = f"perfbudget_{uuid.uuid4().hex}"
+        lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    with Path(context.output).open("a", encoding="utf-8") as handle:
+        handle.write("".join(lines))
+
+
+def fall_back(context: ActionsContext, problem: str, *, strict: bool, exit_code: int, report: str = "") -> int:
+    """Say what went wrong in the log and the job summary (with the report, so nothing is lost).
+
+    Returns the exit status: 0 unless the user asked for ``--strict``.
+    """
+    warn(problem)
+    text = f"> **perfbudget:** {problem}"
+    append_summary(context, f"{report.rstrip()}\n\n{text}" if report.strip() else text)
+    return exit_code if strict else 0
