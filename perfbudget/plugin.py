@@ -166,6 +166,7 @@ class PerfBudgetWarning(pytest.PytestWarning):
 # writes the results: an attribute of its teardown report, as a JSON-able dict
 # (xdist serialises every report attribute; pytest's reports.py:_report_to_json).
 REPORT_ATTR = "perfbudget_record"
+WORKER_PROBLEMS = "perfbudget_problems"  # workeroutput key: a worker's warnings, for the controller
 
 _TEST_KEY = pytest.StashKey["_TestState"]()
 
@@ -308,6 +309,17 @@ class PerfBudgetPlugin:
     def pytest_configure_node(self, node: Any) -> None:
         """xdist controller: count the workers for the run's environment."""
         self._workers.add(str(getattr(getattr(node, "gateway", None), "id", len(self._workers))))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist controller: a worker's perfbudget problems join the controller's summary.
+
+        Warnings a worker raises outside a test (installing collectors) are
+        not forwarded by xdist, so they travel in ``workeroutput``.
+        """
+        for problem in getattr(node, "workeroutput", {}).get(WORKER_PROBLEMS, []):
+            if problem not in self._problems:
+                self._problems.append(problem)
 
     # --- per test -------------------------------------------------------------
 
@@ -464,7 +476,10 @@ class PerfBudgetPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.close()
-        if self.is_worker or self.config.option.collectonly:
+        if self.is_worker:
+            self.config.workeroutput[WORKER_PROBLEMS] = list(self._problems)  # type: ignore[attr-defined]
+            return
+        if self.config.option.collectonly:
             return  # --collect-only ran nothing: keep the last real results
         run = None
         with self.guard(f"writing {self.options.output}"):

@@ -139,3 +139,23 @@ def test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted(pytester:
     # The interrupted test has no outcome, so it has no record; the one before it does.
     assert [t["node_id"] for t in results["tests"]] == ["test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted.py::test_1_done"]
     result.stdout.fnmatch_lines(["1 tests recorded: 1 passed; 0 URLs (interrupted: partial results)"])
+
+
+def test_a_workers_perfbudget_problem_reaches_the_controllers_summary(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        from perfbudget.collect import network
+
+        def refuse(self):
+            raise RuntimeError("socket patching refused")
+
+        network.NetworkCollector.install = refuse
+        """
+    )
+    pytester.makepyfile("def test_one():\n    pass\n\ndef test_two():\n    pass\n")
+    result = pytester.runpytest_subprocess("--perf-budget", "-n", "2")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["perfbudget: installing collectors failed: RuntimeError: socket patching refused"])
+    # Two workers, one message.
+    assert result.stdout.str().count("perfbudget: installing collectors failed") == 1
