@@ -224,7 +224,7 @@ class PerfBudgetPlugin:
         self.config = config
         self.options = options
         self.is_worker = hasattr(config, "workerinput")
-        self.is_controller = not self.is_worker and config.getoption("dist", "no") not in (None, "no")
+        self.is_controller = False  # known at session start, once xdist has configured itself
         self.recorder: Any = None  # collect.recording.Recorder once installed
         self.settings: CollectSettings | None = None
         self._network: Any = None
@@ -257,6 +257,8 @@ class PerfBudgetPlugin:
     # --- session ------------------------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # xdist registers its distributed session only when workers will run the tests.
+        self.is_controller = not self.is_worker and self.config.pluginmanager.has_plugin("dsession")
         if not self.is_worker:
             with self.guard("reading run metadata"):
                 from perfbudget.collect import metadata
