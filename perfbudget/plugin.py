@@ -448,7 +448,10 @@ class PerfBudgetPlugin:
         from perfbudget.results import Run, run_to_dict
 
         # results.py owns the JSON form; a one-test run reuses it rather than a copy of it.
-        return run_to_dict(Run(tests=[record]))["tests"][0]
+        # The JSON round trip turns str subclasses (Django's SafeString in a view
+        # or template name) into plain str: execnet refuses them, and xdist
+        # would fail the whole worker with an INTERNALERROR.
+        return json.loads(json.dumps(run_to_dict(Run(tests=[record]))["tests"][0], default=str))
 
     @staticmethod
     def _record_from_wire(data: dict[str, Any]) -> Any:

@@ -159,3 +159,25 @@ def test_a_workers_perfbudget_problem_reaches_the_controllers_summary(pytester: 
     result.stdout.fnmatch_lines(["perfbudget: installing collectors failed: RuntimeError: socket patching refused"])
     # Two workers, one message.
     assert result.stdout.str().count("perfbudget: installing collectors failed") == 1
+
+
+def test_str_subclasses_in_a_record_cross_to_the_controller(pytester: pytest.Pytester) -> None:
+    """Django hands out SafeString names; execnet serialises only exact built-in types."""
+    pytester.makepyfile(
+        """
+        import http.client
+
+        class Tag(str):
+            pass
+
+        def test_tagged_host():
+            conn = http.client.HTTPConnection(Tag("api.example.com"))
+            conn.putrequest("GET", Tag("/x"))  # recorded; nothing is sent
+            conn.close()
+        """
+    )
+    result = pytester.runpytest_subprocess("--perf-budget", "-n", "2")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    [test] = read_results(pytester.path / ".perfbudget" / "results.json")["tests"]
+    assert test["details"]["network_calls"][0]["host"] == "api.example.com"
