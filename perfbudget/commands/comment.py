@@ -136,7 +136,7 @@ def _render(results: str, baseline: str | None, budgets: str | None, report_url:
     from perfbudget.budgets import Budgets, find_budget_file, load_budgets
     from perfbudget.compare import compare
     from perfbudget.errors import PerfBudgetError
-    from perfbudget.github.comments import verdict_of
+    from perfbudget.github.comments import MAX_COMMENT_CHARS, verdict_of
     from perfbudget.results import load_run
 
     try:
@@ -153,7 +153,9 @@ def _render(results: str, baseline: str | None, budgets: str | None, report_url:
     else:
         warnings.append("no baseline from the target branch yet: compared with budgets only")
     comparison = compare(head, loaded_budgets, base, warnings)
-    return render_markdown(comparison, report_url=report_url), verdict_of(comparison, loaded_budgets.fail_on)
+    # Room for the marker the GitHub layer appends.
+    body = render_markdown(comparison, report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200)
+    return body, verdict_of(comparison, loaded_budgets.fail_on)
 
 
 def _artifact_body(directory, report_url: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]

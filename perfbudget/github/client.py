@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import requests
 from github3 import GitHub
-from github3.exceptions import GitHubError
+from github3.exceptions import GitHubError, IncompleteResponse
 from github3.session import GitHubSession
 
 from perfbudget.errors import PerfBudgetError
@@ -146,6 +146,8 @@ def describe(exc: BaseException, doing: str) -> GitHubProblem:
     """Turn a github3.py/requests error into a GitHubProblem naming what we were doing."""
     if isinstance(exc, GitHubProblem):
         return exc
+    if isinstance(exc, IncompleteResponse):
+        return GitHubProblem(f"{doing}: GitHub's answer lacked expected fields ({exc.msg})")
     if isinstance(exc, GitHubError):
         hint = {
             401: "the token is invalid or expired",

@@ -10,6 +10,7 @@ up with exactly one comment.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import requests
 from github3 import GitHub
 from github3.exceptions import GitHubError, NotFoundError
 
-from perfbudget.github.client import GitHubProblem, describe
+from perfbudget.github.client import GitHubProblem, describe, get_json
 
 # GitHub refuses comment bodies above 65536 characters.
 MAX_COMMENT_CHARS = 65536
@@ -127,9 +128,10 @@ def verify_pull_request(client: GitHub, owner: str, repo: str, number: int, head
     """
     doing = f"checking {owner}/{repo}#{number}"
     try:
-        pull = client.pull_request(owner, repo, number)
-    except (GitHubError, requests.RequestException) as exc:
+        pull = get_json(client, f"/repos/{quote(owner)}/{quote(repo)}/pulls/{int(number)}")
+    except (GitHubError, requests.RequestException, ValueError) as exc:
         raise describe(exc, doing) from exc
-    actual = getattr(getattr(pull, "head", None), "sha", None)
+    head = pull.get("head") if isinstance(pull, dict) else None
+    actual = head.get("sha") if isinstance(head, dict) else None
     if actual != head_sha:
         raise GitHubProblem(f"{doing}: its head is {actual}, the artifact is for {head_sha}; refusing to comment")

@@ -1,0 +1,238 @@
+"""`perfbudget comment` against the fake GitHub API: one marked comment, updated, never duplicated."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from perfbudget.artifacts import PrContext, write_pr_context
+from perfbudget.github.comments import MAX_COMMENT_CHARS, marker_for, should_post, with_marker
+from tests.helpers_github import TOKEN, FakeGitHub, cli, fake_github, pr_event, write_event  # noqa: F401
+
+SHA = "a" * 40
+MARKER = marker_for("CI", "perf")
+
+
+@pytest.fixture
+def pr_env(fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A pull_request job for PR #7 of acme/shop; returns the job summary file."""
+    fake_github.add_pull(7, SHA)
+    summary = tmp_path / "summary.md"
+    event = write_event(tmp_path / "event.json", pr_event(7, SHA))
+    env = fake_github.env(
+        GITHUB_EVENT_PATH=str(event), GITHUB_EVENT_NAME="pull_request", GITHUB_WORKFLOW="CI", GITHUB_JOB="perf",
+        GITHUB_BASE_REF="main", GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(tmp_path / "output"),
+    )  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    return summary
+
+
+def _body(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "body.md"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _marked(fake: FakeGitHub, number: int = 7) -> list[dict]:  # type: ignore[type-arg]
+    return [c for c in fake.issue_comments(number) if MARKER in c["body"]]
+
+
+def test_creates_then_updates_the_same_comment_across_pages(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    for index in range(5):  # page size 2: the marked comment ends up on page 3
+        fake_github.add_comment(7, f"review remark {index}", login="reviewer")
+    assert cli("comment", "--body", _body(tmp_path, "first report")) == 0
+    [created] = _marked(fake_github)
+    assert created["body"] == f"first report\n\n{MARKER}"
+
+    assert cli("comment", "--body", _body(tmp_path, "second report")) == 0
+    [updated] = _marked(fake_github)
+    assert updated["id"] == created["id"]
+    assert updated["body"].startswith("second report")
+    assert len(fake_github.requests("POST", "/comments$")) == 1
+    assert len(fake_github.issue_comments(7)) == 6
+    # github3.py followed the Link headers to find it
+    assert any(entry.query.get("page") == ["3"] for entry in fake_github.requests("GET", "/issues/7/comments$"))
+
+
+def test_an_unchanged_body_is_not_edited(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    body = _body(tmp_path, "same")
+    assert cli("comment", "--body", body) == 0
+    assert cli("comment", "--body", body) == 0
+    assert fake_github.requests("PATCH", "/issues/comments/") == []
+    assert "comment-action<<" in (tmp_path / "output").read_text()
+
+
+def test_other_jobs_comments_are_left_alone(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    other = fake_github.add_comment(7, f"theirs\n\n{marker_for('CI', 'other-job')}")
+    assert cli("comment", "--body", _body(tmp_path, "ours")) == 0
+    assert fake_github.comments[other["id"]]["body"].startswith("theirs")
+    assert len(_marked(fake_github)) == 1
+
+
+def test_a_comment_created_by_a_racing_run_first_survives(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    """The other run's comment lands between our listing and our create: ours is the duplicate."""
+    theirs: list[dict] = []  # type: ignore[type-arg]
+    fake_github.on_create_comment = lambda: theirs.append(fake_github.add_comment(7, f"other run\n\n{MARKER}")) if not theirs else None
+    assert cli("comment", "--body", _body(tmp_path, "ours")) == 0
+    [survivor] = _marked(fake_github)
+    assert survivor["id"] == theirs[0]["id"]
+    assert survivor["body"].startswith("ours")
+    assert len(fake_github.requests("DELETE", "/issues/comments/")) == 1
+
+
+def test_duplicates_left_by_an_earlier_race_are_removed(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    oldest = fake_github.add_comment(7, f"one\n\n{MARKER}")
+    fake_github.add_comment(7, f"two\n\n{MARKER}")
+    assert cli("comment", "--body", _body(tmp_path, "now")) == 0
+    [survivor] = _marked(fake_github)
+    assert survivor["id"] == oldest["id"] and survivor["body"].startswith("now")
+
+
+def test_two_runs_at_the_same_time_leave_one_comment(fake_github: FakeGitHub) -> None:
+    """Two real concurrent clients: both list (nothing), both create, both clean up."""
+    from perfbudget.github.client import connect, policy_for
+    from perfbudget.github.comments import upsert_comment
+    from perfbudget.github.context import ActionsContext
+
+    fake_github.add_pull(7, SHA)
+    both_listed = threading.Barrier(2, timeout=10)
+    fake_github.on_create_comment = both_listed.wait  # neither create lands before both have listed
+    context = ActionsContext(repository="acme/shop", api_url=fake_github.base, token=TOKEN)
+    outcomes = []
+
+    def one_run(body: str) -> None:
+        client = connect(context, policy_for(0.1))
+        outcomes.append(upsert_comment(client, "acme", "shop", 7, body, MARKER, "always", "changed"))
+
+    threads = [threading.Thread(target=one_run, args=(f"run {n}",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert [o.action for o in outcomes] == ["created", "created"]
+    assert len(fake_github.requests("POST", "/comments$")) == 2
+    [survivor] = _marked(fake_github)
+    assert {o.comment_id for o in outcomes} == {survivor["id"]}
+
+
+def test_fork_pull_request_writes_the_job_summary_and_exits_0(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_event(tmp_path / "event.json", pr_event(7, SHA, head_repo="stranger/shop"))
+    assert cli("comment", "--body", _body(tmp_path, "the report")) == 0
+    assert fake_github.log == []  # no pointless write attempt with a read-only token
+    summary = pr_env.read_text()
+    assert "the report" in summary and "comes from a fork" in summary
+    assert "perfbudget-fork-comment.yml" in capsys.readouterr().err
+
+
+def test_read_only_token_falls_back_to_the_summary(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_github.read_only = True
+    assert cli("comment", "--body", _body(tmp_path, "the report")) == 0
+    err = capsys.readouterr().err
+    assert "Resource not accessible by integration" in err and "read-only" in err
+    assert "the report" in pr_env.read_text()
+    assert fake_github.issue_comments(7) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(401, "invalid or expired"), (404, "not found"), (422, "refused the request"), (403, "lacks permission")],
+)
+def test_api_errors_are_explained_and_strict_fails(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], status: int, expected: str
+) -> None:
+    fake_github.fail("GET", "/issues/7$", status, times=2)
+    body = _body(tmp_path, "kept in the summary")
+    assert cli("comment", "--body", body) == 0
+    assert cli("comment", "--body", body, "--strict") == 3
+    err = capsys.readouterr().err
+    assert f"HTTP {status}" in err and expected in err
+    assert TOKEN not in err
+    assert pr_env.read_text().count("kept in the summary") == 2
+
+
+def test_server_errors_are_retried_then_succeed(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    fake_github.fail("POST", "/issues/7/comments$", 502, times=1)
+    fake_github.fail("GET", "/issues/7/comments$", 500, times=2)
+    assert cli("comment", "--body", _body(tmp_path, "after retries")) == 0
+    assert len(_marked(fake_github)) == 1
+
+
+def test_modes(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    body = _body(tmp_path, "report")
+    assert cli("comment", "--body", body, "--mode", "off") == 0
+    assert fake_github.log == []  # off: not even a lookup
+    assert cli("comment", "--body", body, "--mode", "on-failure", "--verdict", "changed") == 0
+    assert cli("comment", "--body", body, "--mode", "on-change", "--verdict", "ok") == 0
+    assert fake_github.requests("POST", "/comments$") == []
+    assert cli("comment", "--body", body, "--mode", "on-failure", "--verdict", "fail") == 0
+    assert len(_marked(fake_github)) == 1
+    # Once there, it is kept current even when the run is fine again.
+    assert cli("comment", "--body", _body(tmp_path, "fixed"), "--mode", "on-failure", "--verdict", "ok") == 0
+    assert _marked(fake_github)[0]["body"].startswith("fixed")
+
+
+def test_should_post_table() -> None:
+    assert [should_post(m, "ok", False) for m in ("always", "on-change", "on-failure", "off")] == [True, False, False, False]
+    assert [should_post(m, "changed", False) for m in ("always", "on-change", "on-failure", "off")] == [True, True, False, False]
+    assert [should_post(m, "fail", True) for m in ("always", "on-change", "on-failure", "off")] == [True, True, True, False]
+
+
+def test_marker_cannot_close_the_html_comment_and_long_bodies_fit() -> None:
+    marker = marker_for("CI --> <script>", "job")
+    assert marker.count("-->") == 1 and "<script>" not in marker
+    text = with_marker("x" * 100_000, MARKER)
+    assert len(text) <= MAX_COMMENT_CHARS and text.endswith(MARKER) and "truncated" in text
+
+
+def test_not_a_pull_request_does_nothing(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_event(tmp_path / "event.json", {"ref": "refs/heads/main"})
+    assert cli("comment", "--body", _body(tmp_path, "r")) == 0
+    assert fake_github.log == []
+
+
+def test_no_body_source_is_a_usage_problem(pr_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("comment") == 3
+    assert "--body FILE" in capsys.readouterr().err
+
+
+def _artifact(tmp_path: Path, number: int = 7, sha: str = SHA) -> Path:
+    directory = tmp_path / "artifact"
+    directory.mkdir(exist_ok=True)
+    write_pr_context(directory, PrContext("acme/shop", number, sha, "CI", "perf", "fail"))
+    (directory / "report.md").write_text("from the fork's run", encoding="utf-8")
+    return directory
+
+
+def _workflow_run_event(tmp_path: Path, head_sha: str = SHA) -> None:
+    write_event(tmp_path / "event.json", {"workflow_run": {"head_sha": head_sha, "event": "pull_request"}})
+
+
+def test_from_artifact_posts_on_the_checked_pull_request(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    _workflow_run_event(tmp_path)
+    assert cli("comment", "--from-artifact", str(_artifact(tmp_path))) == 0
+    [comment] = _marked(fake_github)
+    assert comment["body"].startswith("from the fork's run")
+
+
+def test_from_artifact_refuses_a_forged_pull_request_number(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_github.add_pull(8, "b" * 40)  # someone else's PR
+    _workflow_run_event(tmp_path)
+    assert cli("comment", "--from-artifact", str(_artifact(tmp_path, number=8)), "--strict") == 3
+    assert "refusing to comment" in capsys.readouterr().err
+    assert fake_github.issue_comments(8) == []
+
+
+def test_from_artifact_with_a_broken_pr_json_names_the_key(pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = _artifact(tmp_path)
+    data = json.loads((directory / "pr.json").read_text())
+    data["number"] = "7; rm -rf /"
+    (directory / "pr.json").write_text(json.dumps(data))
+    assert cli("comment", "--from-artifact", str(directory)) == 3
+    assert "key 'number' must be a positive integer" in capsys.readouterr().err
