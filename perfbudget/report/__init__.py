@@ -51,9 +51,13 @@ def reporter(format_name: str) -> Reporter:
     return importlib.import_module(f"perfbudget.report.{spec.module}").report  # type: ignore[no-any-return]
 
 
-def write_report(comparison: Comparison, format_name: str, target: str | os.PathLike[str]) -> Path | None:
-    """Write one report to ``target`` (``-``: stdout, returns None); the file is complete or absent."""
-    report = reporter(format_name)
+def write_report(comparison: Comparison, report: str | Reporter, target: str | os.PathLike[str]) -> Path | None:
+    """Write one report (a format name, or a configured reporter) to ``target``.
+
+    ``-`` is stdout (returns None); a file is complete or absent.
+    """
+    if isinstance(report, str):
+        report = reporter(report)
     if str(target) == "-":
         report(comparison, sys.stdout)
         sys.stdout.flush()

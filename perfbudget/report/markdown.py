@@ -14,7 +14,7 @@ changes where results changed. Every user-controlled string goes through
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Callable, TextIO
 from urllib.parse import quote, urlsplit
 
 from perfbudget.metrics import format_value
@@ -108,6 +108,15 @@ def render_job_summary(comparison: Comparison, *, report_url: str | None = None,
 def report(comparison: Comparison, outfile: TextIO) -> None:
     """The reporter protocol: the PR comment as ``report.md``."""
     outfile.write(render_markdown(comparison))
+
+
+def configured(*, marker: str = "", report_url: str | None = None, max_chars: int = COMMENT_LIMIT) -> Callable[[Comparison, TextIO], None]:
+    """A reporter with the comment's options, for the driver (``perfbudget report --marker ...``)."""
+
+    def report_with_options(comparison: Comparison, outfile: TextIO) -> None:
+        outfile.write(render_markdown(comparison, marker=marker, report_url=report_url, max_chars=max_chars))
+
+    return report_with_options
 
 
 # --- sections ----------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""The HTML report, parsed with html.parser: tables, escaped content, embedded data, charts."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from perfbudget.report.charts import Change, _edges, change_bars, histogram
+from perfbudget.report.html import build_view, json_for_script, render_html
+from perfbudget.verdicts import Status
+from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison
+
+
+class Page(HTMLParser):
+    """Every start tag with its attributes, the text of each <code> in a table cell, and script bodies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self.tables: dict[str, list[dict[str, str | None]]] = {}
+        self.cell_codes: list[str] = []
+        self._in_script = False
+        self._in_code = False
+        self._table: str | None = None
+        self._code: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "script":
+            self._in_script = True
+            self.scripts.append("")
+        elif tag == "table":
+            self._table = attributes.get("id") or f"table{len(self.tables)}"
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table and "data-id" in attributes:
+            self.tables[self._table].append(attributes)
+        elif tag == "code":
+            self._in_code, self._code = True, []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+        elif tag == "table":
+            self._table = None
+        elif tag == "code" and self._in_code:
+            self._in_code = False
+            if self._table:
+                self.cell_codes.append("".join(self._code))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+        elif self._in_code:
+            self._code.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+def test_tables_of_tests_and_urls_carry_status_and_sort_values() -> None:
+    page = parse(render_html(fixed_comparison()))
+    tests = page.tables["tests-table"]
+    assert len(tests) == 7  # six tests of the run plus the removed one
+    archive = next(row for row in tests if row["data-name"] == "tests/test_views.py::test_archive")
+    assert archive["data-status"] == "over_budget"
+    assert archive["data-queries"] == "13.0" and archive["data-n-plus-one"] == "12.0"
+    removed = next(row for row in tests if row["data-status"] == "removed")
+    assert removed["data-name"] == "tests/test_views.py::test_sitemap" and removed["data-queries"] == ""
+    urls = page.tables["urls-table"]
+    assert [row["data-name"] for row in urls] == ["get /archive/<int:year>/", "get /posts/<int:pk>/", "post /api/posts/", "get /sitemap.xml"]
+
+
+def test_self_contained_no_external_resources() -> None:
+    page = parse(render_html(fixed_comparison()))
+    for tag, attributes in page.tags:
+        assert "src" not in attributes, tag
+        if tag == "link":
+            pytest.fail("a <link> element would load something")
+    assert not re.search(r"https?://", page.scripts[1])  # the code fetches nothing
+    assert sum(1 for tag, _ in page.tags if tag == "svg") == 3
+
+
+def test_embedded_details_round_trip() -> None:
+    page = parse(render_html(fixed_comparison()))
+    data = json.loads(page.scripts[0])
+    archive = next(d for d in data.values() if d["name"] == "tests/test_views.py::test_archive")
+    assert archive["where"] == "tests/test_views.py:21"
+    n_plus_one = [g for g in archive["sql"] if g[7]]
+    assert n_plus_one[0][3] == 12 and n_plus_one[0][6] == "blog/templates/blog/archive.html:12"
+    assert ["default", "get", 2, 1, 1, "0.3 ms"] in archive["cache"]
+    url = next(d for d in data.values() if d["name"] == "GET /archive/<int:year>/")
+    assert url["tests"] == ["tests/test_views.py::test_archive"] and any(g[7] for g in url["sql"])
+
+
+def test_hostile_names_are_text_everywhere() -> None:
+    html = render_html(hostile_comparison())
+    page = parse(html)
+    assert [tag for tag, _ in page.tags].count("script") == 2  # ours: the data and the code
+    assert not [tag for tag, _ in page.tags if tag in ("img", "i", "iframe", "a")]
+    assert "&lt;b&gt;x&lt;/b&gt; | y" in html and "<b>views</b>" not in html  # a reason, a SQL location
+    assert not any(name.startswith("on") for _, attributes in page.tags for name in attributes)
+    assert "<script>alert(1)</script>" not in html and "</script><!--" not in html
+    for name in HOSTILE_NAMES:
+        assert name in page.cell_codes  # shown whole, as text, in its table cell
+    data = json.loads(page.scripts[0])
+    assert sorted(d["name"] for d in data.values()) == sorted(HOSTILE_NAMES)
+    assert any("</script>" in group[0] for d in data.values() for group in d.get("sql", []))
+
+
+def test_json_for_script_cannot_end_the_element() -> None:
+    text = json_for_script({"a": "</script><!--<script>&amp;\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"a": "</script><!--<script>&amp;\u2028"}
+
+
+def test_verdict_banner_and_what_broke() -> None:
+    comparison = fixed_comparison()
+    html = render_html(comparison)
+    assert f"✗ {comparison.summary_line()}" in html
+    view = build_view(comparison)
+    assert [v.status for v in view.failing].count(Status.REGRESSED) == 3
+    assert re.search(r"<h2>What broke <span class=\"count\">5</span></h2>", html)
+
+
+def test_histogram_bins_on_1_2_5_edges() -> None:
+    assert _edges(0) == [0.0]
+    assert _edges(7) == [0.0, 1, 2, 5, 10]
+    svg = histogram([0, 1, 1, 3, 7, 7, 7], "queries", "tests by SQL queries")
+    titles = re.findall(r"<title>(.*?)</title>", svg)
+    assert titles == ["0: 1", "≤1: 2", "≤2: 0", "≤5: 1", "≤10: 3"]
+    assert "No" in histogram([], "queries", "queries")
+
+
+def test_chart_labels_are_escaped() -> None:
+    svg = change_bars([Change("<script>x</script>", "queries", 1, 2)])
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
