@@ -1,0 +1,154 @@
+"""The HTML report in real headless Chromium: it loads without console errors, sorts, filters, opens details.
+
+Method (no DevTools client, no downloads): the report's script honours the
+URL hash (``#sort=queries&dir=desc&q=views&status=regressed&open=t3``) and
+marks ``<html data-ready="true">`` when it finished, so ``chromium --dump-dom``
+shows the DOM after the script ran. ``--enable-logging=stderr`` prints every
+console message and uncaught error as an ``INFO:CONSOLE`` line; the report
+logs nothing, so any such line is a failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from perfbudget.report.html import render_html
+from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package 'chromium')")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+def chromium(tmp_path: Path, url: str, *extra: str) -> tuple[str, list[str]]:
+    """(dumped DOM or "", console lines) for one page load."""
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    result = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, url],  # type: ignore[list-item]
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+    return result.stdout, console
+
+
+class Dom(HTMLParser):
+    """Rows of each data table in document order, with their hidden flag, and the panel's state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = False
+        self.rows: dict[str, list[tuple[str, bool]]] = {}
+        self.panel_hidden: bool | None = None
+        self.panel_text: list[str] = []
+        self.tables: dict[str, dict[str, str | None]] = {}
+        self._table: str | None = None
+        self._in_panel = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "html":
+            self.ready = attributes.get("data-ready") == "true"
+        elif tag == "table" and attributes.get("data-kind"):
+            self._table = attributes["data-kind"]
+            self.tables[self._table] = attributes
+            self.rows[self._table] = []
+        elif tag == "tr" and self._table and "data-id" in attributes:
+            self.rows[self._table].append((attributes["data-name"] or "", "hidden" in attributes))
+        elif tag == "aside" and attributes.get("id") == "panel":
+            self.panel_hidden = "hidden" in attributes
+            self._in_panel = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._table = None
+        elif tag == "aside":
+            self._in_panel = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_panel:
+            self.panel_text.append(data)
+
+
+def load(tmp_path: Path, report: Path, fragment: str = "") -> Dom:
+    dom_text, console = chromium(tmp_path, report.as_uri() + fragment, "--dump-dom")
+    assert console == []
+    dom = Dom()
+    dom.feed(dom_text)
+    assert dom.ready, "the report's script did not finish"
+    return dom
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    path = tmp_path / "report.html"
+    path.write_text(render_html(fixed_comparison()), encoding="utf-8")
+    return path
+
+
+def test_loads_without_console_errors_and_writes_a_screenshot(tmp_path: Path, report: Path) -> None:
+    shot = tmp_path / "report.png"
+    _, console = chromium(tmp_path, report.as_uri(), f"--screenshot={shot}", "--window-size=1400,900")
+    assert console == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    dom = load(tmp_path, report)
+    assert len(dom.rows["tests"]) == 7 and dom.panel_hidden is True
+
+
+def test_sorts_by_queries_descending_with_missing_values_last(tmp_path: Path, report: Path) -> None:
+    dom = load(tmp_path, report, "#sort=queries&dir=desc")
+    assert [name for name, _ in dom.rows["tests"]] == [
+        "tests/test_views.py::test_archive",  # 13
+        "tests/test_api.py::test_create_post",  # 4
+        "tests/test_views.py::test_post_detail",  # 3
+        "tests/test_api.py::test_list_posts[page-2]",  # 2, ties by name
+        "tests/test_feeds.py::test_rss",  # 2
+        "tests/test_views.py::test_search",  # 1
+        "tests/test_views.py::test_sitemap",  # removed: no value
+    ]
+    ascending = load(tmp_path, report, "#sort=duration&dir=asc")
+    assert ascending.rows["tests"][0][0] == "tests/test_views.py::test_search"  # 12 ms
+
+
+def test_filters_by_text_and_status(tmp_path: Path, report: Path) -> None:
+    dom = load(tmp_path, report, "#q=views&status=regressed")
+    visible = [name for name, hidden in dom.rows["tests"] if not hidden]
+    assert visible == ["tests/test_views.py::test_post_detail"]
+    assert dom.tables["tests"]["data-shown"] == "1"
+    assert [name for name, hidden in dom.rows["urls"] if not hidden] == []
+    by_text = load(tmp_path, report, "#q=ARCHIVE")
+    assert [name for name, hidden in by_text.rows["urls"] if not hidden] == ["get /archive/<int:year>/"]
+
+
+def test_detail_panel_shows_queries_cache_and_templates(tmp_path: Path, report: Path) -> None:
+    dom = load(tmp_path, report, "#open=t3")
+    text = " ".join(dom.panel_text)
+    assert dom.panel_hidden is False
+    assert "tests/test_views.py::test_archive" in text
+    assert 'SELECT "blog_author"."id"' in text and "N+1" in text
+    assert "blog/archive.html" in text and "request_started" in text
+
+
+def test_hostile_report_runs_no_injected_script(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.html"
+    path.write_text(render_html(hostile_comparison()), encoding="utf-8")
+    dom = load(tmp_path, path, "#open=t0")  # console == []: no alert(1), no broken JSON
+    assert len(dom.rows["tests"]) == len(HOSTILE_NAMES)
+    assert "</script>" in " ".join(dom.panel_text)  # the hostile SQL, shown as text
