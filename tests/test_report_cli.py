@@ -1,0 +1,91 @@
+"""The report driver (files, stdout, partial output) and ``perfbudget report`` with real compare/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+
+from perfbudget.cli import main
+from perfbudget.report import FORMATS, ReportError, write_report, write_reports
+from perfbudget.report.terminal import render_comparison
+from perfbudget.results import write_run
+from perfbudget.verdicts import Comparison
+from tests.helpers_report import base_run, fixed_comparison, head_run
+
+
+def test_write_reports_writes_each_format_under_its_name(tmp_path: Path) -> None:
+    written = write_reports(fixed_comparison(), tmp_path / "out", ["markdown", "html", "json", "annotations", "terminal"])
+    assert [p.name for p in written] == ["report.md", "report.html", "report.json", "annotations.txt", "report.txt"]
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["summary"] == fixed_comparison().summary_line()
+    assert (tmp_path / "out" / "report.txt").read_text().splitlines() == render_comparison(fixed_comparison(), show_improved=True)
+
+
+def test_unknown_format_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"unknown report format 'pdf'; choose from markdown, html"):
+        write_reports(fixed_comparison(), tmp_path, ["markdown", "pdf"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_reporter_leaves_no_partial_file(tmp_path: Path) -> None:
+    def broken(comparison: Comparison, outfile: TextIO) -> None:
+        outfile.write("half a report")
+        raise OSError("disk full")
+
+    target = tmp_path / "report.md"
+    with pytest.raises(OSError, match="disk full"):
+        write_report(fixed_comparison(), broken, target)
+    assert not target.exists()
+
+
+def test_dash_writes_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert write_report(fixed_comparison(), "annotations", "-") is None
+    assert capsys.readouterr().out.startswith("::error file=tests/test_feeds.py,line=8,")
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    monkeypatch.chdir(tmp_path)  # no perfbudget.yaml here: budgets are the defaults
+    return write_run(head_run(), tmp_path / "head.json"), write_run(base_run(), tmp_path / "base.json")
+
+
+def test_cli_markdown_with_a_regression_against_the_baseline(results: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    head, base = results
+    code = main(["report", str(head), "--baseline", str(base), "--marker", "pb", "--report-url", "https://ci.example.com/r.html"])
+    out = capsys.readouterr().out
+    assert code == 0  # report renders; compare is the command that gates
+    assert out.startswith("<!-- pb -->\n### ❌ perfbudget: 3 regressions, 0 over budget, 1 improved, 2 new, 2 removed, 3 unchanged")
+    assert "| 🔺 regressed | `tests/test_views.py::test_archive` | queries | 4 → 13 | +9 (+225%) | allowed 4 |" in out
+    assert "[full report](<https://ci.example.com/r.html>)" in out
+
+
+@pytest.mark.parametrize("format_name", ["html", "json", "terminal", "annotations", "markdown"])
+def test_cli_writes_a_file_and_says_so(results: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], format_name: str) -> None:
+    head, base = results
+    target = tmp_path / "reports" / f"out.{format_name}"
+    assert main(["report", str(head), "--baseline", str(base), "--format", format_name, "-o", str(target)]) == 0
+    assert capsys.readouterr().out == f"Wrote {format_name} report to {target}\n"
+    assert target.stat().st_size > 0
+
+
+def test_cli_without_baseline_says_so_in_the_report(results: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    head, _ = results
+    assert main(["report", str(head), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert "no baseline given: compared with budgets only" in document["warnings"]
+
+
+def test_cli_bad_results_file_is_a_message_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    assert main(["report", str(broken)]) == 3
+    err = capsys.readouterr().err
+    assert "perfbudget report:" in err and "broken.json:1: corrupt results file" in err and "Traceback" not in err
+
+
+def test_every_cli_format_is_a_report_format() -> None:
+    from perfbudget.commands.report import FORMATS as CLI_FORMATS
+
+    assert set(CLI_FORMATS) == set(FORMATS)
