@@ -191,6 +191,24 @@ def test_uninstall_restores_the_originals():
     assert "connect" not in socket.socket.__dict__
 
 
+def test_uninstall_keeps_a_patch_someone_made_over_ours():
+    original = socket.socket.connect
+    collector = network.NetworkCollector(Recorder())
+    collector.install()
+    ours = socket.socket.connect
+
+    def theirs(sock, address):  # e.g. pytest-socket, installed after perfbudget
+        return ours(sock, address)
+
+    socket.socket.connect = theirs
+    try:
+        collector.uninstall()
+        assert socket.socket.connect is theirs
+    finally:
+        del socket.socket.connect  # theirs; uncovers the inherited original
+    assert socket.socket.connect is original
+
+
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [

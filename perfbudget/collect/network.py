@@ -95,11 +95,18 @@ class NetworkCollector:
         self._wrapped_connects.clear()
 
     def _replace(self, owner: Any, name: str, replacement: Callable[..., Any]) -> None:
-        original = owner.__dict__[name] if name in owner.__dict__ else getattr(owner, name)
-        had_own = name in owner.__dict__
+        """Patch ``owner.name``; undoing restores what was there, unless someone patched over us.
+
+        A tool that wrapped the attribute after us (pytest-socket, responses)
+        keeps its wrapper; ours stays inside it, inert once nothing records.
+        """
+        had_own = name in vars(owner)
+        original = vars(owner).get(name)
         setattr(owner, name, replacement)
 
         def undo() -> None:
+            if vars(owner).get(name) is not replacement:
+                return
             if had_own:
                 setattr(owner, name, original)
             else:
