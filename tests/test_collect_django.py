@@ -122,7 +122,7 @@ def test_templates_still_counted_after_the_test_environment_swaps_render(collect
 # --- signals ---------------------------------------------------------------------------
 
 
-def test_signals_by_name_when_they_reach_a_receiver(collectors: Collectors) -> None:
+def test_signals_are_counted_by_name(collectors: Collectors) -> None:
     from django.dispatch import Signal
     from perfapp.models import Author, Post  # type: ignore[import-not-found]
     from perfapp.signals import post_published  # type: ignore[import-not-found]
@@ -134,9 +134,9 @@ def test_signals_by_name_when_they_reach_a_receiver(collectors: Collectors) -> N
     local_signal.connect(lambda sender, **kwargs: calls.append("local"), weak=False, dispatch_uid="t2")
     try:
         with collectors.record() as recording:
-            Post.objects.create(title="one", author=author)  # post_save has a receiver in perfapp.models
+            Post.objects.create(title="one", author=author)  # pre_save and post_save
             Post.objects.create(title="two", author=author)
-            Author.objects.create(name="b")  # no receiver for Author: not counted
+            Author.objects.create(name="b")  # no receiver for Author's pre_save and post_save: sent all the same
             post_published.send(sender=Post)
             post_published.send_robust(sender=Post)
             local_signal.send(sender=None)
@@ -146,11 +146,29 @@ def test_signals_by_name_when_they_reach_a_receiver(collectors: Collectors) -> N
     metrics, details = collectors.summarise(recording)
     assert details.signals == {
         "perfapp.signals.post_published": 2,
-        "post_save": 2,
+        "post_save": 3,
+        "pre_save": 3,
         "signal@tests.test_collect_django": 1,
     }
-    assert metrics["signals"] == 5
+    assert metrics["signals"] == 9
     assert calls == ["published", "published", "local"]
+
+
+def test_model_init_signals_count_only_when_someone_listens(collectors: Collectors) -> None:
+    from django.db.models.signals import post_init
+    from perfapp.models import Post
+
+    make_posts(3)
+    with collectors.record() as quiet:
+        assert len(Post.objects.all()) == 3
+    post_init.connect(lambda sender, **kwargs: None, sender=Post, weak=False, dispatch_uid="t4")
+    try:
+        with collectors.record() as listened:
+            assert len(Post.objects.all()) == 3
+    finally:
+        post_init.disconnect(sender=Post, dispatch_uid="t4")
+    assert collectors.summarise(quiet)[1].signals == {}
+    assert collectors.summarise(listened)[1].signals == {"post_init": 3}
 
 
 def test_async_signal_sends_are_counted(collectors: Collectors) -> None:

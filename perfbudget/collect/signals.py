@@ -2,10 +2,11 @@
 
 ``Signal.send``, ``send_robust`` and (Django 5+) ``asend``/``asend_robust``
 are patched on the class, so every signal is seen, Django's and the
-project's. A send counts when it reached at least one receiver: a send
-nobody listens to does no work, and Django sends ``pre_init``/``post_init``
-for every model instance it builds, which would make the count a copy of
-the number of rows loaded.
+project's. Every send counts, whether or not anyone listens (so a count does
+not change because, say, ``assertNumQueries`` disconnected a receiver for a
+while), with one exception: ``pre_init`` and ``post_init``, which Django sends
+for every model instance it builds, count only when they reach a receiver;
+otherwise the count would mostly repeat the number of rows loaded.
 
 Names: Django's own signals by their attribute name in
 ``django.db.models.signals``, ``django.core.signals``, ``django.test.signals``,
@@ -64,8 +65,11 @@ def signal_name(signal: Any, sender_frame: FrameType | None) -> str:
 
 
 def install(recorder: Recorder, settings: CollectSettings) -> Undo:
-    """Count signals that reach a receiver; returns the remover."""
+    """Count signals sent; returns the remover."""
+    from django.db.models.signals import post_init, pre_init
     from django.dispatch import Signal
+
+    per_instance = (pre_init, post_init)  # counted only when someone listens
 
     names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
@@ -84,7 +88,7 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             except BaseException:
                 count(signal)  # a receiver ran, and raised
                 raise
-            if responses:
+            if responses or signal not in per_instance:
                 count(signal)
             return responses
 
@@ -99,7 +103,7 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             except BaseException:
                 count(signal)
                 raise
-            if responses:
+            if responses or signal not in per_instance:
                 count(signal)
             return responses
 

@@ -1,0 +1,160 @@
+"""``pytest --perf-budget`` on a Django project, the way users run it: pytest-django, its fixtures, a TestCase.
+
+Each run is a subprocess (Django settings are configured once per process),
+and the results JSON is checked against the numbers Django itself asserts
+inside the inner tests (``django_assert_num_queries``, ``assertNumQueries``):
+the inner suite passing means Django agrees with the counts checked here.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers_plugin import read_results, records_by_name
+
+pytest_plugins = ["pytester"]
+pytest.importorskip("pytest_django", reason="these runs use pytest-django")
+pytest.importorskip("xdist", reason="the parallel run uses pytest-xdist")
+
+PROJECT = {
+    "pytest.ini": """
+        [pytest]
+        DJANGO_SETTINGS_MODULE = tsite.settings
+        pythonpath = .
+    """,
+    "tsite/__init__.py": "",
+    "tsite/settings.py": """
+        from pathlib import Path
+        SECRET_KEY = "inner"
+        ALLOWED_HOSTS = ["testserver"]
+        USE_TZ = True
+        DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+        ROOT_URLCONF = "tsite.urls"
+        INSTALLED_APPS = ["shop"]
+        MIDDLEWARE = []
+        DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(Path(__file__).parent / "db.sqlite3")}}
+        CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates",
+                      "DIRS": [str(Path(__file__).parent.parent / "templates")]}]
+    """,
+    "tsite/urls.py": """
+        from django.urls import path
+        from shop import views
+        urlpatterns = [path("items/<int:pk>/", views.item, name="item"), path("items/", views.items, name="items")]
+    """,
+    "shop/__init__.py": "",
+    "shop/models.py": """
+        from django.db import models
+        class Item(models.Model):
+            name = models.CharField(max_length=50)
+    """,
+    "shop/views.py": """
+        from django.core.cache import cache
+        from django.shortcuts import get_object_or_404, render
+        from shop.models import Item
+        def items(request):
+            names = cache.get("names")
+            if names is None:
+                names = [item.name for item in Item.objects.order_by("pk")]
+                cache.set("names", names)
+            return render(request, "items.html", {"names": names})
+        def item(request, pk):
+            return render(request, "items.html", {"names": [get_object_or_404(Item, pk=pk).name]})
+    """,
+    "templates/base.html": "<ul>{% block items %}{% endblock %}</ul>",
+    "templates/items.html": '{% extends "base.html" %}{% block items %}{% for n in names %}<li>{{ n }}</li>{% endfor %}{% endblock %}',
+    "test_shop.py": """
+        import pytest
+        from django.db import transaction
+        from django.test import TestCase
+        from shop.models import Item
+
+        @pytest.mark.django_db
+        def test_get_or_create(django_assert_num_queries):
+            with django_assert_num_queries(4):  # SELECT, SAVEPOINT, INSERT, RELEASE SAVEPOINT
+                Item.objects.get_or_create(name="x")
+
+        @pytest.mark.django_db(transaction=True)
+        def test_transactional(django_assert_num_queries):
+            with django_assert_num_queries(3):  # BEGIN, INSERT, COMMIT
+                with transaction.atomic():
+                    Item.objects.create(name="t")
+
+        def test_pages(client, db, django_assert_num_queries):
+            items = [Item.objects.create(name=name) for name in "ab"]
+            with django_assert_num_queries(1):
+                assert client.get("/items/").status_code == 200
+            with django_assert_num_queries(0):
+                assert client.get("/items/").status_code == 200
+            assert client.get(f"/items/{items[0].pk}/").status_code == 200
+            assert client.get("/items/999/").status_code == 404
+
+        class ItemTests(TestCase):
+            @classmethod
+            def setUpTestData(cls):
+                Item.objects.create(name="from setUpTestData")
+
+            def test_count(self):
+                with self.assertNumQueries(1):
+                    self.assertEqual(Item.objects.count(), 1)
+    """,
+}
+
+# Whole-test query counts: the inner tests' own queries and nothing of the
+# test database set-up, transactions, savepoints or flushes around them.
+EXPECTED_QUERIES = {"test_get_or_create": 4, "test_transactional": 3, "test_pages": 2 + 1 + 0 + 1 + 1, "test_count": 1}
+
+
+@pytest.fixture
+def django_suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    for name, text in PROJECT.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return pytester
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> dict[str, Any]:
+    result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:randomly", *args)
+    result.assert_outcomes(passed=4)
+    return read_results(pytester.path / ".perfbudget" / "results.json")
+
+
+def test_django_run_records_queries_requests_and_django_facts(django_suite: pytest.Pytester) -> None:
+    results = _run(django_suite)
+    tests = records_by_name(results)
+    assert {name: tests[name]["metrics"]["queries"] for name in EXPECTED_QUERIES} == EXPECTED_QUERIES
+    assert tests["test_get_or_create"]["call_metrics"]["queries"] == 4
+    assert tests["test_transactional"]["metrics"]["queries.other"] == 2  # BEGIN and COMMIT
+
+    pages = tests["test_pages"]
+    found = [(r["method"], r["path"], r["route"], r["view_name"], r["status"]) for r in pages["requests"]]
+    assert [entry[:3] for entry in found] == [
+        ("GET", "/items/", "/items/"),
+        ("GET", "/items/", "/items/"),
+        ("GET", found[2][1], "/items/<int:pk>/"),
+        ("GET", "/items/999/", "/items/<int:pk>/"),
+    ]
+    assert [entry[3:] for entry in found] == [("items", 200), ("items", 200), ("item", 200), ("item", 404)]
+    cold, warm = pages["requests"][0], pages["requests"][1]
+    assert (cold["metrics"]["queries"], cold["metrics"]["cache_misses"], cold["metrics"]["template_renders"]) == (1, 1, 2)
+    assert (warm["metrics"]["queries"], warm["metrics"]["cache_hits"]) == (0, 1)
+    assert pages["metrics"]["requests"] == 4
+    # pytest-django's test environment sends template_rendered: 2 per page (extends base.html), 1 for the 404 page.
+    assert pages["details"]["signals"]["template_rendered"] == pages["metrics"]["template_renders"] == 7
+    assert pages["details"]["signals"]["request_started"] == 4
+
+    urls = {url["method"] + " " + url["route"]: url for url in results["urls"]}
+    assert urls["GET /items/"]["hits"] == 2 and urls["GET /items/"]["metrics"]["queries"] == 1
+    assert urls["GET /items/<int:pk>/"]["status_codes"] == {"200": 1, "404": 1}
+
+
+def test_django_counts_are_the_same_under_xdist(django_suite: pytest.Pytester) -> None:
+    results = _run(django_suite, "-n", "2")
+    tests = records_by_name(results)
+    assert {name: tests[name]["metrics"]["queries"] for name in EXPECTED_QUERIES} == EXPECTED_QUERIES
+    assert len(tests["test_pages"]["requests"]) == 4
