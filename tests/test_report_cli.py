@@ -89,3 +89,12 @@ def test_every_cli_format_is_a_report_format() -> None:
     from perfbudget.commands.report import FORMATS as CLI_FORMATS
 
     assert set(CLI_FORMATS) == set(FORMATS)
+
+
+def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> None:
+    from perfbudget.pipeline import PipelineOptions, after_run
+
+    results = write_run(head_run(), tmp_path / ".perfbudget" / "results.json")
+    outcome = after_run(head_run(), results, PipelineOptions(report_formats=("markdown", "html"), rootdir=tmp_path))
+    assert outcome.written == [tmp_path / ".perfbudget" / "report.md", tmp_path / ".perfbudget" / "report.html"]
+    assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ✅ perfbudget: 0 regressions, 0 over budget")
