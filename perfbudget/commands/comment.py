@@ -46,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pr", type=int, metavar="NUMBER", help="pull request number (default: from the event)")
     parser.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the run's artifacts)")
+    parser.add_argument(
+        "--summary-report",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="when the comment cannot be posted, copy the report into the job summary "
+        "(the action passes --no-summary-report: it has written the summary already)",
+    )
     add_github_arguments(parser)
 
 
@@ -74,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
             "the report is in this job summary. To comment anyway, add the workflow_run stage "
             "(examples/perfbudget-fork-comment.yml)."
         )
-        return fall_back(context, reason, strict=False, exit_code=0, report=body)
+        return fall_back(context, reason, strict=False, exit_code=0, report=body if args.summary_report else "")
     try:
         outcome = _post(args, context, number, head_sha, body, marker_for(workflow, job), verdict)
     except PerfBudgetError as exc:
-        return fall_back(context, f"PR comment not posted: {exc}", strict=args.strict, exit_code=exc.exit_code, report=body)
+        report = body if args.summary_report else ""
+        return fall_back(context, f"PR comment not posted: {exc}", strict=args.strict, exit_code=exc.exit_code, report=report)
     if outcome.action == "skipped":
         print(f"perfbudget comment: --mode {args.mode} and verdict {verdict!r}: no comment needed", file=sys.stderr)
     else:

@@ -1,0 +1,103 @@
+"""The composite action's judging step: one Comparison, every CI output written from it.
+
+``python -m perfbudget.github.action --results R --build-dir D [--baseline B] [--budgets F]``
+compares once, then writes the build's ``report.md`` / ``report.html`` /
+``comparison.json``, appends the job summary, prints the annotations, saves
+``pr.json`` for the fork-PR second stage, and sets the step outputs the
+remaining steps (comment, upload, verdict) read. Keeping this in Python keeps
+``action.yml`` to wiring. Problems become warnings: it never fails the job
+itself; the action's last step decides that from the ``verdict`` output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from perfbudget.artifacts import PrContext, collect, write_pr_context
+from perfbudget.errors import PerfBudgetError
+from perfbudget.github.comments import MAX_COMMENT_CHARS, verdict_of
+from perfbudget.github.context import ActionsContext, read_context
+from perfbudget.github.summary import append_summary, set_outputs, warn
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m perfbudget.github.action", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", required=True, help="results file the test run wrote")
+    parser.add_argument("--build-dir", required=True, help="the build's artifact directory")
+    parser.add_argument("--baseline", default="", help="baseline results file ('' or missing: budgets only)")
+    parser.add_argument("--budgets", default="", help="budget file ('' : perfbudget.yaml / [tool.perfbudget] if present)")
+    return parser
+
+
+def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: ActionsContext) -> dict[str, str]:
+    """Compare and write every report; returns the step outputs."""
+    from perfbudget.baseline import load_baseline
+    from perfbudget.budgets import Budgets, find_budget_file, load_budgets
+    from perfbudget.compare import compare, comparison_to_dict
+    from perfbudget.report import write_report
+    from perfbudget.report.annotations import render_annotations
+    from perfbudget.report.markdown import configured, render_job_summary
+    from perfbudget.results import load_run
+
+    run = load_run(results)
+    budget_file = find_budget_file(Path.cwd(), budgets or None)
+    loaded_budgets = load_budgets(budget_file) if budget_file else Budgets()
+    base, warnings = None, []
+    if baseline and Path(baseline).is_file():
+        loaded = load_baseline(baseline, project=run.project)
+        base, warnings = loaded.baseline, loaded.warnings
+    else:
+        warnings.append("no baseline from the target branch yet: compared with budgets only")
+    comparison = compare(run, loaded_budgets, base, warnings)
+    report_url = context.run_url or None
+    build_dir.mkdir(parents=True, exist_ok=True)
+    collect(build_dir, {"results.json": results, "baseline.json": Path(baseline) if baseline else None})
+    markdown = build_dir / "report.md"
+    write_report(comparison, configured(report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200), markdown)
+    write_report(comparison, "html", build_dir / "report.html")
+    data = comparison_to_dict(comparison, loaded_budgets.fail_on)
+    (build_dir / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    append_summary(context, render_job_summary(comparison, report_url=report_url))
+    for line in render_annotations(comparison):
+        print(line)
+    verdict = verdict_of(comparison, loaded_budgets.fail_on)
+    if context.pr_number is not None:
+        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, context.job, verdict)
+        write_pr_context(build_dir, pr)
+    outputs = {
+        "verdict": verdict,
+        "summary": comparison.summary_line(),
+        "results-path": str(build_dir / "results.json"),
+        "markdown-path": str(markdown),
+        "html-path": str(build_dir / "report.html"),
+        "build-dir": str(build_dir),
+        "baseline-found": str(base is not None).lower(),
+    }
+    outputs.update({f"count-{status.replace('_', '-')}": str(n) for status, n in data["counts"].items()})
+    return outputs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    context = read_context()
+    results = Path(args.results)
+    try:
+        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, context)
+    except PerfBudgetError as exc:
+        # No results (the tests crashed before writing) or a broken budget file: say so, let the
+        # last step fail the job, and keep whatever files exist for the artifact.
+        problem = f"perfbudget could not judge this run: {exc}"
+        warn(problem)
+        append_summary(context, f"> **perfbudget:** {problem}")
+        outputs = {"verdict": "error", "summary": problem, "build-dir": args.build_dir}
+    set_outputs(context, outputs)
+    print(f"perfbudget: {outputs['verdict']}: {outputs['summary']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
