@@ -179,3 +179,13 @@ def test_job_summary_limit_is_in_bytes() -> None:
     text = render_job_summary(large_comparison(5_000, 500), max_bytes=40_000)
     assert len(text.encode("utf-8")) <= 40_000
     assert not text.startswith("<!--")  # no comment marker in the summary
+
+
+def test_a_subject_with_several_broken_metrics_is_named_once() -> None:
+    comparison = fixed_comparison()
+    archive = next(v for v in comparison.verdicts if v.status.value == "regressed" and v.subject.endswith("test_archive"))
+    extra = type(archive)(**{**vars(archive), "metric": "queries.select", "value": 10.0, "baseline": 1.0, "limit": 1.0})
+    comparison.verdicts.insert(comparison.verdicts.index(archive) + 1, extra)
+    rows = parse(render_markdown(comparison)).rows
+    first = rows.index(["🔺 regressed", "tests/test_views.py::test_archive", "queries", "4 → 13", "+9 (+225%)", "allowed 4"])
+    assert rows[first + 1] == ["", "〃", "queries.select", "1 → 10", "+9 (+900%)", "allowed 1"]

@@ -34,14 +34,14 @@ class Change:
         return self.value > self.baseline
 
 
-def top_changes(verdicts: list[Verdict], limit: int = 8) -> list[Change]:
+def top_changes(verdicts: list[Verdict], limit: int = 6) -> list[Change]:
     """The metric verdicts that moved most against the baseline (relative change), largest first."""
     moved = [v for v in verdicts if v.metric and v.value is not None and v.baseline is not None and v.value != v.baseline]
     moved.sort(key=lambda v: (-abs(v.delta_ratio if v.delta_ratio is not None else 1.0), v.subject, v.metric or ""))
     return [Change(_short(v.subject), v.metric or "", v.baseline or 0.0, v.value or 0.0) for v in moved[:limit]]
 
 
-def _short(subject: str, width: int = 46) -> str:
+def _short(subject: str, width: int = 30) -> str:
     name = subject.split("::")[-1] if "::" in subject else subject
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -97,7 +97,7 @@ def _edges(largest: float) -> list[float]:
     return edges
 
 
-def histogram(values: list[float], metric: str, caption: str, width: int = 380, height: int = 190) -> Markup:
+def histogram(values: list[float], metric: str, caption: str, width: int = 380, height: int = 220) -> Markup:
     """Counts of ``values`` in 1-2-5 bins, labelled with each bin's upper edge in the metric's unit."""
     if not values:
         return Markup(f'<p class="empty">No {escape(caption)} recorded.</p>')

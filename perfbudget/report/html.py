@@ -99,14 +99,22 @@ def _verdict_lines(verdicts: list[Verdict]) -> list[list[str]]:
     return [[v.status.value, v.status.label, v.reason] for v in verdicts if v.reason]
 
 
-def _test_detail(test: TestRecord, verdicts: list[Verdict]) -> dict[str, Any]:
+def _metric_lines(metrics: dict[str, float], base: dict[str, float] | None) -> list[list[str]]:
+    """[name, this run, baseline] per metric; the baseline column is "–" where it lacks one."""
+    return [
+        [name, format_value(name, value), format_value(name, base.get(name)) if base is not None else "–"]
+        for name, value in sorted(metrics.items())
+    ]
+
+
+def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | None) -> dict[str, Any]:
     data = {
         "kind": "test",
         "name": test.node_id,
         "where": f"{test.file}:{test.line}" if test.line else test.file,
         "outcome": test.outcome,
         "verdicts": _verdict_lines(verdicts),
-        "metrics": [[name, format_value(name, value)] for name, value in sorted(test.metrics.items())],
+        "metrics": _metric_lines(test.metrics, base.metrics if base else None),
         **_details(test.details),
     }
     if test.requests:
@@ -114,7 +122,7 @@ def _test_detail(test: TestRecord, verdicts: list[Verdict]) -> dict[str, Any]:
     return data
 
 
-def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestRecord]) -> dict[str, Any]:
+def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestRecord], base: UrlSummary | None) -> dict[str, Any]:
     merged = Details()
     seen: dict[str, int] = {}
     for node_id in url.tests:
@@ -132,7 +140,7 @@ def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestR
         "name": url.key,
         "where": url.view_name or "",
         "verdicts": _verdict_lines(verdicts),
-        "metrics": [[name, format_value(name, value)] for name, value in sorted(url.metrics.items())],
+        "metrics": _metric_lines(url.metrics, base.metrics if base else None),
         "status_codes": [[code, count] for code, count in sorted(url.status_codes.items())],
         "tests": url.tests,
         **_details(merged),
@@ -166,13 +174,13 @@ def build_view(comparison: Comparison) -> View:
         row_id, verdicts = f"t{index}", by_subject.get(("test", test.node_id), [])
         base = base_tests.get(test.node_id)
         test_rows.append(Row(row_id, test.node_id, statuses.get(("test", test.node_id), Status.OK), test.outcome, _cells(TEST_COLUMNS, test.metrics, base.metrics if base else None)))
-        details[row_id] = _test_detail(test, verdicts)
+        details[row_id] = _test_detail(test, verdicts, base)
     for index, url in enumerate(sorted(run.urls, key=lambda u: u.key)):
         row_id = f"u{index}"
         base_url = base_urls.get(url.key)
         metrics = {**url.metrics, "hits": float(url.hits)}
         url_rows.append(Row(row_id, url.key, statuses.get(("url", url.key), Status.OK), url.view_name or "", _cells(URL_COLUMNS, metrics, base_url.metrics if base_url else None)))
-        details[row_id] = _url_detail(url, by_subject.get(("url", url.key), []), tests)
+        details[row_id] = _url_detail(url, by_subject.get(("url", url.key), []), tests, base_url)
     for index, verdict in enumerate(comparison.by_status(Status.REMOVED)):
         row_id, columns = f"r{index}", TEST_COLUMNS if verdict.subject_kind == "test" else URL_COLUMNS
         removed = Row(row_id, verdict.subject, Status.REMOVED, "removed", [Cell(key.replace("_", "-"), None, "–") for key, _, _ in columns])

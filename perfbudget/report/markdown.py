@@ -134,7 +134,7 @@ def _sections(comparison: Comparison) -> list[_Section]:
         sections.append(
             _Section(
                 ["#### What broke", "", "| | Test or URL | Metric | Baseline → now | Change | Limit |", "|---|---|---|---|---|---|"],
-                [_finding_row(v) for v in failing],
+                [_finding_row(v, first=index == 0 or _key(failing[index - 1]) != _key(v)) for index, v in enumerate(failing)],
                 "findings",
             )
         )
@@ -198,7 +198,12 @@ def _figures(verdict: Verdict) -> tuple[str, str]:
     return f"{format_value(metric, verdict.baseline)} → {now}", f"{sign}{format_value(metric, abs(delta))}{ratio}"
 
 
-def _finding_row(verdict: Verdict) -> str:
+def _key(verdict: Verdict) -> tuple[Status, str, str]:
+    return verdict.status, verdict.subject_kind, verdict.subject
+
+
+def _finding_row(verdict: Verdict, first: bool = True) -> str:
+    """One metric of a subject; the subject and status are named on its first row only, to scan fast."""
     metric = verdict.metric or ""
     figures, change = _figures(verdict)
     if verdict.limit is None:
@@ -207,8 +212,8 @@ def _finding_row(verdict: Verdict) -> str:
         limit = f"budget {format_value(metric, verdict.limit)}"
     else:
         limit = f"allowed {format_value(metric, verdict.limit)}"
-    label = f"{_ICON[verdict.status]} {verdict.status.label}"
-    return f"| {label} | {_subject_cell(verdict)} | {md_text(metric)} | {figures} | {change} | {limit} |"
+    label, subject = (f"{_ICON[verdict.status]} {verdict.status.label}", _subject_cell(verdict)) if first else ("", "〃")
+    return f"| {label} | {subject} | {md_text(metric)} | {figures} | {change} | {limit} |"
 
 
 def _improved_row(verdict: Verdict) -> str:

@@ -104,7 +104,7 @@
       });
       section(body, "Verdicts", list);
     }
-    if (data.metrics && data.metrics.length) section(body, "Metrics", grid(["Metric", "Value"], data.metrics));
+    if (data.metrics && data.metrics.length) section(body, "Metrics", grid(["Metric", "This run", "Baseline"], data.metrics));
     if (data.sql) {
       var wrap = el("div");
       data.sql.forEach(function (g) {
