@@ -1,0 +1,210 @@
+"""Run a composite action's or a workflow job's steps the way the Actions runner does, on this machine.
+
+Each ``run:`` step becomes ``bash --noprofile --norc -eo pipefail SCRIPT`` with
+its ``env:`` (expressions evaluated), its own ``GITHUB_OUTPUT`` file (parsed
+into ``steps.<id>.outputs``), the job's ``GITHUB_STEP_SUMMARY`` and the
+working directory it names. ``if:`` follows the runner's rule (skip after a
+failure unless ``always()``). The few ``uses:`` steps are simulated:
+upload/download-artifact store to and read from the fake GitHub API, checkout
+and setup-python do nothing (the workspace and Python are already there).
+Expressions are the small subset our YAML uses: context lookups, ``==``,
+``!=``, ``&&``, ``||`` and ``always()``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import re
+import subprocess
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.helpers_github import FakeGitHub, zip_bytes
+
+_LOOKUP = re.compile(r"\b(inputs|github|steps|env)((?:\.[A-Za-z0-9_-]+)+)")
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+
+
+@dataclass
+class StepRun:
+    name: str
+    status: str  # "success" | "failure" | "skipped"
+    stdout: str = ""
+    stderr: str = ""
+    returncode: int | None = None
+
+
+@dataclass
+class JobRun:
+    steps: list[StepRun] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(step.status == "failure" for step in self.steps)
+
+    def step(self, name: str) -> StepRun:
+        return next(step for step in self.steps if step.name == name)
+
+    @property
+    def log(self) -> str:
+        return "\n".join(step.stdout + step.stderr for step in self.steps)
+
+
+def _walk(value: Any, keys: list[str]) -> Any:
+    for key in keys:
+        if not isinstance(value, dict):
+            return ""
+        value = value.get(key, "")
+    return value
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> Any:
+    """Evaluate an expression of the subset above against the contexts."""
+
+    def lookup(match: re.Match[str]) -> str:
+        return repr(_walk(context.get(match.group(1), {}), match.group(2).lstrip(".").split(".")))
+
+    python = _LOOKUP.sub(lookup, expression.strip())
+    python = python.replace("always()", "True").replace("&&", " and ").replace("||", " or ")
+    return eval(f"({python})", {"__builtins__": {}}, {})  # our own YAML's expressions only
+
+
+def substitute(text: Any, context: dict[str, Any]) -> str:
+    def value(match: re.Match[str]) -> str:
+        result = evaluate(match.group(1), context)
+        return str(result).lower() if isinstance(result, bool) else str(result)
+
+    return _EXPRESSION.sub(value, str(text))
+
+
+def _read_outputs(path: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT: ``name=value`` lines and ``name<<DELIM`` heredocs."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, index + 1)
+            outputs[name] = "\n".join(lines[index + 1 : end])
+            index = end + 1
+            continue
+        name, _, value = line.partition("=")
+        outputs[name] = value
+        index += 1
+    return outputs
+
+
+@dataclass
+class Runner:
+    """One job's environment: the workspace, GITHUB_* variables, contexts and the fake API."""
+
+    fake: FakeGitHub
+    workspace: Path
+    env: dict[str, str]  # GITHUB_* variables of the job
+    github: dict[str, Any]  # the `github` context (event, event_name, token, repository, ...)
+    run_id: int
+    summary: Path
+    skip: tuple[str, ...] = ()  # step names not to run (installs that need the network)
+
+    def _base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTEST_", "PERFBUDGET_", "INPUT_"))}
+        env.update(self.env)
+        env["GITHUB_STEP_SUMMARY"] = str(self.summary)
+        return env
+
+    def run_steps(self, steps: list[dict[str, Any]], context: dict[str, Any], step_dir: Path, action_path: Path | None = None) -> JobRun:
+        job = JobRun()
+        context.setdefault("steps", {})
+        for index, step in enumerate(steps):
+            name = str(step.get("name") or step.get("uses") or step.get("run", "")[:40])
+            condition = str(step.get("if", "")).replace("${{", "").replace("}}", "")
+            wanted = evaluate(condition, context) if condition else not job.failed
+            if not wanted or name in self.skip or (job.failed and "always()" not in condition):
+                job.steps.append(StepRun(name, "skipped"))
+                continue
+            result = self._step(step, name, context, step_dir / f"step{index}", action_path)
+            job.steps.append(result)
+            if step.get("id"):
+                context["steps"][step["id"]]["outcome"] = result.status
+        return job
+
+    def _step(self, step: dict[str, Any], name: str, context: dict[str, Any], step_dir: Path, action_path: Path | None) -> StepRun:
+        step_dir.mkdir(parents=True, exist_ok=True)
+        outputs: dict[str, str] = {}
+        if step.get("id"):
+            context["steps"][step["id"]] = {"outputs": outputs}
+        uses = str(step.get("uses", ""))
+        if uses:
+            arguments = {k: substitute(v, context) for k, v in (step.get("with") or {}).items()}
+            return self._uses(uses, arguments, name, context, step_dir)
+        env = self._base_env()
+        env.update({k: substitute(v, context) for k, v in (step.get("env") or {}).items()})
+        output_file = step_dir / "output"
+        output_file.touch()
+        env["GITHUB_OUTPUT"] = str(output_file)
+        if action_path is not None:
+            env["GITHUB_ACTION_PATH"] = str(action_path)
+        script = step_dir / "script.sh"
+        script.write_text(str(step["run"]), encoding="utf-8")
+        cwd = self.workspace / substitute(step.get("working-directory", "."), context)
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        outputs.update(_read_outputs(output_file))
+        status = "success" if done.returncode == 0 else "failure"
+        return StepRun(name, status, done.stdout, done.stderr, done.returncode)
+
+    def _uses(self, uses: str, arguments: dict[str, str], name: str, context: dict[str, Any], step_dir: Path) -> StepRun:
+        action = uses.split("@", 1)[0]
+        if action == "actions/upload-artifact":
+            source = self.workspace / arguments["path"]
+            files = {str(p.relative_to(source)): p.read_bytes() for p in sorted(source.rglob("*")) if p.is_file()}
+            if not files:
+                return StepRun(name, "success", stdout="No files were found; no artifact uploaded")
+            self.fake.add_artifact(self.run_id, arguments["name"], zip_bytes(files))  # type: ignore[arg-type]
+            return StepRun(name, "success", stdout=f"uploaded {arguments['name']}: {sorted(files)}")
+        if action == "actions/download-artifact":
+            run_id = int(arguments.get("run-id") or self.run_id)
+            target = self.workspace / arguments.get("path", ".")
+            target.mkdir(parents=True, exist_ok=True)
+            found = [a for a in self.fake.artifacts.values() if a["_run"] == run_id and fnmatch.fnmatch(a["name"], arguments.get("pattern", "*"))]
+            for artifact in found:
+                zipfile.ZipFile(io.BytesIO(self.fake.blobs[artifact["id"]])).extractall(target)
+            return StepRun(name, "success" if found else "failure", stdout=f"downloaded {[a['name'] for a in found]}")
+        if action in ("actions/checkout", "actions/setup-python"):
+            return StepRun(name, "success", stdout="simulated: the workspace and Python are ready")
+        raise AssertionError(f"the runner stand-in does not simulate {uses}")
+
+    def run_action(self, action_file: Path, inputs: dict[str, str]) -> JobRun:
+        """A composite action: defaults for missing inputs, steps in order, then its outputs."""
+        import yaml
+
+        action = yaml.safe_load(action_file.read_text(encoding="utf-8"))
+        context: dict[str, Any] = {"github": self.github, "steps": {}}
+        context["inputs"] = {
+            name: substitute(inputs.get(name, spec.get("default", "")), context) for name, spec in action["inputs"].items()
+        }
+        unknown = set(inputs) - set(action["inputs"])
+        assert not unknown, f"inputs not declared in action.yml: {unknown}"
+        job = self.run_steps(action["runs"]["steps"], context, self.summary.parent / f"action-{self.run_id}", action_file.parent)
+        job.outputs = {name: substitute(spec["value"], context) for name, spec in action["outputs"].items()}
+        return job
+
+    def run_workflow_job(self, workflow_file: Path, job_name: str) -> JobRun | None:
+        """A workflow job's steps (None when its ``if:`` is false)."""
+        import yaml
+
+        workflow = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
+        job = workflow["jobs"][job_name]
+        context: dict[str, Any] = {"github": self.github, "steps": {}}
+        if "if" in job and not evaluate(str(job["if"]), context):
+            return None
+        return self.run_steps(job["steps"], context, self.summary.parent / f"job-{self.run_id}")
