@@ -151,3 +151,29 @@ def test_json_form_and_terminal_lines() -> None:
         "    queries 10 -> 12 (+2; any increase regresses; default rule) at tests/test_app.py:10",
         "perfbudget warning: a warning",
     ]
+
+
+def test_a_single_wall_time_jump_without_cpu_time_is_noise_not_a_regression() -> None:
+    base = run_of(record(A, duration=40, cpu_time=30, template_time=2), record(B, duration=40, cpu_time=30))
+    head = run_of(record(A, duration=95, cpu_time=31, template_time=50), record(B, duration=70, cpu_time=58))
+    comparison = compare(head, None, Baseline([base], "b.json"))
+    assert statuses(comparison) == [(A, None, "ok"), (B, "cpu_time", "regressed"), (B, "duration", "regressed")]
+    assert comparison.warnings == [
+        "2 wall-time changes without a matching CPU-time change, treated as machine noise "
+        f"({A}: duration 40 ms -> 95 ms; {A}: template_time 2.0 ms -> 50 ms); "
+        "a baseline directory of several runs or reruns confirm real waits"
+    ]
+
+
+def test_cpu_time_still_confirms_when_its_own_gate_is_off() -> None:
+    base = run_of(record(A, duration=40, cpu_time=30))
+    head = run_of(record(A, duration=70, cpu_time=58))
+    budgets = parse_budgets("regression:\n  cpu_time: false\n")
+    assert statuses(compare(head, budgets, Baseline([base], "b.json"))) == [(A, "duration", "regressed")]
+
+
+def test_repeated_wall_time_samples_need_no_cpu_witness() -> None:
+    base = run_of(record(A, duration=40, cpu_time=30))
+    test = record(A, duration=95, cpu_time=30)
+    test.samples["duration"] = [90, 95, 99]
+    assert statuses(compare(run_of(test), None, Baseline([base], "b.json"))) == [(A, "duration", "regressed")]

@@ -10,11 +10,11 @@ kind, subject and metric, so every report lists them in the same order.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from perfbudget.baseline import Baseline, baseline_value
 from perfbudget.budgets import BudgetError, Budgets, Limit
-from perfbudget.compare.rules import NOT_GATED, head_figure, judge_change
+from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change, needs_cpu_confirmation
 from perfbudget.metrics import METRICS, format_value
 from perfbudget.results import Run, TestRecord, UrlSummary
 from perfbudget.verdicts import Comparison, Status, Verdict
@@ -44,6 +44,7 @@ def compare(
     budgets = budgets or Budgets()
     notes = list(warnings or []) + budgets.warnings + budgets.unused_rule_warnings(run)
     unchecked: Counter[tuple[str, str]] = Counter()
+    unconfirmed: list[str] = []
     verdicts: list[Verdict] = []
     latest = baseline.latest if baseline else None
     locations = {test.node_id: (test.file, test.line) for test in run.tests}
@@ -57,7 +58,7 @@ def compare(
         limits = _test_limits(budgets, test, notes)
         base = baseline.latest_test(test.node_id) if baseline else None
         history = (lambda metric, node_id=test.node_id: baseline.test_values(node_id, metric)) if baseline else None
-        verdicts.extend(_judge(subject, limits, base, history, budgets, latest is not None, unchecked))
+        verdicts.extend(_judge(subject, limits, base, history, budgets, latest is not None, unchecked, unconfirmed))
 
     for url in run.urls:
         first = next((node_id for node_id in url.tests if node_id in locations), None)
@@ -65,7 +66,9 @@ def compare(
         subject = _Subject(url.key, "url", url.metrics, url.samples, file, line)
         base_url = baseline.latest_url(url.key) if baseline else None
         history = (lambda metric, key=url.key: baseline.url_values(key, metric)) if baseline else None
-        verdicts.extend(_judge(subject, budgets.limits_for_url(url), base_url, history, budgets, latest is not None, unchecked))
+        verdicts.extend(
+            _judge(subject, budgets.limits_for_url(url), base_url, history, budgets, latest is not None, unchecked, unconfirmed)
+        )
 
     if latest is not None:
         verdicts.extend(_removed(run, latest))
@@ -73,6 +76,12 @@ def compare(
         notes.append(
             f"budget on {metric!r} not checked for {count} {kind}{'s' if count > 1 else ''}: "
             "the metric was not recorded (is its collector on, e.g. Django configured or --perf-memory?)"
+        )
+    if unconfirmed:
+        shown = "; ".join(unconfirmed[:3]) + (f"; and {len(unconfirmed) - 3} more" if len(unconfirmed) > 3 else "")
+        notes.append(
+            f"{len(unconfirmed)} wall-time change{'s' if len(unconfirmed) > 1 else ''} without a matching CPU-time "
+            f"change, treated as machine noise ({shown}); a baseline directory of several runs or reruns confirm real waits"
         )
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
     return Comparison(run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source)
@@ -95,6 +104,7 @@ def _judge(
     budgets: Budgets,
     has_baseline: bool,
     unchecked: Counter[tuple[str, str]],
+    unconfirmed: list[str],
 ) -> list[Verdict]:
     if budgets.is_ignored(subject.name):
         return [_whole(subject, Status.OK, f"ignored ('ignore' in {budgets.ignore_source})")]
@@ -107,22 +117,36 @@ def _judge(
         if value > limit.value:
             verdicts.append(_over_budget(subject, metric, value, limit))
     if base is not None and history is not None:
+        cpu = _change(subject, base, history, budgets, "cpu_time")
         for metric in sorted(set(subject.metrics) & set(base.metrics)):
-            rule = budgets.regression_rule(metric)
-            if metric not in METRICS or metric in NOT_GATED or not rule.enabled:
+            if metric not in METRICS or metric in NOT_GATED or not budgets.regression_rule(metric).enabled:
                 continue
-            samples = history(metric)
-            reference = baseline_value(samples, base.metrics[metric], metric)
-            change = judge_change(
-                metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule  # type: ignore[arg-type]
-            )
-            if change.status is not Status.OK:
-                verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
+            change = cpu if metric == "cpu_time" else _change(subject, base, history, budgets, metric)
+            if change is None or change.status is Status.OK:
+                continue
+            if cpu is not None and needs_cpu_confirmation(metric, subject.samples.get(metric)) and cpu.status is not change.status:
+                unconfirmed.append(f"{subject.name}: {change.reason.split(' (', 1)[0]}")
+                continue
+            verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
     if has_baseline and base is None:
         verdicts.append(_whole(subject, Status.NEW, "not in the baseline"))
     elif not verdicts:
         verdicts.append(_whole(subject, Status.OK, "within budget and baseline" if has_baseline else "within budget"))
     return verdicts
+
+
+def _change(
+    subject: _Subject, base: TestRecord | UrlSummary, history, budgets: Budgets, metric: str  # type: ignore[no-untyped-def]
+) -> Change | None:
+    """The regression check of one metric, None when either side lacks it."""
+    if metric not in subject.metrics or metric not in base.metrics:
+        return None
+    samples = history(metric)
+    reference = baseline_value(samples, base.metrics[metric], metric)
+    rule = budgets.regression_rule(metric)
+    if not rule.enabled:  # disabled for verdicts, still a witness for wall-clock changes
+        rule = replace(rule, enabled=True)
+    return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)  # type: ignore[arg-type]
 
 
 def _figure(subject: _Subject, metric: str) -> float:

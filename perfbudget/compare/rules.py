@@ -9,6 +9,14 @@ the absolute floor, the relative threshold times the baseline, and, when the
 baseline has at least 3 samples, 3 robust standard deviations of them
 (1.4826 x MAD). With several samples of its own, every one of them (the run's
 min for a slowdown, max for a speed-up) must also clear the margin.
+
+Wall-clock times measured once are confirmed by CPU time: on a shared CI
+runner most wall-time jumps are other processes taking the CPU, which the
+test's own CPU time does not see. So a single-sample change of a wall-clock
+metric (``WALL_CLOCK``) counts only when the subject's ``cpu_time`` moved the
+same way under its own rule; otherwise it is reported as a warning, not a
+verdict. Waits that cost no CPU (sleeps, a database in another process) are
+then caught only with several samples (history, reruns, benchmark rounds).
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from perfbudget.verdicts import Status
 NOT_GATED = frozenset(
     {"benchmark.rounds", "benchmark.stddev", "benchmark.max", "duration_max", "cache_hits", "requests"}
 )
+# Wall-clock metrics that CPU time can confirm (cpu_time itself is the witness).
+WALL_CLOCK = frozenset({"duration", "duration_p95", "query_time", "template_time", "cache_time"})
 MIN_SAMPLES_FOR_SPREAD = 3
 SPREAD_FACTOR = 3.0
 
@@ -38,6 +48,11 @@ class Change:
     baseline: float
     threshold: float  # the value beyond which the change counts (baseline +/- margin)
     reason: str
+
+
+def needs_cpu_confirmation(metric: str, samples: list[float] | None) -> bool:
+    """A wall-clock figure from a single measurement: CPU time must agree before it counts."""
+    return metric in WALL_CLOCK and not (samples and len(samples) >= 2)
 
 
 def head_figure(value: float, samples: list[float] | None) -> float:
