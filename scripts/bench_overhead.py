@@ -5,9 +5,10 @@ Runs the example project's suite and a generated suite of Django tests (each
 creates rows, queries and makes a test-client request, reusing the example's
 settings), alternating plugin off/on in every round so that a slow moment of
 the machine hits both sides, then prints the median wall time of each and the
-overhead ratio. Two figures per run: the whole process (what a user waits
-for, interpreter and Django start-up included) and pytest's own session time
-(the "in 1.23s" it prints).
+overhead ratio. Three figures per run: the whole process's wall time (what a
+user waits for, interpreter and Django start-up included), pytest's own
+session time (the "in 1.23s" it prints), and the CPU time the process used
+(user + system), which a busy machine disturbs much less than wall time.
 
     python scripts/bench_overhead.py                 # 5 rounds, both suites
     python scripts/bench_overhead.py --repeats 9 --suite example
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -58,8 +60,8 @@ class Suite:
     name: str
     cwd: Path
     tests: int = 0
-    off: list[tuple[float, float]] = field(default_factory=list)  # (process s, session s)
-    on: list[tuple[float, float]] = field(default_factory=list)
+    off: list[tuple[float, float, float]] = field(default_factory=list)  # (process s, session s, CPU s)
+    on: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def write_generated_suite(root: Path, count: int, per_file: int = 50) -> None:
@@ -82,19 +84,24 @@ def write_generated_suite(root: Path, count: int, per_file: int = 50) -> None:
         (tests / f"test_gen_{start // per_file:03d}.py").write_text(body, encoding="utf-8")
 
 
-def run_once(suite: Suite, plugin: bool, output: Path, extra: list[str]) -> tuple[float, float]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(suite: Suite, plugin: bool, output: Path, extra: list[str]) -> tuple[float, float, float]:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
     if plugin:
         cmd += ["--perf-budget", f"--perf-output={output}"]
-    started = time.perf_counter()
+    cpu_before, started = _children_cpu(), time.perf_counter()
     done = subprocess.run(cmd, cwd=suite.cwd, capture_output=True, text=True, env=_env())
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     if done.returncode != 0:
         sys.exit(f"{suite.name}: {shlex.join(cmd)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     match = _SESSION_TIME.findall(done.stdout.strip().splitlines()[-1])
     passed = re.search(r"(\d+) passed", done.stdout)
     suite.tests = int(passed.group(1)) if passed else 0
-    return elapsed, float(match[-1]) if match else elapsed
+    return elapsed, float(match[-1]) if match else elapsed, cpu
 
 
 def _env() -> dict[str, str]:
@@ -104,25 +111,21 @@ def _env() -> dict[str, str]:
     return env
 
 
-def overhead(off: list[float], on: list[float]) -> str:
+def overhead(off: tuple[float, ...], on: tuple[float, ...]) -> str:
     base = statistics.median(off)
     return f"{(statistics.median(on) / base - 1) * 100:+.1f} %" if base else "n/a"
 
 
 def report(suites: list[Suite], repeats: int) -> None:
-    print(f"\nmedian of {repeats} interleaved runs (process wall time / pytest session time)")
-    header = f"{'suite':<12}{'tests':>6}{'off':>16}{'on':>16}{'overhead':>22}"
+    print(f"\nmedian of {repeats} interleaved runs, plugin off -> on")
+    header = f"{'suite':<12}{'tests':>6}  {'process wall':>28}  {'pytest session':>28}  {'process CPU':>28}"
     print(header)
     print("-" * len(header))
     for suite in suites:
-        off_p, off_s = zip(*suite.off)
-        on_p, on_s = zip(*suite.on)
-        print(
-            f"{suite.name:<12}{suite.tests:>6}"
-            f"{statistics.median(off_p):>7.2f}s/{statistics.median(off_s):>6.2f}s"
-            f"{statistics.median(on_p):>7.2f}s/{statistics.median(on_s):>6.2f}s"
-            f"{overhead(off_p, on_p):>11}/{overhead(off_s, on_s):>10}"
-        )
+        cells = []
+        for off, on in zip(zip(*suite.off), zip(*suite.on)):
+            cells.append(f"{statistics.median(off):6.2f}s ->{statistics.median(on):6.2f}s {overhead(off, on):>9}")
+        print(f"{suite.name:<12}{suite.tests:>6}  " + "  ".join(f"{cell:>28}" for cell in cells))
 
 
 def main(argv: list[str] | None = None) -> int:
