@@ -358,19 +358,7 @@ def pr_event(number: int, head_sha: str, *, base: str = "main", head_repo: str =
 
 
 def cli(*argv: str) -> int:
-    """Run one perfbudget sub-command in-process, with the CLI's error handling."""
-    import argparse
-    import importlib
-    import sys
+    """Run ``perfbudget ARGV`` in-process, exactly as the console script does."""
+    from perfbudget.cli import main
 
-    from perfbudget.errors import PerfBudgetError
-
-    module = importlib.import_module(f"perfbudget.commands.{argv[0]}")
-    parser = argparse.ArgumentParser(prog=f"perfbudget {argv[0]}")
-    module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
-    try:
-        return int(module.run(args))
-    except PerfBudgetError as exc:
-        print(f"perfbudget {argv[0]}: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return main(list(argv))

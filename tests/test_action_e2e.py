@@ -146,3 +146,31 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
 
     everything = "\n".join(logs) + push.summary.read_text() + pr.summary.read_text() + fork.summary.read_text()
     assert TOKEN not in everything
+
+
+def test_github_down_during_a_pull_request_loses_nothing(fake_github: FakeGitHub, workspace: Path, tmp_path: Path) -> None:
+    """Every API call fails: the tests still run, the summary has the report and why, the artifact is kept."""
+    fake_github.add_pull(9, "8" * 40)
+    fake_github.fail("GET", ".", 502, times=10_000)
+    fake_github.fail("POST", ".", 502, times=10_000)
+    pr = _job(fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main")
+    job = pr.run_action(ROOT / "action.yml", INPUTS)
+    assert not job.failed, _explain(job)
+    assert job.outputs["baseline-found"] == "false" and job.outputs["tests-exit-code"] == "0"
+    summary = pr.summary.read_text()
+    assert "baseline fetch failed" in summary and "HTTP 502" in summary
+    assert "PR comment not posted" in summary and "compared with budgets only" in summary
+    assert "### ✅ perfbudget:" in summary
+    assert {"results.json", "report.md", "report.html", "pr.json"} <= set(_artifact(fake_github, pr.run_id))
+    assert TOKEN not in job.log + summary
+
+
+def test_strict_makes_an_unreachable_github_fail_the_job(fake_github: FakeGitHub, workspace: Path, tmp_path: Path) -> None:
+    fake_github.add_pull(9, "8" * 40)
+    fake_github.fail("GET", "/issues/9$", 401, times=10, message="Bad credentials")
+    pr = _job(fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main")
+    job = pr.run_action(ROOT / "action.yml", {**INPUTS, "strict": "true"})
+    assert job.step("Comment on the pull request").status == "failure"
+    assert "::error title=perfbudget::PR comment not posted: commenting on acme/shop#9: HTTP 401 Bad credentials" in job.step("Comment on the pull request").stderr
+    assert job.step("Upload the build's results and reports").status == "success"  # if: always()
+    assert job.step("Verdict").status == "skipped"

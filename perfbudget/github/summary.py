@@ -20,9 +20,9 @@ def _escape_command(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def warn(message: str) -> None:
-    """A ``::warning::`` line (an annotation in Actions, a plain warning elsewhere)."""
-    print(f"::warning title=perfbudget::{_escape_command(message)}", file=sys.stderr)
+def warn(message: str, level: str = "warning") -> None:
+    """A ``::warning::`` (or ``::error::``) line: an annotation in Actions, a plain line elsewhere."""
+    print(f"::{level} title=perfbudget::{_escape_command(message)}", file=sys.stderr)
 
 
 def append_summary(context: ActionsContext, markdown: str) -> bool:
@@ -55,7 +55,7 @@ def fall_back(context: ActionsContext, problem: str, *, strict: bool, exit_code:
 
     Returns the exit status: 0 unless the user asked for ``--strict``.
     """
-    warn(problem)
+    warn(problem, "error" if strict else "warning")
     text = f"> **perfbudget:** {problem}"
     append_summary(context, f"{report.rstrip()}\n\n{text}" if report.strip() else text)
     return exit_code if strict else 0
