@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from perfbudget.metrics import format_value
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text
-from perfbudget.results import Run, SqlGroup
+from perfbudget.results import Run, SqlGroup, TestRecord
 from perfbudget.verdicts import FAILING, Comparison, Status, Verdict
 
 COMMENT_LIMIT = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
@@ -238,7 +238,7 @@ def _n_plus_one_rows(comparison: Comparison) -> list[str]:
     return rows
 
 
-def _groups_of(run: Run, tests: dict, kind: str, subject: str) -> list[SqlGroup]:  # type: ignore[type-arg]
+def _groups_of(run: Run, tests: dict[str, TestRecord], kind: str, subject: str) -> list[SqlGroup]:
     if kind == "test":
         test = tests.get(subject)
         return sorted(test.details.n_plus_one_groups, key=lambda g: (-g.count, g.sql)) if test else []
