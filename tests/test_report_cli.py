@@ -99,3 +99,19 @@ def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> N
     outcome = after_run(head_run(), results, PipelineOptions(report_formats=("markdown", "html"), rootdir=tmp_path))
     assert outcome.written == [tmp_path / ".perfbudget" / "report.md", tmp_path / ".perfbudget" / "report.html"]
     assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ✅ perfbudget: 0 regressions, 0 over budget")
+
+
+def test_cli_reports_on_hostile_names_are_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers_report import hostile_comparison
+
+    monkeypatch.chdir(tmp_path)
+    hostile = hostile_comparison()
+    head = write_run(hostile.run, tmp_path / "head.json")
+    base = write_run(hostile.baseline, tmp_path / "base.json")  # type: ignore[arg-type]
+    assert main(["report", str(head), "--baseline", str(base), "--format", "html", "-o", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "console.error('pwned')</script>]" not in html and "&lt;script&gt;console.error(&#39;pwned&#39;)&lt;/script&gt;" in html
+    assert main(["report", str(head), "--baseline", str(base)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| 🔺 regressed |") == len(hostile.run.tests)  # one row per test: no table broken
+    assert "`tests/test_x.py::test_pipe[a\\|b\\|c]`" in out
