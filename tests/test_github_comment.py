@@ -236,3 +236,40 @@ def test_from_artifact_with_a_broken_pr_json_names_the_key(pr_env: Path, tmp_pat
     (directory / "pr.json").write_text(json.dumps(data))
     assert cli("comment", "--from-artifact", str(directory)) == 3
     assert "key 'number' must be a positive integer" in capsys.readouterr().err
+
+
+def _results(path: Path, queries: float) -> str:
+    from perfbudget.results import Run, TestRecord, write_run
+
+    run = Run(project="shop", commit="c" * 40)
+    run.tests = [TestRecord("tests/test_a.py::test_list", "tests/test_a.py", 3, "passed", {"queries": queries})]
+    write_run(run, path)
+    return str(path)
+
+
+def test_results_are_judged_and_rendered_for_the_comment(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    base = _results(tmp_path / "base.json", 3)
+    same = _results(tmp_path / "same.json", 3)
+    worse = _results(tmp_path / "worse.json", 9)
+    assert cli("comment", "--results", same, "--baseline", base, "--mode", "on-failure") == 0
+    assert _marked(fake_github) == []  # judged fine: on-failure stays quiet
+    assert cli("comment", "--results", worse, "--baseline", base, "--mode", "on-failure") == 0
+    [comment] = _marked(fake_github)
+    assert "1 regression" in comment["body"] and "test_list" in comment["body"]
+
+
+def test_without_a_baseline_the_comment_says_so(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    assert cli("comment", "--results", _results(tmp_path / "r.json", 3), "--baseline", str(tmp_path / "none.json")) == 0
+    [comment] = _marked(fake_github)
+    assert "no baseline from the target branch yet" in comment["body"]
+
+
+def test_from_artifact_judges_with_the_artifacts_budgets(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
+    directory = _artifact(tmp_path)
+    (directory / "report.md").unlink()
+    _results(directory / "results.json", 12)
+    (directory / "perfbudget.yaml").write_text("version: 1\ndefaults:\n  tests:\n    queries: 5\n")
+    _workflow_run_event(tmp_path)
+    assert cli("comment", "--from-artifact", str(directory), "--mode", "on-failure") == 0
+    [comment] = _marked(fake_github)
+    assert "1 over budget" in comment["body"]

@@ -12,8 +12,10 @@ or GitHub fails, the report goes to the job summary and the command exits 0
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perfbudget.errors import PerfBudgetError
 from perfbudget.github.options import add_github_arguments
 
 if TYPE_CHECKING:
@@ -59,7 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from perfbudget.errors import PerfBudgetError
     from perfbudget.github.comments import marker_for
     from perfbudget.github.context import read_context
     from perfbudget.github.summary import fall_back, set_outputs, warn
@@ -98,21 +99,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace, context: ActionsContext) -> tuple[str, str, tuple[int, str, str, str] | None]:
     """(body, verdict, (PR number, head sha, workflow, job) or None when this is not a PR)."""
-    from pathlib import Path
-
     from perfbudget.artifacts import read_pr_context
 
     artifact: PrContext | None = read_pr_context(Path(args.from_artifact)) if args.from_artifact else None
     if args.body:
         body, verdict = _read_body(args.body), args.verdict or "changed"
     elif args.results:
-        body, verdict = _render(args.results, args.baseline, args.budgets, args.report_url)
+        body, verdict = _render(args.results, args.baseline, args.budgets, args.report_url, Path.cwd())
     elif artifact is not None:
-        body, verdict = _artifact_body(Path(args.from_artifact), args.report_url)
-        verdict = artifact.verdict or verdict
+        body, verdict = _artifact_body(Path(args.from_artifact), artifact, args.report_url)
     else:
-        from perfbudget.errors import PerfBudgetError
-
         raise PerfBudgetError("nothing to post: pass --body FILE, --results FILE or --from-artifact DIR")
     if artifact is not None:
         return body, verdict, (args.pr or artifact.number, artifact.head_sha, artifact.workflow, artifact.job)
@@ -124,9 +120,6 @@ def _inputs(args: argparse.Namespace, context: ActionsContext) -> tuple[str, str
 
 def _read_body(path: str) -> str:
     import sys
-    from pathlib import Path
-
-    from perfbudget.errors import PerfBudgetError
 
     if path == "-":
         return sys.stdin.read()
@@ -136,23 +129,19 @@ def _read_body(path: str) -> str:
         raise PerfBudgetError(f"cannot read the comment body {path}: {exc}") from exc
 
 
-def _render(results: str, baseline: str | None, budgets: str | None, report_url: str | None) -> tuple[str, str]:
+def _render(
+    results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path
+) -> tuple[str, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
-    from pathlib import Path
-
     from perfbudget.baseline import load_baseline
     from perfbudget.budgets import Budgets, find_budget_file, load_budgets
     from perfbudget.compare import compare
-    from perfbudget.errors import PerfBudgetError
     from perfbudget.github.comments import MAX_COMMENT_CHARS, verdict_of
+    from perfbudget.report.markdown import render_markdown
     from perfbudget.results import load_run
 
-    try:
-        from perfbudget.report.markdown import render_markdown
-    except ImportError as exc:
-        raise PerfBudgetError("this perfbudget has no Markdown renderer; pass --body FILE instead") from exc
     head = load_run(results)
-    budget_file = find_budget_file(Path.cwd(), budgets)
+    budget_file = find_budget_file(rootdir, budgets)
     loaded_budgets = load_budgets(budget_file) if budget_file else Budgets()
     base, warnings = None, []
     if baseline and Path(baseline).exists():
@@ -166,19 +155,22 @@ def _render(results: str, baseline: str | None, budgets: str | None, report_url:
     return body, verdict_of(comparison, loaded_budgets.fail_on)
 
 
-def _artifact_body(directory, report_url: str | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """Render from the artifact's results (escaped by the renderer), else use its report.md."""
-    from perfbudget.errors import PerfBudgetError
+def _artifact_body(directory: Path, artifact: PrContext, report_url: str | None) -> tuple[str, str]:
+    """Render from the artifact's results, baseline and budgets, else fall back to its report.md.
 
+    Everything in a fork's artifact was written by the fork's code: rendering
+    from the data puts every string through the renderer's escaping, where a
+    report.md would be posted as the fork wrote it.
+    """
     results, baseline, report = directory / "results.json", directory / "baseline.json", directory / "report.md"
     if results.is_file():
         try:
-            return _render(str(results), str(baseline) if baseline.is_file() else None, None, report_url)
+            return _render(str(results), str(baseline) if baseline.is_file() else None, None, report_url, directory)
         except PerfBudgetError:
             if not report.is_file():
                 raise
     if report.is_file():
-        return _read_body(str(report)), "changed"
+        return _read_body(str(report)), artifact.verdict
     raise PerfBudgetError(f"{directory}: neither results.json nor report.md in the artifact")
 
 

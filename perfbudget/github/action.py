@@ -55,7 +55,11 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
     comparison = compare(run, loaded_budgets, base, warnings)
     report_url = context.run_url or None
     build_dir.mkdir(parents=True, exist_ok=True)
-    collect(build_dir, {"results.json": results, "baseline.json": Path(baseline) if baseline else None})
+    # The budgets go along so the fork-PR second stage judges the artifact as this step did.
+    collect(
+        build_dir,
+        {"results.json": results, "baseline.json": Path(baseline) if baseline else None, "perfbudget.yaml": budget_file},
+    )
     markdown = build_dir / "report.md"
     write_report(comparison, configured(report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200), markdown)
     write_report(comparison, "html", build_dir / "report.html")

@@ -82,7 +82,7 @@ def substitute(text: Any, context: dict[str, Any]) -> str:
     return _EXPRESSION.sub(value, str(text))
 
 
-def _read_outputs(path: Path) -> dict[str, str]:
+def read_outputs(path: Path) -> dict[str, str]:
     """GITHUB_OUTPUT: ``name=value`` lines and ``name<<DELIM`` heredocs."""
     outputs: dict[str, str] = {}
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
@@ -158,7 +158,7 @@ class Runner:
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
             cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-        outputs.update(_read_outputs(output_file))
+        outputs.update(read_outputs(output_file))
         status = "success" if done.returncode == 0 else "failure"
         return StepRun(name, status, done.stdout, done.stderr, done.returncode)
 
