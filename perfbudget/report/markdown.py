@@ -27,6 +27,8 @@ SUMMARY_LIMIT_BYTES = 1024 * 1024  # GitHub: $GITHUB_STEP_SUMMARY takes at most 
 NAME_WIDTH = 150  # characters of a test id or URL shown in a table cell
 SQL_WIDTH = 1_500  # characters of one normalized SQL statement
 MAX_N_PLUS_ONE = 10  # N+1 groups shown; the HTML report has all of them
+# Within one subject, the metrics a reviewer reads first; the rest follow by name.
+_HEADLINE_METRICS = ("queries", "n_plus_one", "duration", "external_network_calls", "network_calls", "peak_memory")
 _NOTE_ROOM = 400  # kept free for the "shortened" note under the verdict
 
 _ICON = {
@@ -127,7 +129,7 @@ def _verdict_icon(comparison: Comparison) -> str:
 
 
 def _sections(comparison: Comparison) -> list[_Section]:
-    failing = sorted(comparison.failing, key=lambda v: v.status.severity)  # stable: keeps compare/'s order within a status
+    failing = sorted(comparison.failing, key=_finding_order)
     improved = comparison.by_status(Status.IMPROVED)
     sections = []
     if failing:
@@ -171,6 +173,13 @@ def _sections(comparison: Comparison) -> list[_Section]:
             )
         )
     return sections
+
+
+def _finding_order(verdict: Verdict) -> tuple[int, str, str, int, str]:
+    """Status, then subject, then the headline metrics first: "queries 4 → 13" before "similar_queries"."""
+    metric = verdict.metric or ""
+    rank = _HEADLINE_METRICS.index(metric) if metric in _HEADLINE_METRICS else len(_HEADLINE_METRICS)
+    return verdict.status.severity, verdict.subject_kind, verdict.subject, rank, metric
 
 
 def _collapsed(summary: str, header: list[str], rows: list[str], noun: str) -> _Section:
