@@ -9,8 +9,9 @@ put on each connection, including those created later (another thread, an
 ``override_settings``) through ``ConnectionHandler.create_connection``, and
 a wrapper around Django's ``debug_transaction``. Left out is the test framework's plumbing: the
 transactions, savepoints, constraint checks, fixture loading and flushes that
-Django's ``TestCase``/``TransactionTestCase`` and pytest-django run around a
-test to give it a clean database, recognised by the frame that issued them.
+Django's ``TestCase``/``TransactionTestCase`` (and pytest-django's ``db``
+fixtures, built on them) run around a test to give it a clean database,
+recognised by the ``django.test.testcases`` function that issued them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ MAX_STORED_PARAMS = 10  # distinct parameter sets kept per group with --perf-sql
 KINDS = ("select", "insert", "update", "delete", "other")
 
 # Functions of django/test/testcases.py that exist to isolate tests from each
-# other, not to run the test: their queries are plumbing.
+# other, not to run the test: their queries are plumbing. pytest-django's
+# ``db``/``transactional_db`` fixtures go through them too; data its fixtures
+# create for a test (``admin_user``...) is the test's set-up and counts.
 _PLUMBING_FUNCTIONS = frozenset(
     {
         "setUpClass",
@@ -54,7 +57,7 @@ _PLUMBING_FUNCTIONS = frozenset(
 )
 
 # How a source file counts when looking for the code that issued a query.
-_LIBRARY, _PROJECT, _TESTCASES, _PYTEST_DJANGO = range(4)
+_LIBRARY, _PROJECT, _TESTCASES = range(3)
 
 
 class Locator:
@@ -93,7 +96,7 @@ class Locator:
                 kind = kinds[filename] = self._classify(filename)
             if kind == _PROJECT:
                 return False, f"{self._names[filename]}:{frame.f_lineno}"
-            if kind == _PYTEST_DJANGO or (kind == _TESTCASES and frame.f_code.co_name in _PLUMBING_FUNCTIONS):
+            if kind == _TESTCASES and frame.f_code.co_name in _PLUMBING_FUNCTIONS:
                 return True, None
             frame = frame.f_back
         return False, None
@@ -105,8 +108,6 @@ class Locator:
         if path == self._testcases:
             return _TESTCASES
         parts = Path(path).parts
-        if "pytest_django" in parts:
-            return _PYTEST_DJANGO
         if "site-packages" in parts or "dist-packages" in parts or path.startswith(self._library_dirs):
             return _LIBRARY
         name = os.path.relpath(path, self._rootdir) if path.startswith(os.path.join(self._rootdir, "")) else path
