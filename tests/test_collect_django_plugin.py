@@ -129,6 +129,8 @@ def test_django_run_records_queries_requests_and_django_facts(django_suite: pyte
     tests = records_by_name(results)
     assert {name: tests[name]["metrics"]["queries"] for name in EXPECTED_QUERIES} == EXPECTED_QUERIES
     assert tests["test_get_or_create"]["call_metrics"]["queries"] == 4
+    # Locations are relative to the rootdir: the test's line, or the view's for a request.
+    assert {g["location"] for g in tests["test_get_or_create"]["details"]["sql_groups"]} == {"test_shop.py:9"}
     assert tests["test_transactional"]["metrics"]["queries.other"] == 2  # BEGIN and COMMIT
 
     pages = tests["test_pages"]
@@ -143,6 +145,7 @@ def test_django_run_records_queries_requests_and_django_facts(django_suite: pyte
     cold, warm = pages["requests"][0], pages["requests"][1]
     assert (cold["metrics"]["queries"], cold["metrics"]["cache_misses"], cold["metrics"]["template_renders"]) == (1, 1, 2)
     assert (warm["metrics"]["queries"], warm["metrics"]["cache_hits"]) == (0, 1)
+    assert [g["location"] for g in cold["details"]["sql_groups"]] == ["shop/views.py:7"]
     assert pages["metrics"]["requests"] == 4
     # pytest-django's test environment sends template_rendered: 2 per page (extends base.html), 1 for the 404 page.
     assert pages["details"]["signals"]["template_rendered"] == pages["metrics"]["template_renders"] == 7
