@@ -113,3 +113,12 @@ def test_missing_repository_or_token_is_explained(push_env: Path, monkeypatch: p
     monkeypatch.setenv("GITHUB_REPOSITORY", "")
     assert cli("baseline", "fetch", "-o", str(push_env), "--strict") == 3
     assert "expected 'owner/name'" in capsys.readouterr().err
+
+
+def test_an_artifact_that_expired_after_listing_is_skipped(fake_github: FakeGitHub, push_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_github.add_run("main", created_at="2026-11-20T00:00:00Z", artifacts={"perfbudget-1-1": zip_bytes({"results.json": results_json(1, "older")})})
+    newest = fake_github.add_run("main", created_at="2026-11-24T00:00:00Z", artifacts={"perfbudget-2-1": zip_bytes({"results.json": results_json(1)})})
+    fake_github.fail("GET", r"/actions/artifacts/\d+/zip$", 410, message="Artifact has expired")
+    assert cli("baseline", "fetch", "-o", str(push_env)) == 0
+    assert load_run(push_env).commit == "older"
+    assert f"run {newest}: downloading its artifact: HTTP 410 Artifact has expired" in capsys.readouterr().err

@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         message = f"baseline fetch failed: {exc}; comparing with budgets only"
         set_outputs(context, {"found": "false", "path": ""})
         return fall_back(context, message, strict=args.strict, exit_code=exc.exit_code)
+    if outcome.path is not None:
+        for note in outcome.notes:
+            print(f"perfbudget baseline: skipped {note}", file=sys.stderr)
     print(f"perfbudget baseline: {outcome.message}", file=sys.stderr)
     if outcome.path is None:
         print("perfbudget baseline: no baseline; comparing with budgets only", file=sys.stderr)

@@ -122,6 +122,9 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
             except ResultsError as exc:
                 outcome.notes.append(f"run {run['id']}: {exc}")
                 continue
+            except GitHubError as exc:  # e.g. 410: expired since it was listed; an older run may do
+                outcome.notes.append(str(describe(exc, f"run {run['id']}: downloading its artifact")))
+                continue
             outcome.path, outcome.run_id, outcome.run_url = output, int(run["id"]), str(run.get("html_url", ""))
             return outcome
         outcome.notes.append(f"no usable baseline among the last {len(runs)} successful runs")
