@@ -47,7 +47,7 @@ def after_run(run: Run, results_path: Path, options: PipelineOptions) -> Pipelin
     try:
         path = find_budget_file(options.rootdir, options.budget_file)
         if path is not None:
-            budgets = load_budgets(path)
+            budgets = load_budgets(path, _display(path, options.rootdir))
     except BudgetError as exc:
         outcome.lines.append(f"perfbudget: budget file error: {exc}")
         outcome.lines.append("perfbudget: fix the budget file; judged against the baseline only")
@@ -67,6 +67,14 @@ def after_run(run: Run, results_path: Path, options: PipelineOptions) -> Pipelin
         outcome.lines.extend(problems)
         outcome.lines.extend(f"perfbudget: wrote {path}" for path in outcome.written)
     return outcome
+
+
+def _display(path: Path, rootdir: Path) -> str:
+    """The budget file as users know it: relative to the rootdir when inside it."""
+    try:
+        return str(path.resolve().relative_to(rootdir.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _write_reports(comparison, directory: Path, formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:  # type: ignore[no-untyped-def]

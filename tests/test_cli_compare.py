@@ -33,7 +33,7 @@ def test_regression_exits_1_and_names_it(files, capsys: pytest.CaptureFixture[st
     assert cli.main(["compare", str(head), "--baseline", str(base)]) == 1
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "perfbudget: 1 regression, 0 over budget"
-    assert f"REGRESSED {A} queries: 3 -> 4 (+1, +33%)" in out
+    assert f"  {A} (tests/test_app.py:10)\n    REGRESSED queries 3 -> 4 (+1; any increase regresses; default rule)\n" in out
 
 
 def test_report_only_and_fail_on_none_exit_0(files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -145,11 +145,25 @@ def test_json_form_and_terminal_lines() -> None:
     assert data["verdicts"][0]["status"] == "over_budget" and data["verdicts"][0]["limit"] == 11
     assert render_comparison(comparison) == [
         "perfbudget: 0 regressions, 1 over budget, 1 unchanged",
-        f"  OVER BUDGET {A} queries: 12, limit 11",
-        "    queries 12 > budget 11 (defaults.tests in pb.yaml:2) at tests/test_app.py:10",
-        f"  REGRESSED {A} queries: 10 -> 12 (+2, +20%)",
-        "    queries 10 -> 12 (+2; any increase regresses; default rule) at tests/test_app.py:10",
+        f"  {A} (tests/test_app.py:10)",
+        "    OVER BUDGET queries 12 > budget 11 (defaults.tests in pb.yaml:2)",
+        "    REGRESSED queries 10 -> 12 (+2; any increase regresses; default rule)",
         "perfbudget warning: a warning",
+    ]
+
+
+def test_terminal_groups_by_subject_and_shows_improvements_on_request() -> None:
+    head = run_of(record(A, queries=2), urls=[url("/x/", tests=[A], queries=5)])
+    base = run_of(record(A, queries=3), urls=[url("/x/", queries=4)])
+    comparison = compare(head, None, Baseline([base], "b.json"))
+    assert render_comparison(comparison) == [
+        "perfbudget: 1 regression, 0 over budget, 1 improved",
+        "  URL GET /x/ (first requested at tests/test_app.py:10)",
+        "    REGRESSED queries 4 -> 5 (+1; any increase regresses; default rule)",
+    ]
+    assert render_comparison(comparison, show_improved=True)[1:3] == [
+        f"  {A} (tests/test_app.py:10)",
+        "    improved queries 3 -> 2 (-1; any decrease improves; default rule)",
     ]
 
 

@@ -30,7 +30,7 @@ def test_budget_file_at_rootdir_fails_the_run(tmp_path: Path) -> None:
     write_budgets(tmp_path, "defaults:\n  tests: {queries: 3}\n")
     outcome = judge(tmp_path)
     assert outcome.failed
-    assert outcome.lines[1] == f"  OVER BUDGET {A} queries: 4, limit 3"
+    assert outcome.lines[1:3] == [f"  {A} (tests/test_app.py:10)", "    OVER BUDGET queries 4 > budget 3 (defaults.tests in perfbudget.yaml:2)"]
 
 
 def test_report_only_and_fail_on(tmp_path: Path) -> None:
@@ -45,14 +45,14 @@ def test_a_broken_budget_file_is_reported_and_fails_unless_report_only(tmp_path:
     write_budgets(tmp_path, "defaults:\n  tests: {queries: 3ms}\n")
     outcome = judge(tmp_path)
     assert outcome.failed
-    assert outcome.lines[0].startswith(f"perfbudget: budget file error: {tmp_path / 'perfbudget.yaml'}:2: defaults.tests")
+    assert outcome.lines[0].startswith(f"perfbudget: budget file error: perfbudget.yaml:2: defaults.tests")
     assert not judge(tmp_path, report_only=True).failed
 
 
 def test_baseline_regression_and_baseline_problems(tmp_path: Path) -> None:
     base = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
     outcome = judge(tmp_path, baseline=str(base))
-    assert outcome.failed and f"  REGRESSED {A} queries: 3 -> 4 (+1, +33%)" in outcome.lines
+    assert outcome.failed and "    REGRESSED queries 3 -> 4 (+1; any increase regresses; default rule)" in outcome.lines
     own = tmp_path / ".perfbudget" / "results.json"
     outcome = judge(tmp_path, baseline=str(own))
     assert not outcome.failed
@@ -76,6 +76,15 @@ def test_reports_are_handed_to_the_report_layer(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(perfbudget.report, "write_reports", broken)
     assert "perfbudget: writing reports failed: disk full" in judge(tmp_path, report_formats=("html",)).lines
+
+
+def test_real_report_writers_write_next_to_the_results(tmp_path: Path) -> None:
+    import json
+
+    outcome = judge(tmp_path, report_formats=("json",))
+    assert len(outcome.written) == 1 and outcome.written[0].parent == tmp_path / ".perfbudget"
+    assert json.loads(outcome.written[0].read_text())["verdicts"][0]["subject"] == A
+    assert f"perfbudget: wrote {outcome.written[0]}" in outcome.lines
 
 
 NETWORK_TEST = """
@@ -108,10 +117,10 @@ def test_plugin_fails_the_run_naming_test_metric_limit_and_value(pytester: pytes
     result.stdout.fnmatch_lines(
         [
             "perfbudget: 0 regressions, 2 over budget, 1 unchanged",
-            "  OVER BUDGET test_net.py::test_by_rule network_calls: 3, limit 2",
-            "    network_calls 3 > budget 2 (tests rule #1 '*test_by_rule' in *perfbudget.yaml:2) at test_net.py:*",
-            "  OVER BUDGET test_net.py::test_marked network_calls: 2, limit 1",
-            "    network_calls 2 > budget 1 (@perf_budget marker) at test_net.py:*",
+            "  test_net.py::test_by_rule (test_net.py:*)",
+            "    OVER BUDGET network_calls 3 > budget 2 (tests rule #1 '*test_by_rule' in perfbudget.yaml:2)",
+            "  test_net.py::test_marked (test_net.py:*)",
+            "    OVER BUDGET network_calls 2 > budget 1 (@perf_budget marker)",
         ]
     )
 
@@ -120,6 +129,8 @@ def test_plugin_report_only_keeps_a_green_run_green(pytester: pytest.Pytester) -
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass"))
     result = pytester.runpytest_inprocess("--perf-budget", "--perf-budget-report-only", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["*OVER BUDGET test_net.py::test_marked network_calls: 2, limit 1", "*report-only: not failing the run"])
+    result.stdout.fnmatch_lines(
+        ["  test_net.py::test_marked *", "    OVER BUDGET network_calls 2 > budget 1 *", "*report-only: not failing the run"]
+    )
     strict = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
     assert strict.ret == pytest.ExitCode.TESTS_FAILED

@@ -89,9 +89,12 @@ def _shape(node: yaml.Node) -> str:
     return {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}.get(type(node), "value")
 
 
-def load_budgets(path: str | Path) -> Budgets:
-    """Load and validate a budget file; BudgetError (exit code 2) for any mistake."""
-    source = str(path)
+def load_budgets(path: str | Path, name: str | None = None) -> Budgets:
+    """Load and validate a budget file; BudgetError (exit code 2) for any mistake.
+
+    ``name`` is how messages call the file (e.g. relative to the rootdir).
+    """
+    source = name or str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:

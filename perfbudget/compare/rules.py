@@ -82,7 +82,10 @@ def judge_change(
     if kind == "count":
         margin = rule.margin(baseline)
         delta = value - baseline
-        allowed = "any increase regresses" if margin == 0 else f"allowed +{show(margin)}"
+        if margin:
+            allowed = f"allowed +/-{show(margin)}"
+        else:
+            allowed = "any decrease improves" if delta < 0 else "any increase regresses"
         words = f"{metric} {show(baseline)} -> {show(value)} ({_signed(show, delta)}; {allowed}; {rule.source})"
         if delta > margin:
             return Change(Status.REGRESSED, value, baseline, baseline + margin, words)
