@@ -191,3 +191,10 @@ def test_repeated_wall_time_samples_need_no_cpu_witness() -> None:
     test = record(A, duration=95, cpu_time=30)
     test.samples["duration"] = [90, 95, 99]
     assert statuses(compare(run_of(test), None, Baseline([base], "b.json"))) == [(A, "duration", "regressed")]
+
+
+def test_an_interrupted_run_says_why_subjects_look_removed() -> None:
+    head = run_of(record(A), interrupted=True)
+    comparison = compare(head, None, Baseline([run_of(record(A), record(B))], "b.json"))
+    assert statuses(comparison) == [(A, None, "ok"), (B, None, "removed")]
+    assert comparison.warnings == ["the run was interrupted: 1 subjects of the baseline it did not reach show as removed"]

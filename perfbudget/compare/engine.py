@@ -71,7 +71,10 @@ def compare(
         )
 
     if latest is not None:
-        verdicts.extend(_removed(run, latest))
+        removed = _removed(run, latest)
+        if removed and run.interrupted:
+            notes.append(f"the run was interrupted: {len(removed)} subjects of the baseline it did not reach show as removed")
+        verdicts.extend(removed)
     for (kind, metric), count in sorted(unchecked.items()):
         notes.append(
             f"budget on {metric!r} not checked for {count} {kind}{'s' if count > 1 else ''}: "
