@@ -20,8 +20,10 @@ the detection rate is counted over those tests, with the raw figure beside it.
 ``--pad-ms`` adds the same CPU work to every test in every run (baseline too), to
 model a suite of heavier tests, where more slowdowns clear the floor.
 
-The example project is not modified: the injection is a pytest plugin written
-to a temporary directory and loaded with ``-p``.
+The example project is not modified: perfbudget and the example are copied to
+a temporary directory (so a change to the checkout during the benchmark does
+not show up as a regression), and the injection is a pytest plugin written
+there and loaded with ``-p``.
 
     python scripts/bench_noise.py                  # 20 A/A runs, 5 of each A/B
     python scripts/bench_noise.py --pad-ms 30      # heavier tests
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,13 +113,24 @@ class Tally:
     runs_with_alarm: int = 0
 
 
+def snapshot(workdir: Path) -> Path:
+    """Copy perfbudget and the example into ``workdir``: every run measures the same code.
+
+    The checkout may change while the benchmark runs (a collector fix would
+    look like a regression between A/A runs). Returns the example's copy.
+    """
+    shutil.copytree(REPO / "perfbudget", workdir / "perfbudget", ignore=shutil.ignore_patterns("__pycache__"))
+    ignore = shutil.ignore_patterns("__pycache__", ".perfbudget", ".pytest_cache", "db.sqlite3")
+    return Path(shutil.copytree(EXAMPLE, workdir / "example", ignore=ignore))
+
+
 def record(
     workdir: Path, name: str, pad_ms: float, slowdown: float = 1.0, extra_query: bool = False, kind: str = "cpu"
 ) -> Run:
     output = workdir / f"{name}.json"
     env = dict(
         os.environ,
-        PYTHONPATH=os.pathsep.join([str(workdir), str(REPO), os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")]),
         BENCH_PAD_MS=str(pad_ms),
         BENCH_SLOWDOWN=str(slowdown),
         BENCH_SLOWDOWN_KIND=kind,
@@ -127,19 +141,19 @@ def record(
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench_inject",
         "--perf-budget", "--perf-budget-report-only", "--perf-output", str(output),
     ]
-    done = subprocess.run(command, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, cwd=workdir / "example", env=env, capture_output=True, text=True, timeout=600)
     if done.returncode not in (0, 1) or not output.exists():
         sys.exit(f"bench_noise: the example suite failed to run ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return load_run(output)
 
 
-def regressions(head: Run, base: Baseline) -> list[tuple[str, str, str, str]]:
-    """(test, metric, kind, reason) of every regressed test metric."""
+def regressions(head: Run, base: Baseline, kinds: tuple[str, ...] = ("test",)) -> list[tuple[str, str, str, str]]:
+    """(subject, metric, metric kind, reason) of every regressed metric of tests (and URLs if asked)."""
     comparison = compare(head, Budgets(), base)
     return [
         (v.subject, v.metric or "", METRICS[v.metric].kind if v.metric in METRICS else "count", v.reason)
         for v in comparison.verdicts
-        if v.status is Status.REGRESSED and v.subject_kind == "test"
+        if v.status is Status.REGRESSED and v.subject_kind in kinds
     ]
 
 
@@ -178,6 +192,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="perfbudget-noise-") as tmp:
         workdir = Path(tmp)
         (workdir / "bench_inject.py").write_text(_INJECT, encoding="utf-8")
+        snapshot(workdir)
         history = [record(workdir, f"baseline{index}", args.pad_ms) for index in range(args.history)]
         base = Baseline(history, "baseline")
         judged = [t for t in base.latest.tests if t.outcome == "passed"]
@@ -188,14 +203,14 @@ def main() -> int:
 
         aa = Tally()
         for index in range(args.runs):
-            found = regressions(record(workdir, f"aa{index}", args.pad_ms), base)
+            found = regressions(record(workdir, f"aa{index}", args.pad_ms), base, ("test", "url"))
             aa.timing += sum(1 for _, _, kind, _ in found if kind != "count")
             aa.counts += sum(1 for _, _, kind, _ in found if kind == "count")
             aa.runs_with_alarm += bool(found)
             for subject, _, _, reason in found:
                 print(f"  A/A run {index + 1}: false alarm {subject}: {reason}")
         print(
-            f"A/A: {args.runs} runs x {len(judged)} tests: {aa.timing} timing false alarms, "
+            f"A/A: {args.runs} runs x {len(judged)} tests + {len(base.latest.urls)} URLs: {aa.timing} timing false alarms, "
             f"{aa.counts} count false alarms, {aa.runs_with_alarm} runs with any alarm"
         )
 

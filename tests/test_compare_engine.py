@@ -175,7 +175,7 @@ def test_a_single_wall_time_jump_without_cpu_time_is_noise_not_a_regression() ->
     assert comparison.warnings == [
         "2 wall-time changes without a matching CPU-time change, treated as machine noise "
         f"({A}: duration 40 ms -> 95 ms; {A}: template_time 2.0 ms -> 50 ms); "
-        "a baseline directory of several runs or reruns confirm real waits"
+        "several samples of the test (reruns merged with perfbudget merge, benchmark rounds) confirm real waits"
     ]
 
 

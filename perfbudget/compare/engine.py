@@ -84,7 +84,8 @@ def compare(
         shown = "; ".join(unconfirmed[:3]) + (f"; and {len(unconfirmed) - 3} more" if len(unconfirmed) > 3 else "")
         notes.append(
             f"{len(unconfirmed)} wall-time change{'s' if len(unconfirmed) > 1 else ''} without a matching CPU-time "
-            f"change, treated as machine noise ({shown}); a baseline directory of several runs or reruns confirm real waits"
+            f"change, treated as machine noise ({shown}); several samples of the test "
+            "(reruns merged with perfbudget merge, benchmark rounds) confirm real waits"
         )
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
     return Comparison(run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source)

@@ -16,7 +16,7 @@ test's own CPU time does not see. So a single-sample change of a wall-clock
 metric (``WALL_CLOCK``) counts only when the subject's ``cpu_time`` moved the
 same way under its own rule; otherwise it is reported as a warning, not a
 verdict. Waits that cost no CPU (sleeps, a database in another process) are
-then caught only with several samples (history, reruns, benchmark rounds).
+then caught only with several samples of the run itself (reruns, benchmark rounds).
 """
 
 from __future__ import annotations
