@@ -58,7 +58,7 @@ def _values(records: list[TestRecord | None] | list[UrlSummary | None], metric: 
     return values
 
 
-def baseline_value(values: list[float], latest: float | None, metric: str) -> float | None:
+def baseline_value(values: list[float], latest: float, metric: str) -> float:
     """The figure the run is compared with: the latest count, or the median of time samples."""
     kind = METRICS[metric].kind if metric in METRICS else "count"
     if kind == "count":

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfbudget.errors import PerfBudgetError
 from perfbudget.results import Run
+
+if TYPE_CHECKING:
+    from perfbudget.verdicts import Comparison
 
 
 @dataclass
@@ -77,7 +81,7 @@ def _display(path: Path, rootdir: Path) -> str:
         return str(path)
 
 
-def _write_reports(comparison, directory: Path, formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:  # type: ignore[no-untyped-def]
+def _write_reports(comparison: Comparison, directory: Path, formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:
     """Hand the Comparison to the report layer; a failure there is a line, not a crash."""
     try:
         from perfbudget.report import write_reports

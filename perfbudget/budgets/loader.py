@@ -74,7 +74,7 @@ class _Reader:
             raise self.fail(node, f"{path}: expected a list, got a {_shape(node)}")
         return list(node.value)
 
-    def limits(self, node: yaml.Node, path: str, source: str, extra_keys: list[str] = ()) -> dict[str, Limit]:  # type: ignore[assignment]
+    def limits(self, node: yaml.Node, path: str, source: str, extra_keys: tuple[str, ...] = ()) -> dict[str, Limit]:
         limits = {}
         for key, key_node, value_node in self.mapping(node, path):
             if key in extra_keys:
@@ -160,7 +160,7 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
 
 def _rules(reader: _Reader, node: yaml.Node, section: str) -> list[Rule]:
     rules = []
-    extra = ["match", "method"] if section == "urls" else ["match"]
+    extra = ("match", "method") if section == "urls" else ("match",)
     for index, item in enumerate(reader.sequence(node, section), start=1):
         path = f"{section}[{index}]"
         keys = {key: value_node for key, _, value_node in reader.mapping(item, path)}

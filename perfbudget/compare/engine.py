@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from perfbudget.baseline import Baseline, baseline_value
 from perfbudget.budgets import BudgetError, Budgets, Limit
@@ -20,6 +21,7 @@ from perfbudget.results import Run, TestRecord, UrlSummary
 from perfbudget.verdicts import Comparison, Status, Verdict
 
 NOT_JUDGED_OUTCOMES = ("skipped", "xfailed")
+History = Callable[[str], list[float]]  # metric -> every baseline sample of one subject
 
 
 @dataclass
@@ -104,7 +106,7 @@ def _judge(
     subject: _Subject,
     limits: dict[str, Limit],
     base: TestRecord | UrlSummary | None,
-    history,  # type: ignore[no-untyped-def]  # (metric) -> baseline samples, None without baseline
+    history: History | None,
     budgets: Budgets,
     has_baseline: bool,
     unchecked: Counter[tuple[str, str]],
@@ -140,7 +142,7 @@ def _judge(
 
 
 def _change(
-    subject: _Subject, base: TestRecord | UrlSummary, history, budgets: Budgets, metric: str  # type: ignore[no-untyped-def]
+    subject: _Subject, base: TestRecord | UrlSummary, history: History, budgets: Budgets, metric: str
 ) -> Change | None:
     """The regression check of one metric, None when either side lacks it."""
     if metric not in subject.metrics or metric not in base.metrics:
@@ -150,7 +152,7 @@ def _change(
     rule = budgets.regression_rule(metric)
     if not rule.enabled:  # disabled for verdicts, still a witness for wall-clock changes
         rule = replace(rule, enabled=True)
-    return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)  # type: ignore[arg-type]
+    return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)
 
 
 def _figure(subject: _Subject, metric: str) -> float:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 from perfbudget.budgets import RegressionRule
 from perfbudget.metrics import METRICS, format_value
@@ -78,7 +80,7 @@ def judge_change(
 ) -> Change:
     """Compare one metric of one subject with its baseline under ``rule``."""
     kind = METRICS[metric].kind if metric in METRICS else "count"
-    show = lambda number: format_value(metric, number)  # noqa: E731 - local shorthand
+    show: Callable[[float], str] = partial(format_value, metric)
     if kind == "count":
         margin = rule.margin(baseline)
         delta = value - baseline
@@ -95,10 +97,10 @@ def judge_change(
     figure = head_figure(value, samples)
     spread = noise_margin(baseline_samples)
     margin = max(rule.margin(baseline), spread)
-    several = samples is not None and len(samples) >= 2
+    runs = samples if samples and len(samples) >= 2 else []
     delta = figure - baseline
     ratio = f", {delta / baseline:+.0%}" if baseline else ""
-    basis = f"median of {len(samples)} runs" if several else "one run"  # type: ignore[arg-type]
+    basis = f"median of {len(runs)} runs" if runs else "one run"
     if len(baseline_samples) >= 2:
         basis += f" vs median of {len(baseline_samples)} baseline samples"
     limits = f"threshold +{rule.relative:.0%} and +{show(rule.floor)}"
@@ -106,12 +108,12 @@ def judge_change(
         limits += f", baseline noise +{show(spread)}"
     words = f"{metric} {show(baseline)} -> {show(figure)} ({_signed(show, delta)}{ratio}; {limits}; {basis}; {rule.source})"
     up, down = baseline + margin, baseline - margin
-    if figure > up and (not several or min(samples) > up):  # type: ignore[arg-type,type-var]
+    if figure > up and (not runs or min(runs) > up):
         return Change(Status.REGRESSED, figure, baseline, up, words)
-    if figure < down and (not several or max(samples) < down):  # type: ignore[arg-type,type-var]
+    if figure < down and (not runs or max(runs) < down):
         return Change(Status.IMPROVED, figure, baseline, down, words)
     return Change(Status.OK, figure, baseline, up, words)
 
 
-def _signed(show, delta: float) -> str:  # type: ignore[no-untyped-def]
+def _signed(show: Callable[[float], str], delta: float) -> str:
     return f"+{show(delta)}" if delta >= 0 else f"-{show(-delta)}"
