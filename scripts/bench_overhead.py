@@ -107,7 +107,8 @@ def run_once(suite: Suite, plugin: bool, output: Path, extra: list[str]) -> tupl
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)  # measure the plain command
-    env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    # Bytecode caches stay on: the warm-up run fills them, as a user's earlier runs would.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
