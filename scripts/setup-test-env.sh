@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh machine: the package with
-# its test extras, and the optional tools (Chromium for the HTML report's
-# browser test). A missing optional tool only makes its tests skip.
+# its test extras, and the optional tools from Debian's packages (Chromium for
+# the HTML report's browser tests, shellcheck so actionlint also checks the
+# action's shell steps). A missing optional tool only makes its tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-        || echo "setup-test-env: could not install chromium; the browser tests will skip" >&2
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+if [ ${#missing[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+            || echo "setup-test-env: could not install ${missing[*]}; their tests will skip" >&2
+    else
+        echo "setup-test-env: ${missing[*]} not installed (needs root and apt-get); their tests will skip" >&2
+    fi
 fi
