@@ -12,7 +12,8 @@ session time (the "in 1.23s" it prints), and the CPU time the process used
 
     python scripts/bench_overhead.py                 # 5 rounds, both suites
     python scripts/bench_overhead.py --repeats 9 --suite example
-    python scripts/bench_overhead.py --generated-tests 600 --extra-args=--perf-memory
+    python scripts/bench_overhead.py --generated-tests 600 --extra-args="-n 2"
+    python scripts/bench_overhead.py --plugin-args=--perf-memory   # what memory tracing adds
 """
 
 from __future__ import annotations
@@ -89,10 +90,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(suite: Suite, plugin: bool, output: Path, extra: list[str]) -> tuple[float, float, float]:
+def run_once(suite: Suite, plugin: list[str] | None, output: Path, extra: list[str]) -> tuple[float, float, float]:
+    """One run; ``plugin`` is None for the plugin off, else the extra plugin arguments."""
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra]
-    if plugin:
-        cmd += ["--perf-budget", f"--perf-output={output}"]
+    if plugin is not None:
+        cmd += ["--perf-budget", f"--perf-output={output}", *plugin]
     cpu_before, started = _children_cpu(), time.perf_counter()
     done = subprocess.run(cmd, cwd=suite.cwd, capture_output=True, text=True, env=_env())
     elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
@@ -134,13 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="rounds of off+on per suite (default 5)")
     parser.add_argument("--suite", choices=["example", "generated", "all"], default="all")
     parser.add_argument("--generated-tests", type=int, default=300, help="size of the generated suite (default 300)")
-    parser.add_argument(
-        "--extra-args", default="", help="more pytest arguments for both sides, e.g. '-n 2' or '--perf-memory' (on side only is not supported)"
-    )
+    parser.add_argument("--extra-args", default="", help="more pytest arguments for both sides, e.g. '-n 2'")
+    parser.add_argument("--plugin-args", default="", help="more arguments for the plugin-on side only, e.g. '--perf-memory'")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.generated_tests < 1:
         parser.error("--repeats and --generated-tests must be at least 1")
-    extra = shlex.split(args.extra_args)
+    extra, plugin_args = shlex.split(args.extra_args), shlex.split(args.plugin_args)
     with tempfile.TemporaryDirectory(prefix="perfbudget-bench-") as tmp:
         work = Path(tmp)
         suites = []
@@ -152,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             write_generated_suite(generated, args.generated_tests)
             suites.append(Suite("generated", generated))
         for suite in suites:
-            run_once(suite, False, work / "warmup.json", extra)  # fill OS caches before timing
+            run_once(suite, plugin_args, work / "warmup.json", extra)  # fill OS and bytecode caches before timing
             for round_no in range(args.repeats):
                 # alternate which side goes first, so drift over time hits both equally
                 for plugin in (False, True) if round_no % 2 == 0 else (True, False):
-                    sample = run_once(suite, plugin, work / f"{suite.name}.json", extra)
+                    sample = run_once(suite, plugin_args if plugin else None, work / f"{suite.name}.json", extra)
                     (suite.on if plugin else suite.off).append(sample)
                 print(f"{suite.name}: round {round_no + 1}/{args.repeats} done", file=sys.stderr)
         report(suites, args.repeats)
