@@ -3,7 +3,8 @@
 import json
 
 from blog.models import Comment
-from blog.tests.conftest import BlogData, SpamServer
+from blog.tests.data import BlogData
+from blog.tests.spam_service import SpamServer
 
 
 def post_comment(client, post_id: int, payload: object):

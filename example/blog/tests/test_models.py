@@ -4,7 +4,7 @@ from django.core.cache import cache
 
 from blog.models import Comment
 from blog.sidebar import SIDEBAR_CACHE_KEY, get_sidebar
-from blog.tests.conftest import BlogData
+from blog.tests.data import BlogData
 
 
 def test_string_forms(blog: BlogData) -> None:

@@ -3,7 +3,7 @@
 import pytest
 
 from blog.models import Comment
-from blog.tests.conftest import BlogData
+from blog.tests.data import BlogData
 
 
 def test_post_list_shows_newest_posts_with_authors_and_tags(client, blog: BlogData, django_assert_num_queries) -> None:

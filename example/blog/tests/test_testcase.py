@@ -2,7 +2,7 @@
 
 from django.test import TestCase
 
-from blog.tests.conftest import make_blog
+from blog.tests.data import make_blog
 
 
 class PostPagesTests(TestCase):
