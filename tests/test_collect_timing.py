@@ -83,3 +83,17 @@ def test_times_are_rounded_to_the_microsecond(clock: FakeClock) -> None:
     clock.advance(0.0123456789, 0.0000004)
     recorder.stop(recording_)
     assert timing.summarise(recording_) == {"duration": 12.346, "cpu_time": 0.0}
+
+
+def test_stopping_a_recording_closes_that_one_not_an_equal_one(clock: FakeClock) -> None:
+    from perfbudget.collect.recording import NetworkEvent
+
+    recorder = Recorder()
+    outer = recorder.start()
+    inner = recorder.start()  # same clocks, no events: equal to ``outer`` field by field
+    assert inner == outer
+    recorder.stop(inner)
+    recorder.emit(NetworkEvent("127.0.0.1", 8000, True))
+    assert recorder.active
+    assert [event.port for event in outer.network] == [8000]
+    assert inner.network == []

@@ -126,8 +126,12 @@ class Recorder:
 
     def stop(self, recording: Recording) -> Recording:
         recording.finish()
-        if recording in self._open:
-            self._open.remove(recording)
+        # By identity: ``==`` on a dataclass compares every field, which is
+        # slow for a recording full of events and wrong for two equal ones.
+        for index, candidate in enumerate(self._open):
+            if candidate is recording:
+                del self._open[index]
+                break
         return recording
 
     def suspend(self) -> Suspension:
