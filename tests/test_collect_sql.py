@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from perfbudget.collect.recording import CollectSettings, QueryEvent
-from perfbudget.collect.sql import kind_of, normalize, summarise
+from perfbudget.collect.sql import kind_of, normalize, shape_of, summarise
 from tests.helpers_django import REPO_ROOT, Collectors, collectors, django_project, make_posts  # noqa: F401
 
 THIS_FILE = "tests/test_collect_sql.py"
@@ -98,6 +98,17 @@ def test_summarise_counts_duplicates_similar_and_n_plus_one_from_events() -> Non
         ("default", "update", 3, 0, False, "app.py:9", None),
         ("other", "select", 1, 0, False, "app.py:12", None),
     ]
+
+
+def test_each_distinct_sql_is_normalized_once_however_often_it_is_summarised() -> None:
+    sql = 'SELECT * FROM "shape_once" WHERE "id" = %s'
+    queries = [QueryEvent("default", sql, (n,), 1.0, None) for n in range(5)]
+    shape_of.cache_clear()
+    for _ in range(3):  # a test, its call phase and a request all summarise the same events
+        summarise(queries, CollectSettings(rootdir=REPO_ROOT))
+    info = shape_of.cache_info()
+    assert (info.misses, info.hits) == (1, 14)
+    assert shape_of(sql) == (normalize(sql), "select")
 
 
 def test_parameters_are_stored_only_when_asked() -> None:

@@ -17,6 +17,7 @@ recognised by the ``django.test.testcases`` function that issued them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -230,6 +231,19 @@ def kind_of(sql: str) -> str:
     return _KIND_OF_WORD.get(match.group(1).lower(), "other") if match else "other"
 
 
+@functools.lru_cache(maxsize=4096)
+def shape_of(sql: str) -> tuple[str, str]:
+    """``(normalize(sql), kind_of(sql))``, computed once per distinct SQL string in the session.
+
+    A query is summarised for its test, its call phase and its request, and
+    the ORM sends the same few SQL strings (parameters apart) again and again:
+    normalizing every time was the recorder's largest cost (profiled on a
+    300-test suite). Bounded, so raw SQL with inlined literals cannot grow it
+    without limit.
+    """
+    return normalize(sql), kind_of(sql)
+
+
 # --- summary -------------------------------------------------------------------
 
 
@@ -251,14 +265,11 @@ def summarise(queries: list[QueryEvent], settings: CollectSettings) -> tuple[dic
     normalized shape; ``n_plus_one`` is the size of the largest SELECT group
     repeated at least ``N_PLUS_ONE_THRESHOLD`` times (0 if none).
     """
-    shapes: dict[str, tuple[str, str]] = {}  # raw SQL -> (normalized, kind); the same SQL recurs a lot
     groups: dict[tuple[str, str], _Group] = {}
     by_kind = dict.fromkeys(KINDS, 0)
     total_ms = 0.0
     for query in queries:
-        shape = shapes.get(query.sql)
-        if shape is None:
-            shape = shapes[query.sql] = (normalize(query.sql), kind_of(query.sql))
+        shape = shape_of(query.sql)
         group = groups.get((query.database, shape[0]))
         if group is None:
             group = groups[(query.database, shape[0])] = _Group(kind=shape[1], location=query.location)
