@@ -96,8 +96,12 @@ class Comparison:
         return self.by_status(*FAILING)
 
     def summary_line(self) -> str:
-        """"2 regressions, 1 over budget, 5 improved, 140 unchanged"."""
+        """"2 regressions, 1 over budget, 5 improved, 140 unchanged".
+
+        Without a baseline nothing can be "unchanged": fine subjects are "ok".
+        """
         counts = self.counts()
+        fine = "unchanged" if self.baseline is not None else "ok"
         parts = []
         for status, singular, plural in (
             (Status.REGRESSED, "regression", "regressions"),
@@ -105,7 +109,7 @@ class Comparison:
             (Status.IMPROVED, "improved", "improved"),
             (Status.NEW, "new", "new"),
             (Status.REMOVED, "removed", "removed"),
-            (Status.OK, "unchanged", "unchanged"),
+            (Status.OK, fine, fine),
         ):
             if counts[status] or status in (Status.REGRESSED, Status.OVER_BUDGET):
                 parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")

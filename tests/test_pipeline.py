@@ -22,7 +22,7 @@ def judge(tmp_path: Path, head_queries: int = 4, **options):  # type: ignore[no-
 
 def test_no_budget_file_no_baseline_passes(tmp_path: Path) -> None:
     outcome = judge(tmp_path)
-    assert outcome.lines == ["perfbudget: 0 regressions, 0 over budget, 1 unchanged"]
+    assert outcome.lines == ["perfbudget: 0 regressions, 0 over budget, 1 ok"]
     assert not outcome.failed
 
 
@@ -116,7 +116,7 @@ def test_plugin_fails_the_run_naming_test_metric_limit_and_value(pytester: pytes
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "perfbudget: 0 regressions, 2 over budget, 1 unchanged",
+            "perfbudget: 0 regressions, 2 over budget, 1 ok",
             "  test_net.py::test_by_rule (test_net.py:*)",
             "    OVER BUDGET network_calls 3 > budget 2 (tests rule #1 '*test_by_rule' in perfbudget.yaml:2)",
             "  test_net.py::test_marked (test_net.py:*)",
