@@ -198,3 +198,11 @@ def test_an_interrupted_run_says_why_subjects_look_removed() -> None:
     comparison = compare(head, None, Baseline([run_of(record(A), record(B))], "b.json"))
     assert statuses(comparison) == [(A, None, "ok"), (B, None, "removed")]
     assert comparison.warnings == ["the run was interrupted: 1 subjects of the baseline it did not reach show as removed"]
+
+
+def test_a_dedicated_runner_can_trust_single_wall_time_measurements() -> None:
+    base = run_of(record(A, duration=40, cpu_time=30))
+    head = run_of(record(A, duration=95, cpu_time=31))
+    budgets = parse_budgets("regression:\n  duration: {confirm_with_cpu: false}\n")
+    comparison = compare(head, budgets, Baseline([base], "b.json"))
+    assert statuses(comparison) == [(A, "duration", "regressed")] and comparison.warnings == []

@@ -28,7 +28,7 @@ from perfbudget.verdicts import Status
 
 SUPPORTED_VERSIONS = (1,)
 TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore"]
-REGRESSION_KEYS = ["max_increase", "floor", "relative"]
+REGRESSION_KEYS = ["max_increase", "floor", "relative", "confirm_with_cpu"]
 KINDS = ["count", "time", "bytes"]
 
 
@@ -211,7 +211,12 @@ def _regression(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
                     raise reader.fail(fields[name][1], f"regression.{key}.{name}: {exc}") from exc
         if "relative" in fields:
             relative = _percent(reader, fields["relative"][1], f"regression.{key}.relative")
-        rules[key] = RegressionRule(floor, relative, source)
+        confirm = True
+        if "confirm_with_cpu" in fields:
+            confirm = reader.scalar(fields["confirm_with_cpu"][1], f"regression.{key}.confirm_with_cpu")
+            if not isinstance(confirm, bool):
+                raise reader.fail(fields["confirm_with_cpu"][1], f"regression.{key}.confirm_with_cpu: expected true or false, got {confirm!r}")
+        rules[key] = RegressionRule(floor, relative, source, confirm_with_cpu=confirm)
     return rules
 
 

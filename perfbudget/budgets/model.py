@@ -67,13 +67,17 @@ class RegressionRule:
 
     ``floor`` is the absolute change allowed (``max_increase`` in the file),
     in the metric's storage unit; ``relative`` is a fraction of the baseline.
-    ``enabled`` False switches regression checks off for the metric.
+    ``enabled`` False switches regression checks off for the metric;
+    ``confirm_with_cpu`` False trusts a single wall-clock measurement (a quiet,
+    dedicated runner) instead of asking CPU time to agree.
     """
 
     floor: float
     relative: float
     source: str = "default rule"
     enabled: bool = True
+    # Single-run wall-clock changes need CPU time to agree (see compare/rules.py).
+    confirm_with_cpu: bool = True
 
     def margin(self, baseline: float) -> float:
         return max(self.floor, self.relative * abs(baseline))

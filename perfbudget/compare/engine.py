@@ -130,7 +130,12 @@ def _judge(
             change = cpu if metric == "cpu_time" else _change(subject, base, history, budgets, metric)
             if change is None or change.status is Status.OK:
                 continue
-            if cpu is not None and needs_cpu_confirmation(metric, subject.samples.get(metric)) and cpu.status is not change.status:
+            if (
+                cpu is not None
+                and budgets.regression_rule(metric).confirm_with_cpu
+                and needs_cpu_confirmation(metric, subject.samples.get(metric))
+                and cpu.status is not change.status
+            ):
                 unconfirmed.append(f"{subject.name}: {change.reason.split(' (', 1)[0]}")
                 continue
             verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
