@@ -134,3 +134,32 @@ def test_plugin_report_only_keeps_a_green_run_green(pytester: pytest.Pytester) -
     )
     strict = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
     assert strict.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_plugin_compares_with_a_previous_run_named_by_perf_baseline(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass").replace("@pytest.mark.perf_budget(network_calls=1)", ""))
+    first = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
+    assert first.ret == pytest.ExitCode.OK
+    (pytester.path / ".perfbudget" / "results.json").rename(pytester.path / "base.json")
+    pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass").replace("_connect(2)", "_connect(4)"))
+    second = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline=base.json", "-p", "no:cacheprovider")
+    assert second.ret == pytest.ExitCode.TESTS_FAILED
+    second.stdout.fnmatch_lines(
+        [
+            "perfbudget: 0 regressions, 1 over budget, 2 unchanged",  # a subject counts once, under its worst status
+            "  test_net.py::test_marked (test_net.py:*)",
+            "    OVER BUDGET network_calls 4 > budget 1 (@perf_budget marker)",
+            "    REGRESSED network_calls 2 -> 4 (+2; any increase regresses; default rule)",
+        ]
+    )
+    rerun = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline=base.json", "--perf-budget-report-only", "-p", "no:cacheprovider")
+    rerun.stdout.fnmatch_lines(["*REGRESSED network_calls 2 -> 4*"])
+
+
+def test_plugin_under_xdist_judges_once_on_the_controller(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist runs the scenario on two workers")
+    pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass"))
+    result = pytester.runpytest_subprocess("--perf-budget", "-n", "2", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["perfbudget: 0 regressions, 1 over budget, 2 ok", "    OVER BUDGET network_calls 2 > budget 1 *"])
+    assert result.stdout.str().count("perfbudget: 0 regressions") == 1
