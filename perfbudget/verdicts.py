@@ -70,6 +70,8 @@ class Comparison:
     verdicts: list[Verdict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. "no baseline: compared with budgets only"
     budgets_source: str | None = None
+    # What fails the run (the budget file's fail_on), so every reporter agrees with the exit status.
+    fail_on: tuple[Status, ...] = FAILING
 
     def subject_statuses(self) -> dict[tuple[str, str], Status]:
         """Each subject (kind, name) with the most severe status of its verdicts."""
@@ -115,6 +117,7 @@ class Comparison:
                 parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
         return ", ".join(parts)
 
-    def should_fail(self, fail_on: tuple[Status, ...] = FAILING) -> bool:
-        """The single decision of whether perfbudget fails the run."""
-        return any(v.status in fail_on for v in self.verdicts)
+    def should_fail(self, fail_on: tuple[Status, ...] | None = None) -> bool:
+        """The single decision of whether perfbudget fails the run (``fail_on``: default the comparison's own)."""
+        statuses = self.fail_on if fail_on is None else fail_on
+        return any(v.status in statuses for v in self.verdicts)
