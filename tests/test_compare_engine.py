@@ -206,3 +206,11 @@ def test_a_dedicated_runner_can_trust_single_wall_time_measurements() -> None:
     budgets = parse_budgets("regression:\n  duration: {confirm_with_cpu: false}\n")
     comparison = compare(head, budgets, Baseline([base], "b.json"))
     assert statuses(comparison) == [(A, "duration", "regressed")] and comparison.warnings == []
+
+
+def test_the_comparison_carries_the_budget_files_fail_on() -> None:
+    head = run_of(record(A, queries=12))
+    comparison = compare(head, parse_budgets("defaults:\n  tests: {queries: 10}\nfail_on: [regressed]\n"))
+    assert not comparison.should_fail()
+    assert comparison_to_dict(comparison)["failed"] is False
+    assert comparison.should_fail((Status.OVER_BUDGET,))

@@ -90,7 +90,9 @@ def compare(
             "(reruns merged with perfbudget merge, benchmark rounds) confirm real waits"
         )
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
-    return Comparison(run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source)
+    return Comparison(
+        run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source, fail_on=budgets.fail_on
+    )
 
 
 def _test_limits(budgets: Budgets, test: TestRecord, notes: list[str]) -> dict[str, Limit]:

@@ -51,7 +51,7 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
 def comparison_to_dict(comparison: Comparison, fail_on: tuple[Status, ...] | None = None) -> dict[str, Any]:
     """Everything a reader of the JSON needs, without the raw runs' per-test records."""
     counts = comparison.counts()
-    failing = comparison.should_fail(fail_on) if fail_on is not None else comparison.should_fail()
+    failing = comparison.should_fail(fail_on)  # None: the comparison's own fail_on
     return {
         "format": COMPARISON_FORMAT,
         "summary": comparison.summary_line(),
