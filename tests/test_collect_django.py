@@ -308,6 +308,22 @@ def test_uninstall_puts_every_patched_attribute_back(django_project: Any) -> Non
     assert attributes() == before
 
 
+def test_uninstall_unwraps_a_cache_created_after_install(django_project: Any) -> None:
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from perfbudget.collect import django as django_collectors
+    from perfbudget.collect.recording import CollectSettings, Recorder
+
+    locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "after-install"}
+    with override_settings(CACHES={"default": locmem, "made_later": locmem}):
+        uninstall = django_collectors.install(Recorder(), CollectSettings(rootdir=REPO_ROOT, django=True))
+        made_later = caches["made_later"]
+        assert "get" in vars(made_later)  # our wrapper, on the instance
+        uninstall()
+        assert "get" not in vars(made_later)
+
+
 def test_patch_leaves_a_later_patch_in_place() -> None:
     from perfbudget.collect.django import patch
 

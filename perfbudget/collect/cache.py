@@ -153,7 +153,12 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             if hasattr(caches._connections, alias):
                 instrument(caches[alias], alias)
     undo_create = patch(CacheHandler, "create_connection", create_connection)
-    return undo_all([undo_create, *undos])
+
+    def uninstall() -> None:
+        undo_create()  # first, so no cache gets wrapped while the others are unwrapped
+        undo_all(undos)()  # the list, not a copy: caches created after install are in it too
+
+    return uninstall
 
 
 def summarise(events: list[CacheEvent]) -> tuple[dict[str, float], list[CacheOp]]:
