@@ -1,0 +1,107 @@
+"""One test's recordings, turned into its ``TestRecord``, and the plain-JSON form that carries it across xdist.
+
+The plugin opens a recording for the whole test (setup + call + teardown)
+and one for its call phase, notes each phase's outcome, and at teardown
+calls ``build_record``. Under xdist the record travels to the controller as
+plain JSON on the teardown report (``to_wire``/``from_wire``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from perfbudget.collect import summary
+from perfbudget.collect.recording import CollectSettings, Pause, Recording
+from perfbudget.results import SCHEMA_VERSION, Run, TestRecord, run_from_dict, run_to_dict
+
+
+@dataclass
+class TestState:
+    """What is being recorded for one test, between its setup and its teardown report."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    whole: Recording  # setup + call + teardown
+    between: Pause  # suspends the recorder between phases
+    call: Recording | None = None  # the call phase
+    memory_baseline: int | None = None
+    peak_memory: int | None = None
+    benchmark: tuple[dict[str, float], dict[str, list[float]]] | None = None
+    phases: dict[str, tuple[str, bool]] = field(default_factory=dict)  # when -> (outcome, was xfail)
+
+
+def outcome_of(phases: dict[str, tuple[str, bool]]) -> str:
+    """One word for a test from its phase reports, as pytest's summary would count it."""
+    setup, call, teardown = phases.get("setup"), phases.get("call"), phases.get("teardown")
+    if setup and setup[0] == "failed":
+        return "error"
+    if setup and setup[0] == "skipped":
+        return "xfailed" if setup[1] else "skipped"
+    if call:
+        outcome, was_xfail = call
+        if outcome == "skipped":
+            return "xfailed" if was_xfail else "skipped"
+        if outcome == "failed":
+            return "failed"
+        if was_xfail:
+            return "xpassed"
+    if teardown and teardown[0] == "failed":
+        return "error"
+    return "passed"
+
+
+def _json_safe(value: Any) -> Any:
+    """Marker kwargs as plain JSON (anything exotic becomes its string form)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def build_record(item: pytest.Item, state: TestState, settings: CollectSettings) -> TestRecord:
+    """The test's record from its finished recordings.
+
+    ``settings.django`` says whether Django metrics are facts for this test
+    (collectors installed and settings configured): then they are reported
+    even when zero.
+    """
+    # Looked up on the module at call time, so a test can replace it.
+    metrics, details = summary.summarise(state.whole, settings)
+    call_metrics = summary.summarise(state.call, settings)[0] if state.call is not None else {}
+    if settings.django:
+        metrics["requests"] = float(len(state.whole.requests))
+    if state.peak_memory is not None:
+        metrics["peak_memory"] = float(state.peak_memory)
+    samples: dict[str, list[float]] = {}
+    if state.benchmark is not None:
+        metrics.update(state.benchmark[0])
+        samples.update(state.benchmark[1])
+    path, line, _ = item.location
+    marker = item.get_closest_marker("perf_budget")
+    return TestRecord(
+        node_id=item.nodeid,
+        file=path,
+        line=None if line is None else line + 1,
+        outcome=outcome_of(state.phases),
+        metrics=metrics,
+        call_metrics=call_metrics,
+        details=details,
+        requests=list(state.whole.requests),
+        samples=samples,
+        budget_marker=_json_safe(dict(marker.kwargs)) if marker is not None else None,
+    )
+
+
+def to_wire(record: TestRecord) -> dict[str, Any]:
+    """The record as plain JSON types, for a worker's teardown report."""
+    # results.py owns the JSON form; a one-test run reuses it rather than a copy of it.
+    # The JSON round trip turns str subclasses (Django's SafeString in a view
+    # or template name) into plain str: execnet refuses them, and xdist
+    # would fail the whole worker with an INTERNALERROR.
+    return json.loads(json.dumps(run_to_dict(Run(tests=[record]))["tests"][0], default=str))
+
+
+def from_wire(data: dict[str, Any]) -> TestRecord:
+    """The record a worker sent, back as a ``TestRecord``."""
+    return run_from_dict({"schema_version": SCHEMA_VERSION, "tests": [data]}, "test report").tests[0]
