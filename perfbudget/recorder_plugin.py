@@ -58,7 +58,9 @@ class PerfBudgetPlugin:
         self.is_worker = hasattr(config, "workerinput")
         self.is_controller = False  # known at session start, once xdist has configured itself
         self.recorder: Recorder | None = None  # once the collectors are installed
-        self.settings: CollectSettings | None = None
+        self.settings: CollectSettings | None = None  # as they apply to a test record
+        self._django_tried = False
+        self._django_settings: CollectSettings | None = None  # with django=True, once its collectors are in
         self._network: NetworkCollector | None = None
         self._memory: MemoryTracker | None = None
         self._uninstall: list[Callable[[], None]] = []
@@ -105,14 +107,10 @@ class PerfBudgetPlugin:
         from perfbudget.collect.memory import MemoryTracker
         from perfbudget.collect.network import NetworkCollector
         from perfbudget.collect.recording import CollectSettings, Recorder
-        from perfbudget.collect.summary import optional_collector
 
         recorder = Recorder()
         settings = CollectSettings(
-            rootdir=self.config.rootpath,
-            store_sql_params=self.options.sql_params,
-            memory=self.options.memory,
-            django=_django_configured(),
+            rootdir=self.config.rootpath, store_sql_params=self.options.sql_params, memory=self.options.memory
         )
         network = NetworkCollector(recorder)
         network.install()
@@ -120,15 +118,41 @@ class PerfBudgetPlugin:
         if self.options.memory:
             self._memory = MemoryTracker()
             self._uninstall.append(self._memory.install())
-        if settings.django:
-            try:
-                django = optional_collector("django")
-                if django is not None:
-                    self._uninstall.append(django.install(recorder, settings))
-            except Exception as exc:  # record the rest; Django metrics would be false zeros
-                self.warn(f"perfbudget: installing the Django collectors failed: {type(exc).__name__}: {exc}")
-                settings = dataclasses.replace(settings, django=False)
         self._network, self.settings, self.recorder = network, settings, recorder
+        self._install_django()
+
+    def _install_django(self) -> None:
+        """Install the Django collectors as soon as Django is imported, configured or not.
+
+        Checked at session start and before each test's setup and call, so a
+        project that imports Django or configures its settings later (a
+        conftest, a fixture, another plugin's ``pytest_configure``) is
+        recorded from then on; a project without Django never pays for
+        importing it. Whether a test's Django metrics are facts is decided
+        when its record is built.
+        """
+        if self._django_tried or self.recorder is None or self.settings is None or "django" not in sys.modules:
+            return
+        self._django_tried = True  # a failure is reported once, not retried at every test
+        from perfbudget.collect.summary import optional_collector
+
+        django_settings = dataclasses.replace(self.settings, django=True)
+        try:
+            django = optional_collector("django")
+            if django is None:
+                return
+            self._uninstall.append(django.install(self.recorder, django_settings))
+        except Exception as exc:  # record the rest; Django metrics would be false zeros
+            self.warn(f"perfbudget: installing the Django collectors failed: {type(exc).__name__}: {exc}")
+            return
+        self._django_settings = django_settings
+
+    def _settings_for_record(self) -> CollectSettings:
+        """The settings a test record is summarised with: with Django metrics once Django is set up."""
+        assert self.settings is not None
+        if self._django_settings is not None and not self.settings.django and _django_configured():
+            self.settings = self._django_settings  # settings stay configured for the rest of the process
+        return self.settings
 
     def close(self) -> None:
         """Remove every patch; runs at session finish and again (harmlessly) at unconfigure."""
@@ -163,6 +187,7 @@ class PerfBudgetPlugin:
         state = None
         if self.recorder is not None:
             with self.guard("starting a recording"):
+                self._install_django()
                 assert self._network is not None
                 self._network.refresh()  # HTTP libraries the tests imported since the last test
                 from perfbudget.collect.per_test import TestState
@@ -180,6 +205,8 @@ class PerfBudgetPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         state = item.stash.get(_TEST_KEY, None)
         if state is not None and self.recorder is not None:
+            with self.guard("installing the Django collectors"):
+                self._install_django()  # a fixture of this test may have set Django up
             state.between.end()
             state.call = self.recorder.start()
         yield
@@ -241,7 +268,7 @@ class PerfBudgetPlugin:
                 from perfbudget.collect import per_test
 
                 del item.stash[_TEST_KEY]
-                record = per_test.build_record(item, state, self.settings)
+                record = per_test.build_record(item, state, self._settings_for_record())
                 if self.is_worker:
                     setattr(report, REPORT_ATTR, per_test.to_wire(record))
                 else:  # this process writes the results: no need for a trip through JSON
@@ -333,7 +360,7 @@ class PerfBudgetPlugin:
 
 
 def _django_configured() -> bool:
-    """Django is imported and its settings are configured (pytest-django or a conftest did it)."""
+    """Django is imported and its settings are configured (pytest-django, a conftest or a fixture did it)."""
     conf = sys.modules.get("django.conf")
     if conf is None:
         return False

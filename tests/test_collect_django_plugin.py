@@ -161,3 +161,55 @@ def test_django_counts_are_the_same_under_xdist(django_suite: pytest.Pytester) -
     tests = records_by_name(results)
     assert {name: tests[name]["metrics"]["queries"] for name in EXPECTED_QUERIES} == EXPECTED_QUERIES
     assert len(tests["test_pages"]["requests"]) == 4
+
+
+LATE_CONFTEST = """
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def late_django():
+        # Django is first imported and configured here, long after the session started.
+        import django
+        from django.conf import settings
+        settings.configure(
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+            INSTALLED_APPS=[],
+        )
+        django.setup()
+"""
+
+LATE_TESTS = """
+    import sys
+
+    def test_a_before_django():
+        assert "django" not in sys.modules
+
+    def test_b_queries(late_django):
+        from django.db import connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.execute("SELECT 2")
+
+    def test_c_cache(late_django):
+        from django.core.cache import cache
+        cache.set("key", 1)
+        assert cache.get("key") == 1
+"""
+
+
+def test_django_configured_by_a_fixture_is_recorded_from_then_on(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(LATE_CONFTEST)
+    pytester.makepyfile(test_late=LATE_TESTS)
+    result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:django", "-p", "no:randomly", "-p", "no:xdist")
+    result.assert_outcomes(passed=3)
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.json"))
+    # Before Django existed its metrics are absent, not false zeros.
+    assert "queries" not in tests["test_a_before_django"]["metrics"]
+    queries = tests["test_b_queries"]
+    assert (queries["metrics"]["queries"], queries["metrics"]["queries.select"], queries["metrics"]["requests"]) == (2, 2, 0)
+    assert [(g["sql"], g["location"]) for g in queries["details"]["sql_groups"]] == [
+        ("SELECT %s", "test_late.py:9"),
+    ]
+    cache = tests["test_c_cache"]["metrics"]
+    assert (cache["cache_calls"], cache["cache_hits"], cache["queries"]) == (2, 1, 0)

@@ -11,5 +11,6 @@ Contract for a collector module ``perfbudget/collect/<family>.py``:
   metric values (names from ``perfbudget.metrics``) and the matching part of
   ``results.Details``. ``summary.py`` puts the families together.
 
-Django collectors are imported only when Django is installed and configured.
+Django collectors are installed once Django is imported (its settings may be
+configured later); a run without Django never imports them.
 """

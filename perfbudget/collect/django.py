@@ -11,6 +11,7 @@ undone even when someone else wrapped the same attribute after us.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Callable
 from typing import Any
@@ -79,11 +80,15 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
     """
     if importlib.util.find_spec("django") is None:
         return _noop
-    from perfbudget.collect import cache, http_requests, signals, sql, templates
-
     undos: list[Undo] = []
     try:
-        for family in (sql, cache, templates, signals, http_requests):
+        for name in ("sql", "cache", "templates", "signals", "http_requests"):
+            # By full name from sys.modules, as ``summary.optional_collector``
+            # finds them: the events a wrapper emits and the summary reading
+            # them then share their classes, even after the import system
+            # dropped a module (pytester's in-process runs do) that a
+            # ``from package import name`` would still find on the package.
+            family = importlib.import_module(f"perfbudget.collect.{name}")
             undos.append(family.install(recorder, settings))
     except BaseException:
         undo_all(undos)()
