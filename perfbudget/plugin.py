@@ -135,11 +135,37 @@ def read_options(config: pytest.Config) -> PerfOptions:
     )
 
 
+PATH_OPTIONS = ("--perf-output", "--perf-budget-file", "--perf-baseline")
+
+
+def rootdir_warnings(args: list[str] | tuple[str, ...], invocation_dir: Path, rootdir: Path) -> list[str]:
+    """Path options written with a space whose value pytest may have taken for a test path.
+
+    pytest picks the rootdir (and so the ini file and Django settings) from
+    the command line before it loads plugins; it then reads the value of
+    ``--perf-baseline /elsewhere/base.json`` as a test path if that path
+    exists. One outside the invocation directory can move the rootdir; the
+    ``=`` form cannot, and plugins get no earlier hook to fix it.
+    """
+    found = []
+    for option, value in zip(args, args[1:]):
+        if option in PATH_OPTIONS:
+            path = (invocation_dir / value).resolve()
+            if path.exists() and not path.is_relative_to(invocation_dir.resolve()):
+                found.append(
+                    f"perfbudget: write {option}={value} (with '='): pytest chose its rootdir ({rootdir}) "
+                    f"before perfbudget was loaded, taking {value} for a test path"
+                )
+    return found
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Registered even when recording is off, so the marker never warns.
     config.addinivalue_line("markers", MARKER_HELP)
     if not config.getoption("perf_budget"):
         return
+    for message in rootdir_warnings(config.invocation_params.args, config.invocation_params.dir, config.rootpath):
+        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
     from perfbudget.recorder_plugin import PerfBudgetPlugin
 
     plugin = PerfBudgetPlugin(config, read_options(config))

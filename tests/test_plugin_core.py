@@ -338,3 +338,17 @@ def test_without_django_only_the_plain_metrics(pytester: pytest.Pytester) -> Non
     [test] = read_results(pytester.path / ".perfbudget" / "results.json")["tests"]
     assert sorted(test["metrics"]) == ["cpu_time", "duration", "external_network_calls", "network_calls"]
     assert test["details"] == {"sql_groups": [], "network_calls": [], "cache_ops": [], "templates": [], "signals": {}}
+
+
+def test_a_path_option_written_with_a_space_is_flagged(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """pytest reads ``--perf-baseline /elsewhere/base.json`` as a test path when choosing the rootdir."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "base.json"
+    elsewhere.write_text("{}", encoding="utf-8")
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    spaced = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline", str(elsewhere), "test_one.py")
+    spaced.stdout.fnmatch_lines([f"*perfbudget: write --perf-baseline={elsewhere} (with '='): pytest chose its rootdir ({pytester.path}) before*"])
+    joined = pytester.runpytest_inprocess("--perf-budget", f"--perf-baseline={elsewhere}", "test_one.py")
+    joined.stdout.no_fnmatch_line("*with '='*")
+    joined.stdout.fnmatch_lines([f"rootdir: {pytester.path}*"])
+    joined.assert_outcomes(passed=1)
