@@ -1,7 +1,9 @@
-"""What happens after a recorded run: judge it and write the requested reports.
+"""Judging a run: load budgets and baseline, compare, and write the requested reports.
 
-The plugin (at session finish, on the controller) and the CLI call this one
-function, so a run is judged the same way wherever it comes from.
+The plugin (``after_run``, at session finish on the controller) and every
+command that judges a stored results file (``judge_results``: compare, report,
+comment, the action's judging step) go through here, so a run is judged the
+same way wherever it comes from.
 """
 
 from __future__ import annotations
@@ -73,6 +75,38 @@ def after_run(run: Run, results_path: Path, options: PipelineOptions) -> Pipelin
     return outcome
 
 
+def judge_results(
+    results: str | Path,
+    *,
+    rootdir: Path,
+    budget_file: str | None,
+    baseline: str | None,
+    no_baseline_note: str,
+    force_baseline: bool = False,
+) -> tuple[Comparison, Path | None]:
+    """Judge a stored results file; returns the Comparison and the budget file used.
+
+    Errors are the package's own (ResultsError, BudgetError): the CLI prints
+    them with their exit code. ``no_baseline_note`` is the warning carried
+    into the reports when no baseline is given.
+    """
+    from perfbudget.baseline import load_baseline
+    from perfbudget.budgets import Budgets, find_budget_file, load_budgets
+    from perfbudget.compare import compare
+    from perfbudget.results import load_run
+
+    run = load_run(results)
+    path = find_budget_file(rootdir, budget_file)
+    budgets = load_budgets(path) if path else Budgets()
+    base, warnings = None, []
+    if baseline:
+        loaded = load_baseline(baseline, project=run.project, force=force_baseline)
+        base, warnings = loaded.baseline, loaded.warnings
+    else:
+        warnings.append(no_baseline_note)
+    return compare(run, budgets, base, warnings), path
+
+
 def _display(path: Path, rootdir: Path) -> str:
     """The budget file as users know it: relative to the rootdir when inside it."""
     try:
@@ -83,10 +117,8 @@ def _display(path: Path, rootdir: Path) -> str:
 
 def _write_reports(comparison: Comparison, directory: Path, formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:
     """Hand the Comparison to the report layer; a failure there is a line, not a crash."""
-    try:
-        from perfbudget.report import write_reports
-    except ImportError:
-        return [], [f"perfbudget: cannot write {', '.join(formats)} reports: this perfbudget has no report writers"]
+    from perfbudget.report import write_reports
+
     try:
         return list(write_reports(comparison, directory, formats)), []
     except (PerfBudgetError, OSError) as exc:

@@ -32,7 +32,6 @@ there and loaded with ``-p``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess

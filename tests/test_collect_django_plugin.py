@@ -9,7 +9,6 @@ the inner suite passing means Django agrees with the counts checked here.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest

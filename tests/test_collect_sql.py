@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import unittest
-from typing import Any
 
 import pytest
 

@@ -45,7 +45,7 @@ def test_a_broken_budget_file_is_reported_and_fails_unless_report_only(tmp_path:
     write_budgets(tmp_path, "defaults:\n  tests: {queries: 3ms}\n")
     outcome = judge(tmp_path)
     assert outcome.failed
-    assert outcome.lines[0].startswith(f"perfbudget: budget file error: perfbudget.yaml:2: defaults.tests")
+    assert outcome.lines[0].startswith("perfbudget: budget file error: perfbudget.yaml:2: defaults.tests")
     assert not judge(tmp_path, report_only=True).failed
 
 

@@ -133,26 +133,16 @@ def _render(
     results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path
 ) -> tuple[str, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
-    from perfbudget.baseline import load_baseline
-    from perfbudget.budgets import Budgets, find_budget_file, load_budgets
-    from perfbudget.compare import compare
-    from perfbudget.github.comments import MAX_COMMENT_CHARS, verdict_of
+    from perfbudget.github.comments import MAX_COMMENT_CHARS, NO_TARGET_BASELINE, existing, verdict_of
+    from perfbudget.pipeline import judge_results
     from perfbudget.report.markdown import render_markdown
-    from perfbudget.results import load_run
 
-    head = load_run(results)
-    budget_file = find_budget_file(rootdir, budgets)
-    loaded_budgets = load_budgets(budget_file) if budget_file else Budgets()
-    base, warnings = None, []
-    if baseline and Path(baseline).exists():
-        loaded = load_baseline(baseline, project=head.project)
-        base, warnings = loaded.baseline, loaded.warnings
-    else:
-        warnings.append("no baseline from the target branch yet: compared with budgets only")
-    comparison = compare(head, loaded_budgets, base, warnings)
+    comparison, _ = judge_results(
+        results, rootdir=rootdir, budget_file=budgets, baseline=existing(baseline), no_baseline_note=NO_TARGET_BASELINE
+    )
     # Room for the marker the GitHub layer appends.
     body = render_markdown(comparison, report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200)
-    return body, verdict_of(comparison, loaded_budgets.fail_on)
+    return body, verdict_of(comparison, comparison.fail_on)
 
 
 def _artifact_body(directory: Path, artifact: PrContext, report_url: str | None) -> tuple[str, str]:

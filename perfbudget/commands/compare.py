@@ -30,27 +30,24 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from perfbudget.baseline import load_baseline
-    from perfbudget.budgets import Budgets, find_budget_file, load_budgets
     from perfbudget.cli import EXIT_FAILED, EXIT_OK
-    from perfbudget.compare import compare, comparison_to_dict
+    from perfbudget.compare import comparison_to_dict
+    from perfbudget.pipeline import judge_results
     from perfbudget.report.terminal import render_comparison
-    from perfbudget.results import load_run
 
-    head = load_run(args.results)  # ResultsError: message and exit code 3
-    budget_file = find_budget_file(Path.cwd(), args.budgets)  # BudgetError: exit code 2
-    budgets = load_budgets(budget_file) if budget_file else Budgets()
-    baseline, warnings = None, []
-    if args.baseline:
-        loaded = load_baseline(args.baseline, project=head.project, force=args.force_baseline)
-        baseline, warnings = loaded.baseline, loaded.warnings
-    else:
-        warnings.append("no --baseline given: compared with budgets only")
-    comparison = compare(head, budgets, baseline, warnings)
+    # ResultsError exits 3, BudgetError 2, with their messages (cli.main).
+    comparison, _ = judge_results(
+        args.results,
+        rootdir=Path.cwd(),
+        budget_file=args.budgets,
+        baseline=args.baseline,
+        no_baseline_note="no --baseline given: compared with budgets only",
+        force_baseline=args.force_baseline,
+    )
     if args.format == "json":
-        json.dump(comparison_to_dict(comparison, budgets.fail_on), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(comparison_to_dict(comparison), sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
         print("\n".join(render_comparison(comparison, show_improved=True)))
-    failing = comparison.should_fail(budgets.fail_on)
+    failing = comparison.should_fail()
     return EXIT_FAILED if failing and not args.report_only else EXIT_OK

@@ -27,23 +27,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from perfbudget.baseline import load_baseline
-    from perfbudget.budgets import Budgets, find_budget_file, load_budgets
     from perfbudget.cli import EXIT_OK
-    from perfbudget.compare import compare
+    from perfbudget.pipeline import judge_results
     from perfbudget.report import write_report
-    from perfbudget.results import load_run
 
-    head = load_run(args.results)
-    budget_file = find_budget_file(Path.cwd(), args.budgets)
-    budgets = load_budgets(budget_file) if budget_file else Budgets()
-    baseline, warnings = None, []
-    if args.baseline:
-        loaded = load_baseline(args.baseline, project=head.project, force=args.force_baseline)
-        baseline, warnings = loaded.baseline, loaded.warnings
-    else:
-        warnings.append("no baseline given: compared with budgets only")
-    comparison = compare(head, budgets, baseline, warnings)
+    comparison, _ = judge_results(
+        args.results,
+        rootdir=Path.cwd(),
+        budget_file=args.budgets,
+        baseline=args.baseline,
+        no_baseline_note="no baseline given: compared with budgets only",
+        force_baseline=args.force_baseline,
+    )
     if args.format == "markdown":
         from perfbudget.report.markdown import configured
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 from perfbudget.artifacts import PrContext, collect, write_pr_context
 from perfbudget.errors import PerfBudgetError
-from perfbudget.github.comments import MAX_COMMENT_CHARS, verdict_of
+from perfbudget.github.comments import MAX_COMMENT_CHARS, NO_TARGET_BASELINE, existing, verdict_of
 from perfbudget.github.context import ActionsContext, read_context
 from perfbudget.github.summary import append_summary, set_outputs, warn
 
@@ -35,24 +35,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: ActionsContext) -> dict[str, str]:
     """Compare and write every report; returns the step outputs."""
-    from perfbudget.baseline import load_baseline
-    from perfbudget.budgets import Budgets, find_budget_file, load_budgets
-    from perfbudget.compare import compare, comparison_to_dict
+    from perfbudget.compare import comparison_to_dict
+    from perfbudget.pipeline import judge_results
     from perfbudget.report import write_report
     from perfbudget.report.annotations import render_annotations
     from perfbudget.report.markdown import configured, render_job_summary
-    from perfbudget.results import load_run
 
-    run = load_run(results)
-    budget_file = find_budget_file(Path.cwd(), budgets or None)
-    loaded_budgets = load_budgets(budget_file) if budget_file else Budgets()
-    base, warnings = None, []
-    if baseline and Path(baseline).is_file():
-        loaded = load_baseline(baseline, project=run.project)
-        base, warnings = loaded.baseline, loaded.warnings
-    else:
-        warnings.append("no baseline from the target branch yet: compared with budgets only")
-    comparison = compare(run, loaded_budgets, base, warnings)
+    comparison, budget_file = judge_results(
+        results,
+        rootdir=Path.cwd(),
+        budget_file=budgets or None,
+        baseline=existing(baseline),
+        no_baseline_note=NO_TARGET_BASELINE,
+    )
     report_url = context.run_url or None
     build_dir.mkdir(parents=True, exist_ok=True)
     # The budgets go along so the fork-PR second stage judges the artifact as this step did.
@@ -63,12 +58,12 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
     markdown = build_dir / "report.md"
     write_report(comparison, configured(report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200), markdown)
     write_report(comparison, "html", build_dir / "report.html")
-    data = comparison_to_dict(comparison, loaded_budgets.fail_on)
+    data = comparison_to_dict(comparison)
     (build_dir / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     append_summary(context, render_job_summary(comparison, report_url=report_url))
     for line in render_annotations(comparison):
         print(line)
-    verdict = verdict_of(comparison, loaded_budgets.fail_on)
+    verdict = verdict_of(comparison, comparison.fail_on)
     if context.pr_number is not None:
         pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, context.job, verdict)
         write_pr_context(build_dir, pr)
@@ -79,7 +74,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
         "markdown-path": str(markdown),
         "html-path": str(build_dir / "report.html"),
         "build-dir": str(build_dir),
-        "baseline-found": str(base is not None).lower(),
+        "baseline-found": str(comparison.baseline is not None).lower(),
     }
     outputs.update({f"count-{status.replace('_', '-')}": str(n) for status, n in data["counts"].items()})
     return outputs

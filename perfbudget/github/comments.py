@@ -9,6 +9,8 @@ up with exactly one comment.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import re
 from urllib.parse import quote
 from dataclasses import dataclass
@@ -108,6 +110,15 @@ def upsert_comment(
         return CommentOutcome(action, keep.id, keep.html_url or "", removed)
     except (GitHubError, requests.RequestException) as exc:
         raise describe(exc, doing) from exc
+
+
+# The reports' warning when the target branch has no results artifact yet (first run, expired).
+NO_TARGET_BASELINE = "no baseline from the target branch yet: compared with budgets only"
+
+
+def existing(path: str | None) -> str | None:
+    """A baseline path the fetch step may or may not have written: None when absent."""
+    return path if path and Path(path).exists() else None
 
 
 def verdict_of(comparison: Any, fail_on: tuple[Any, ...]) -> str:
