@@ -9,6 +9,7 @@ at unconfigure.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ MARKER_HELP = (
     "e.g. @pytest.mark.perf_budget(queries=5, duration='200ms')"
 )
 
-_PLUGIN_KEY = pytest.StashKey["PerfBudgetPlugin"]()
+_PLUGIN_KEY: pytest.StashKey[PerfBudgetPlugin] = pytest.StashKey()
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def rootdir_warnings(args: list[str] | tuple[str, ...], invocation_dir: Path, ro
     ``=`` form cannot, and plugins get no earlier hook to fix it.
     """
     found = []
-    for option, value in zip(args, args[1:]):
+    for option, value in itertools.pairwise(args):
         if option in PATH_OPTIONS:
             path = (invocation_dir / value).resolve()
             if path.exists() and not path.is_relative_to(invocation_dir.resolve()):

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 REPORT_ATTR = "perfbudget_record"
 WORKER_PROBLEMS = "perfbudget_problems"  # workeroutput key: a worker's warnings, for the controller
 
-_TEST_KEY = pytest.StashKey["TestState"]()
+_TEST_KEY: pytest.StashKey[TestState] = pytest.StashKey()
 
 
 class PerfBudgetWarning(pytest.PytestWarning):

@@ -443,7 +443,7 @@ _CONTAINERS = (dict, list)
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _one_per_line(inner: str) -> Callable[[Any], str]:
     """An encoder putting a flat container's entries one per line, indented by ``inner``.
 
