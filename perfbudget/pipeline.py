@@ -43,7 +43,7 @@ def after_run(run: Run, results_path: Path, options: PipelineOptions) -> Pipelin
     without the user's limits would pass what they meant to stop.
     """
     from perfbudget.baseline import load_baseline
-    from perfbudget.budgets import BudgetError, Budgets, find_budget_file, load_budgets
+    from perfbudget.budgets import BudgetError, Budgets, load_project_budgets
     from perfbudget.compare import compare
     from perfbudget.report.terminal import render_comparison
 
@@ -51,9 +51,7 @@ def after_run(run: Run, results_path: Path, options: PipelineOptions) -> Pipelin
     budgets = Budgets()
     config_error = False
     try:
-        path = find_budget_file(options.rootdir, options.budget_file)
-        if path is not None:
-            budgets = load_budgets(path, _display(path, options.rootdir))
+        budgets = load_project_budgets(options.rootdir, options.budget_file)
     except BudgetError as exc:
         outcome.lines.append(f"perfbudget: budget file error: {exc}")
         outcome.lines.append("perfbudget: fix the budget file; judged against the baseline only")
@@ -105,14 +103,6 @@ def judge_results(
     else:
         warnings.append(no_baseline_note)
     return compare(run, budgets, base, warnings), path
-
-
-def _display(path: Path, rootdir: Path) -> str:
-    """The budget file as users know it: relative to the rootdir when inside it."""
-    try:
-        return str(path.resolve().relative_to(rootdir.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _write_reports(comparison: Comparison, directory: Path, formats: tuple[str, ...]) -> tuple[list[Path], list[str]]:

@@ -160,6 +160,22 @@ def rootdir_warnings(args: list[str] | tuple[str, ...], invocation_dir: Path, ro
     return found
 
 
+def check_budget_file(config: pytest.Config, budget_file: str | None) -> None:
+    """A broken budget file stops the run before any test runs, naming file, line and key.
+
+    Finding out only after a long run, or judging without the user's limits,
+    would both be worse. xdist workers skip it: the controller has checked.
+    """
+    if hasattr(config, "workerinput"):
+        return
+    from perfbudget.budgets import BudgetError, load_project_budgets
+
+    try:
+        load_project_budgets(config.rootpath, budget_file)
+    except BudgetError as exc:
+        raise pytest.UsageError(f"perfbudget: {exc}") from exc
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Registered even when recording is off, so the marker never warns.
     config.addinivalue_line("markers", MARKER_HELP)
@@ -169,7 +185,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
     from perfbudget.recorder_plugin import PerfBudgetPlugin
 
-    plugin = PerfBudgetPlugin(config, read_options(config))
+    options = read_options(config)
+    check_budget_file(config, options.budget_file)
+    plugin = PerfBudgetPlugin(config, options)
     config.stash[_PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "perfbudget-recorder")
 

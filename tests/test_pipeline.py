@@ -163,3 +163,30 @@ def test_plugin_under_xdist_judges_once_on_the_controller(pytester: pytest.Pytes
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["perfbudget: 0 regressions, 1 over budget, 2 ok", "    OVER BUDGET network_calls 2 > budget 1 *"])
     assert result.stdout.str().count("perfbudget: 0 regressions") == 1
+
+
+@pytest.mark.parametrize(
+    ("budget_text", "expected"),
+    [
+        ("defaults:\n  tests: {queries: 3ms}\n", "perfbudget: perfbudget.yaml:2: defaults.tests*"),
+        ("tests:\n  - match: '*'\n    querys: 3\n", "perfbudget: perfbudget.yaml:3:*querys*queries*"),
+        ("tests: [\n", "perfbudget: perfbudget.yaml:*"),
+    ],
+)
+def test_plugin_refuses_a_broken_budget_file_before_any_test_runs(
+    pytester: pytest.Pytester, budget_text: str, expected: str
+) -> None:
+    pytester.makepyfile(test_never_runs="def test_a():\n    raise AssertionError('must not run')\n")
+    pytester.makefile(".yaml", perfbudget=budget_text)
+    result = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: " + expected])
+    result.stdout.no_fnmatch_line("*must not run*")
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not (pytester.path / ".perfbudget" / "results.json").exists()
+
+
+def test_plugin_with_a_broken_budget_file_but_recording_off_runs_normally(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_a():\n    pass\n")
+    pytester.makefile(".yaml", perfbudget="tests: [\n")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -278,6 +278,7 @@ def test_pipeline_gets_the_options_and_can_fail_a_green_run(pytester: pytest.Pyt
 
     monkeypatch.setattr(_live("perfbudget.pipeline"), "after_run", judging)
     pytester.makepyfile("def test_one():\n    pass\n")
+    pytester.makefile(".yaml", budgets="")  # must exist: the plugin checks the budget file at configure time
     result = pytester.runpytest_inprocess(
         "--perf-budget", "--perf-budget-file", "budgets.yaml", "--perf-baseline", "base.json",
         "--perf-report", "markdown,html",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perfbudget.budgets.model import BudgetError
+from perfbudget.budgets.loader import load_budgets
+from perfbudget.budgets.model import BudgetError, Budgets
 
 DEFAULT_NAMES = ("perfbudget.yaml", "perfbudget.yml")
 
@@ -51,3 +52,15 @@ def _from_pyproject(pyproject: Path) -> Path | None:
     if not path.is_file():
         raise BudgetError(f"{pyproject}: [tool.perfbudget] budget_file = {value!r}: {path} not found")
     return path
+
+
+def load_project_budgets(rootdir: Path, explicit: str | None = None) -> Budgets:
+    """The project's budgets (none: no limits), with messages naming the file as users know it."""
+    path = find_budget_file(rootdir, explicit)
+    if path is None:
+        return Budgets()
+    try:
+        name = str(path.resolve().relative_to(rootdir.resolve()))
+    except ValueError:
+        name = str(path)
+    return load_budgets(path, name)
