@@ -62,7 +62,7 @@ def after_run(run: Run, results_path: Path, options: PipelineOptions) -> Pipelin
         baseline, warnings = loaded.baseline, loaded.warnings
     comparison = compare(run, budgets, baseline, warnings)
     outcome.lines.extend(render_comparison(comparison))
-    failing = comparison.should_fail(budgets.fail_on) or config_error
+    failing = comparison.should_fail() or config_error
     if failing and options.report_only:
         outcome.lines.append("perfbudget: report-only: not failing the run")
     outcome.failed = failing and not options.report_only
