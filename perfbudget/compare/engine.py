@@ -10,7 +10,7 @@ kind, subject and metric, so every report lists them in the same order.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from perfbudget.baseline import Baseline, baseline_value
@@ -156,9 +156,8 @@ def _change(
         return None
     samples = history(metric)
     reference = baseline_value(samples, base.metrics[metric], metric)
+    # judge_change ignores ``enabled``: a metric disabled for verdicts is still a witness for wall-clock changes.
     rule = budgets.regression_rule(metric)
-    if not rule.enabled:  # disabled for verdicts, still a witness for wall-clock changes
-        rule = replace(rule, enabled=True)
     return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)
 
 
