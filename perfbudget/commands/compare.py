@@ -19,18 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import sys
-
     from perfbudget.cli import EXIT_FAILED, EXIT_OK
-    from perfbudget.compare import comparison_to_dict
-    from perfbudget.report.terminal import render_comparison
+    from perfbudget.report import write_report
 
     comparison = judge(args, "no --baseline given: compared with budgets only")
-    if args.format == "json":
-        json.dump(comparison_to_dict(comparison), sys.stdout, indent=2, ensure_ascii=False)
-        print()
-    else:
-        print("\n".join(render_comparison(comparison, show_improved=True)))
+    write_report(comparison, args.format, "-")  # the report layer's json and terminal reporters, to stdout
     failing = comparison.should_fail()
     return EXIT_FAILED if failing and not args.report_only else EXIT_OK
