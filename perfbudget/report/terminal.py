@@ -19,8 +19,7 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
     """Lines for the terminal; the first is ``perfbudget: <summary>``."""
     lines = [f"perfbudget: {comparison.summary_line()}"]
     shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.IMPROVED,) if show_improved else ())
-    findings = [v for v in comparison.verdicts if v.status in shown]
-    for (kind, subject), group in groupby(findings, key=lambda v: (v.subject_kind, v.subject)):
+    for (kind, subject), group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject)):
         verdicts = sorted(group, key=lambda v: (v.status.severity, v.metric or ""))
         lines.append(f"  {'URL ' if kind == 'url' else ''}{subject}{_where(verdicts[0])}")
         lines.extend(f"    {_MARK[v.status]} {v.reason}" for v in verdicts)
