@@ -150,8 +150,12 @@ class PerfBudgetPlugin:
     def _settings_for_record(self) -> CollectSettings:
         """The settings a test record is summarised with: with Django metrics once Django is set up."""
         assert self.settings is not None
-        if self._django_settings is not None and not self.settings.django and _django_configured():
-            self.settings = self._django_settings  # settings stay configured for the rest of the process
+        if self._django_settings is not None and not self.settings.django:
+            # Already imported: the Django collectors are installed.
+            from perfbudget.collect.django import django_configured
+
+            if django_configured():
+                self.settings = self._django_settings  # settings stay configured for the rest of the process
         return self.settings
 
     def close(self) -> None:
@@ -357,14 +361,3 @@ class PerfBudgetPlugin:
                 terminalreporter.write_line(line)
             for problem in self._problems:
                 terminalreporter.write_line(problem, yellow=True)
-
-
-def _django_configured() -> bool:
-    """Django is imported and its settings are configured (pytest-django, a conftest or a fixture did it)."""
-    conf = sys.modules.get("django.conf")
-    if conf is None:
-        return False
-    try:
-        return bool(conf.settings.configured)
-    except Exception:  # a broken settings module is Django's error to report, not ours
-        return False
