@@ -8,15 +8,11 @@ own; judging it against budgets and a baseline is ``compare/``'s job.
 from __future__ import annotations
 
 from perfbudget.metrics import format_value
+from perfbudget.report.escape import shorten
 from perfbudget.results import Run, SqlGroup, TestRecord, UrlSummary
 
 TOP = 5  # rows in each "most ..." table
 SQL_WIDTH = 160  # characters of SQL shown per N+1 candidate
-
-
-def _shorten(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _top_tests(tests: list[TestRecord], metric: str) -> list[TestRecord]:
@@ -43,7 +39,7 @@ def _n_plus_one_lines(tests: list[TestRecord]) -> list[str]:
         for group in sorted(groups, key=lambda g: (-g.count, g.sql)):
             where = f" at {group.location}" if group.location else ""
             lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where}")
-            lines.append(f"    {_shorten(group.sql, SQL_WIDTH)}")
+            lines.append(f"    {shorten(' '.join(group.sql.split()), SQL_WIDTH)}")
     return ["N+1 candidates (the same SELECT repeated):", *lines] if lines else []
 
 
