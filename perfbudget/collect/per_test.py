@@ -55,7 +55,7 @@ def outcome_of(phases: dict[str, tuple[str, bool]]) -> str:
 
 
 def _json_safe(value: Any) -> Any:
-    """Marker kwargs as plain JSON (anything exotic becomes its string form)."""
+    """``value`` as plain JSON types (anything exotic becomes its string form)."""
     return json.loads(json.dumps(value, default=str))
 
 
@@ -99,7 +99,7 @@ def to_wire(record: TestRecord) -> dict[str, Any]:
     # The JSON round trip turns str subclasses (Django's SafeString in a view
     # or template name) into plain str: execnet refuses them, and xdist
     # would fail the whole worker with an INTERNALERROR.
-    return json.loads(json.dumps(run_to_dict(Run(tests=[record]))["tests"][0], default=str))
+    return _json_safe(run_to_dict(Run(tests=[record]))["tests"][0])
 
 
 def from_wire(data: dict[str, Any]) -> TestRecord:
