@@ -325,7 +325,7 @@ def test_uninstall_unwraps_a_cache_created_after_install(django_project: Any) ->
 
 
 def test_patch_leaves_a_later_patch_in_place() -> None:
-    from perfbudget.collect.django import patch
+    from perfbudget.collect.patching import patch
 
     class Owner:
         def method(self) -> str:

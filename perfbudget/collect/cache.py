@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from perfbudget.collect.django import Undo, django_configured, patch, undo_all
+from perfbudget.collect.django import django_configured
+from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CacheEvent, CollectSettings, Recorder
 from perfbudget.results import CacheOp
 

@@ -5,53 +5,17 @@ hooks a signal rather than the objects that exist at install time, so
 connections, caches and handlers created later (another thread, an
 ``override_settings``, settings configured after the session started) are
 covered too. This module imports Django only inside ``install``; the family
-modules use ``patch`` from here to replace attributes in a way that can be
-undone even when someone else wrapped the same attribute after us.
+modules replace attributes with ``patching.patch``, which can be undone even
+when someone else wrapped the same attribute after us.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
-from typing import Any
 
+from perfbudget.collect.patching import Undo, undo_all
 from perfbudget.collect.recording import CollectSettings, Recorder
-
-Undo = Callable[[], None]
-
-_MISSING = object()
-
-
-def patch(owner: Any, name: str, replacement: Any) -> Undo:
-    """Set ``owner.name`` to ``replacement``; the returned function puts back what was there.
-
-    If another tool replaced the attribute after us, undoing leaves its
-    replacement in place (our wrapper stays inside it, inert once the
-    recorder has nothing open) rather than silently dropping its patch.
-    """
-    previous = vars(owner).get(name, _MISSING)
-    setattr(owner, name, replacement)
-
-    def undo() -> None:
-        if vars(owner).get(name, _MISSING) is not replacement:
-            return
-        if previous is _MISSING:
-            delattr(owner, name)  # the attribute was inherited (or absent): uncover it again
-        else:
-            setattr(owner, name, previous)
-
-    return undo
-
-
-def undo_all(undos: list[Undo]) -> Undo:
-    """One function undoing ``undos`` in reverse order (last patch first)."""
-
-    def undo() -> None:
-        while undos:
-            undos.pop()()
-
-    return undo
 
 
 def _noop() -> None:

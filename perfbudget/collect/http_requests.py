@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from perfbudget.collect.django import Undo, patch, undo_all
+from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, Recorder, Recording
 from perfbudget.results import RequestRecord
 

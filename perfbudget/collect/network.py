@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, NetworkEvent, Recorder
 from perfbudget.results import NetworkCall
 
@@ -63,7 +64,7 @@ class NetworkCollector:
 
     def __init__(self, recorder: Recorder) -> None:
         self._recorder = recorder
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[Undo] = []
         self._patched: set[str] = set()
         self._wrapped_connects: set[type] = set()
 
@@ -89,30 +90,13 @@ class NetworkCollector:
             self._patch_httpcore(httpcore)
 
     def uninstall(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        undo_all(self._undo)()
         self._patched.clear()
         self._wrapped_connects.clear()
 
     def _replace(self, owner: Any, name: str, replacement: Callable[..., Any]) -> None:
-        """Patch ``owner.name``; undoing restores what was there, unless someone patched over us.
-
-        A tool that wrapped the attribute after us (pytest-socket, responses)
-        keeps its wrapper; ours stays inside it, inert once nothing records.
-        """
-        had_own = name in vars(owner)
-        original = vars(owner).get(name)
-        setattr(owner, name, replacement)
-
-        def undo() -> None:
-            if vars(owner).get(name) is not replacement:
-                return
-            if had_own:
-                setattr(owner, name, original)
-            else:
-                delattr(owner, name)
-
-        self._undo.append(undo)
+        """Patch ``owner.name``; a tool that wrapped it after us (pytest-socket, responses) keeps its wrapper."""
+        self._undo.append(patch(owner, name, replacement))
 
     def _on_connect(self, sock: socket.socket, address: Any) -> None:
         recorder = self._recorder

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from perfbudget.collect.django import Undo, patch, undo_all
+from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, Recorder
 
 DJANGO_SIGNAL_MODULES = (

@@ -30,7 +30,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from perfbudget.collect.django import Undo, django_configured, patch, undo_all
+from perfbudget.collect.django import django_configured
+from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, QueryEvent, Recorder
 from perfbudget.results import SqlGroup
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from perfbudget.collect.django import Undo, patch, undo_all
+from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, Recorder, TemplateEvent
 from perfbudget.results import TemplateStat
 
