@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from perfbudget.metrics import format_value
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text
-from perfbudget.results import Run, SqlGroup, TestRecord
+from perfbudget.results import Run, SqlGroup, TestRecord, UrlSummary
 from perfbudget.verdicts import FAILING, Comparison, Status, Verdict
 
 COMMENT_LIMIT = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
@@ -237,22 +237,23 @@ def _n_plus_one_rows(comparison: Comparison) -> list[str]:
         key for key, status in statuses.items() if status is Status.NEW
     ]
     tests = {test.node_id: test for test in comparison.run.tests}
+    urls = {url.key: url for url in comparison.run.urls}
     rows, shown = [], set()
     # Tests before URLs: a URL's group is usually a test's group seen again; show it once.
     for kind, subject in sorted(wanted, key=lambda key: key[0] != "test"):
-        for group in _groups_of(comparison.run, tests, kind, subject):
+        for group in _groups_of(tests, urls, kind, subject):
             if (group.sql, group.location) not in shown:
                 shown.add((group.sql, group.location))
                 rows.append(_n_plus_one_row(kind, subject, group))
     return rows
 
 
-def _groups_of(run: Run, tests: dict[str, TestRecord], kind: str, subject: str) -> list[SqlGroup]:
+def _groups_of(tests: dict[str, TestRecord], urls: dict[str, UrlSummary], kind: str, subject: str) -> list[SqlGroup]:
     if kind == "test":
         test = tests.get(subject)
         return sorted(test.details.n_plus_one_groups, key=lambda g: (-g.count, g.sql)) if test else []
     found: dict[str, SqlGroup] = {}
-    url = run.url(subject)
+    url = urls.get(subject)
     for node_id in url.tests if url else []:
         test = tests.get(node_id)
         for request in test.requests if test else []:
