@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from perfbudget.metrics import format_value
+from perfbudget.report.escape import shorten
 from perfbudget.verdicts import Verdict
 
 _COLOURS = {"baseline": "#94a3b8", "worse": "#dc2626", "better": "#16a34a", "bar": "#4f46e5"}
@@ -42,8 +43,7 @@ def top_changes(verdicts: list[Verdict], limit: int = 6) -> list[Change]:
 
 
 def _short(subject: str, width: int = 30) -> str:
-    name = subject.split("::")[-1] if "::" in subject else subject
-    return name if len(name) <= width else name[: width - 1] + "…"
+    return shorten(subject.split("::")[-1], width)
 
 
 def change_bars(changes: list[Change], width: int = 560) -> Markup:

@@ -18,7 +18,7 @@ from typing import Callable, TextIO
 from urllib.parse import quote, urlsplit
 
 from perfbudget.metrics import format_value
-from perfbudget.report.escape import code_fence, code_span, html_comment, md_text
+from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.results import Run, SqlGroup, TestRecord, UrlSummary
 from perfbudget.verdicts import FAILING, Comparison, Status, Verdict
 
@@ -272,11 +272,7 @@ def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
         f"{group.count:,} × the same {md_text(group.kind.upper())} on {code_span(group.database, in_table=False)}"
         f" ({format_value('query_time', group.time_ms)}){where}"
     )
-    return f"{title}\n\n{code_fence(_shorten_sql(group.sql), 'sql')}\n"
-
-
-def _shorten_sql(sql: str) -> str:
-    return sql if len(sql) <= SQL_WIDTH else sql[: SQL_WIDTH - 1] + "…"
+    return f"{title}\n\n{code_fence(shorten(group.sql, SQL_WIDTH), 'sql')}\n"
 
 
 def _shortened_note(sections: list[_Section], report_url: str | None) -> str:
