@@ -135,7 +135,6 @@ class NetworkCollector:
             return putrequest(conn, method, url, *args, **kwargs)
 
         self._replace(http.client.HTTPConnection, "putrequest", patched_putrequest)
-        self._patch_connect_overrides()
 
     def _patch_connect_overrides(self) -> None:
         """Wrap ``connect`` of HTTPConnection and of every subclass that overrides it.
