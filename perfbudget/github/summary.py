@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import Mapping
 
 from perfbudget.github.context import ActionsContext
-
-
-def _escape_command(text: str) -> str:
-    """Workflow-command data escaping, so a message cannot end the command or start another."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+from perfbudget.report.escape import command_data
 
 
 def warn(message: str, level: str = "warning") -> None:
     """A ``::warning::`` (or ``::error::``) line: an annotation in Actions, a plain line elsewhere."""
-    print(f"::{level} title=perfbudget::{_escape_command(message)}", file=sys.stderr)
+    print(f"::{level} title=perfbudget::{command_data(message)}", file=sys.stderr)
 
 
 def append_summary(context: ActionsContext, markdown: str) -> bool:
