@@ -123,12 +123,11 @@ def read_options(config: pytest.Config) -> PerfOptions:
     """Options from the command line, falling back to the ini file; UsageError on a mistake."""
     output = _resolve(config, config.getoption("perf_output"), str(config.getini("perf_budget_output")))
     budget_file = _resolve(config, config.getoption("perf_budget_file"), str(config.getini("perf_budget_file")))
+    baseline = _resolve(config, config.getoption("perf_baseline"), "")  # no ini setting
     return PerfOptions(
         output=output or config.rootpath / DEFAULT_OUTPUT,
         budget_file=str(budget_file) if budget_file else None,
-        baseline=str(config.invocation_params.dir / config.getoption("perf_baseline"))
-        if config.getoption("perf_baseline")
-        else None,
+        baseline=str(baseline) if baseline else None,
         report_only=bool(config.getoption("perf_budget_report_only")),
         report_formats=_report_formats(config.getoption("perf_report") or str(config.getini("perf_budget_report"))),
         memory=bool(config.getoption("perf_memory") or config.getini("perf_budget_memory")),
