@@ -9,12 +9,11 @@ up with exactly one comment.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
-from urllib.parse import quote
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from github3 import GitHub
@@ -24,8 +23,6 @@ from perfbudget.github.client import GitHubProblem, describe, get_json
 
 # GitHub refuses comment bodies above 65536 characters.
 MAX_COMMENT_CHARS = 65536
-MODES = ("always", "on-change", "on-failure", "off")
-VERDICTS = ("fail", "changed", "ok")
 
 
 def marker_for(workflow: str, job: str) -> str:
