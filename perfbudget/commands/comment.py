@@ -142,7 +142,7 @@ def _render(
     )
     # Room for the marker the GitHub layer appends.
     body = render_markdown(comparison, report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200)
-    return body, verdict_of(comparison, comparison.fail_on)
+    return body, verdict_of(comparison)
 
 
 def _artifact_body(directory: Path, artifact: PrContext, report_url: str | None) -> tuple[str, str]:

@@ -63,7 +63,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
     append_summary(context, render_job_summary(comparison, report_url=report_url))
     for line in render_annotations(comparison):
         print(line)
-    verdict = verdict_of(comparison, comparison.fail_on)
+    verdict = verdict_of(comparison)
     if context.pr_number is not None:
         pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, context.job, verdict)
         write_pr_context(build_dir, pr)

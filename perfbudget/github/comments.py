@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -20,6 +20,9 @@ from github3 import GitHub
 from github3.exceptions import GitHubError, NotFoundError
 
 from perfbudget.github.client import GitHubProblem, describe, get_json
+
+if TYPE_CHECKING:
+    from perfbudget.verdicts import Comparison
 
 # GitHub refuses comment bodies above 65536 characters.
 MAX_COMMENT_CHARS = 65536
@@ -118,11 +121,11 @@ def existing(path: str | None) -> str | None:
     return path if path and Path(path).exists() else None
 
 
-def verdict_of(comparison: Any, fail_on: tuple[Any, ...]) -> str:
+def verdict_of(comparison: Comparison) -> str:
     """"fail" when the run fails its budgets, "changed" when anything moved, else "ok"."""
     from perfbudget.verdicts import Status
 
-    if comparison.should_fail(fail_on):
+    if comparison.should_fail():
         return "fail"
     return "changed" if any(verdict.status is not Status.OK for verdict in comparison.verdicts) else "ok"
 
