@@ -133,15 +133,14 @@ def _render(
     results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path
 ) -> tuple[str, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
-    from perfbudget.github.comments import MAX_COMMENT_CHARS, NO_TARGET_BASELINE, existing, verdict_of
+    from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
     from perfbudget.pipeline import judge_results
     from perfbudget.report.markdown import render_markdown
 
     comparison, _ = judge_results(
         results, rootdir=rootdir, budget_file=budgets, baseline=existing(baseline), no_baseline_note=NO_TARGET_BASELINE
     )
-    # Room for the marker the GitHub layer appends.
-    body = render_markdown(comparison, report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200)
+    body = render_markdown(comparison, report_url=report_url, max_chars=BODY_CHARS)
     return body, verdict_of(comparison)
 
 

@@ -19,7 +19,7 @@ from typing import Sequence
 
 from perfbudget.artifacts import PrContext, collect, write_pr_context
 from perfbudget.errors import PerfBudgetError
-from perfbudget.github.comments import MAX_COMMENT_CHARS, NO_TARGET_BASELINE, existing, verdict_of
+from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
 from perfbudget.github.context import ActionsContext, read_context
 from perfbudget.github.summary import append_summary, set_outputs, warn
 
@@ -56,7 +56,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
         {"results.json": results, "baseline.json": Path(baseline) if baseline else None, "perfbudget.yaml": budget_file},
     )
     markdown = build_dir / "report.md"
-    write_report(comparison, configured(report_url=report_url, max_chars=MAX_COMMENT_CHARS - 200), markdown)
+    write_report(comparison, configured(report_url=report_url, max_chars=BODY_CHARS), markdown)
     write_report(comparison, "html", build_dir / "report.html")
     data = comparison_to_dict(comparison)
     (build_dir / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -20,12 +20,14 @@ from github3 import GitHub
 from github3.exceptions import GitHubError, NotFoundError
 
 from perfbudget.github.client import GitHubProblem, describe, get_json
+from perfbudget.report.markdown import COMMENT_LIMIT
 
 if TYPE_CHECKING:
     from perfbudget.verdicts import Comparison
 
-# GitHub refuses comment bodies above 65536 characters.
-MAX_COMMENT_CHARS = 65536
+MAX_COMMENT_CHARS = COMMENT_LIMIT  # GitHub refuses comment bodies above 65536 characters
+# A rendered body's limit: room for the marker with_marker() appends.
+BODY_CHARS = MAX_COMMENT_CHARS - 200
 
 
 def marker_for(workflow: str, job: str) -> str:
