@@ -19,7 +19,6 @@ from perfbudget.errors import PerfBudgetError
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
 PR_CONTEXT_NAME = "pr.json"
-DEFAULT_PREFIX = "perfbudget-"
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
