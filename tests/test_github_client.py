@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import socket
 from pathlib import Path
@@ -35,6 +36,23 @@ def test_secondary_rate_limit_waits_exactly_retry_after(fake_github: FakeGitHub,
     sleeps: list[float] = []
     get_json(_client(fake_github, sleeps), "/repos/acme/shop/pulls/1")
     assert sleeps == [7.0]
+
+
+def test_an_http_date_retry_after_is_honoured(fake_github: FakeGitHub) -> None:
+    fake_github.add_pull(1, "f" * 40)
+    when = email.utils.formatdate(NOW + 9, usegmt=True)
+    fake_github.fail("GET", "/pulls/1$", 429, headers={"Retry-After": when}, message="slow down")
+    sleeps: list[float] = []
+    get_json(_client(fake_github, sleeps), "/repos/acme/shop/pulls/1")
+    assert sleeps == [9.0]
+
+
+def test_an_unreadable_retry_after_falls_back_to_backoff(fake_github: FakeGitHub) -> None:
+    fake_github.add_pull(1, "f" * 40)
+    fake_github.fail("GET", "/pulls/1$", 502, headers={"Retry-After": "soon-ish"})
+    sleeps: list[float] = []
+    assert get_json(_client(fake_github, sleeps), "/repos/acme/shop/pulls/1")["number"] == 1
+    assert len(sleeps) == 1 and 0.5 <= sleeps[0] <= 0.625
 
 
 def test_exhausted_primary_rate_limit_waits_until_reset(fake_github: FakeGitHub) -> None:

@@ -65,9 +65,11 @@ def _retry_after(response: requests.Response, clock: Callable[[], float]) -> flo
         try:
             return max(float(header), 0.0)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(header) if header else None
-            if parsed is not None:
-                return max(parsed.timestamp() - clock(), 0.0)
+            pass
+        try:
+            return max(email.utils.parsedate_to_datetime(header).timestamp() - clock(), 0.0)
+        except (TypeError, ValueError):
+            pass  # neither seconds nor an HTTP date: decide as if GitHub had not said
     if response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset"):
         try:
             return max(float(response.headers["x-ratelimit-reset"]) - clock(), 0.0) + 1.0
