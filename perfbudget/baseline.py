@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfbudget.metrics import METRICS
+from perfbudget.metrics import kind_of
 from perfbudget.results import ResultsError, Run, TestRecord, UrlSummary, load_run
 
 
@@ -60,7 +60,7 @@ def _values(records: list[TestRecord | None] | list[UrlSummary | None], metric: 
 
 def baseline_value(values: list[float], latest: float, metric: str) -> float:
     """The figure the run is compared with: the latest count, or the median of time samples."""
-    kind = METRICS[metric].kind if metric in METRICS else "count"
+    kind = kind_of(metric)
     if kind == "count":
         return latest
     return statistics.median(values) if values else latest

@@ -75,21 +75,30 @@ def suggest(name: str, choices: list[str] | None = None) -> str | None:
     return matches[0] if matches else None
 
 
+def did_you_mean(name: str, choices: list[str] | None = None) -> str:
+    """``"; did you mean 'queries'?"`` to end a message, or "" when nothing is close."""
+    hint = suggest(name, choices)
+    return f"; did you mean {hint!r}?" if hint else ""
+
+
+def kind_of(name: str) -> Kind:
+    """A metric's kind; a name outside the catalogue is a count (compared exactly, shown plain)."""
+    metric = METRICS.get(name)
+    return metric.kind if metric else "count"
+
+
 def get_metric(name: str) -> Metric:
     try:
         return METRICS[name]
     except KeyError:
-        hint = suggest(name)
-        extra = f"; did you mean {hint!r}?" if hint else ""
-        raise UnknownMetricError(f"unknown metric {name!r}{extra}") from None
+        raise UnknownMetricError(f"unknown metric {name!r}{did_you_mean(name)}") from None
 
 
 def format_value(name: str, value: float | None) -> str:
     """Show a value in its metric's unit: ``12``, ``180 ms``, ``1.25 s``, ``24.0 MB``."""
     if value is None:
         return "–"
-    metric = METRICS.get(name)
-    kind = metric.kind if metric else "count"
+    kind = kind_of(name)
     if kind == "time":
         return format_ms(value)
     if kind == "bytes":

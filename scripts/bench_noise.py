@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO))
 from perfbudget.baseline import Baseline  # noqa: E402  (the repo, not an installed copy)
 from perfbudget.budgets import Budgets  # noqa: E402
 from perfbudget.compare import compare  # noqa: E402
-from perfbudget.metrics import METRICS  # noqa: E402
+from perfbudget.metrics import kind_of  # noqa: E402
 from perfbudget.results import Run, load_run  # noqa: E402
 from perfbudget.verdicts import Status  # noqa: E402
 
@@ -150,7 +150,7 @@ def regressions(head: Run, base: Baseline, kinds: tuple[str, ...] = ("test",)) -
     """(subject, metric, metric kind, reason) of every regressed metric of tests (and URLs if asked)."""
     comparison = compare(head, Budgets(), base)
     return [
-        (v.subject, v.metric or "", METRICS[v.metric].kind if v.metric in METRICS else "count", v.reason)
+        (v.subject, v.metric or "", kind_of(v.metric), v.reason)
         for v in comparison.verdicts
         if v.status is Status.REGRESSED and v.subject_kind in kinds
     ]

@@ -22,7 +22,7 @@ from perfbudget.budgets.model import (
     Rule,
     metric_limit,
 )
-from perfbudget.metrics import METRICS, suggest
+from perfbudget.metrics import METRICS, did_you_mean, suggest
 from perfbudget.units import UnitError, parse_quantity
 from perfbudget.verdicts import Status
 
@@ -186,8 +186,7 @@ def _regression(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
     rules: dict[str, RegressionRule] = {}
     for key, key_node, value_node in reader.mapping(node, "regression"):
         if key not in METRICS and key not in KINDS:
-            hint = suggest(key, KINDS + list(METRICS))
-            extra = f"; did you mean {hint!r}?" if hint else ""
+            extra = did_you_mean(key, KINDS + list(METRICS))
             raise reader.fail(key_node, f"regression: unknown key {key!r} (a metric name or one of {', '.join(KINDS)}){extra}")
         kind = key if key in KINDS else METRICS[key].kind
         source = f"regression.{key} in {reader.where(key_node)}"
@@ -243,8 +242,7 @@ def _fail_on(reader: _Reader, node: yaml.Node) -> tuple[Status, ...]:
     statuses = []
     for value in values:
         if value not in FAIL_ON_CHOICES:
-            hint = suggest(str(value), list(FAIL_ON_CHOICES))
-            extra = f"; did you mean {hint!r}?" if hint else ""
+            extra = did_you_mean(str(value), list(FAIL_ON_CHOICES))
             raise reader.fail(node, f"fail_on: unknown value {value!r} (choose from {', '.join(FAIL_ON_CHOICES)} or none){extra}")
         statuses.append(FAIL_ON_CHOICES[value])
     return tuple(statuses)

@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from perfbudget.errors import PerfBudgetError
-from perfbudget.metrics import METRICS, Kind, suggest
+from perfbudget.metrics import METRICS, Kind, did_you_mean, kind_of
 from perfbudget.results import Run, TestRecord, UrlSummary
 from perfbudget.units import UnitError, parse_quantity
 from perfbudget.verdicts import FAILING, Status
@@ -133,7 +133,7 @@ class Budgets:
 
     def regression_rule(self, metric: str) -> RegressionRule:
         """The metric's own rule, else its kind's, else the built-in one for its kind."""
-        kind = METRICS[metric].kind if metric in METRICS else "count"
+        kind = kind_of(metric)
         return self.regression.get(metric) or self.regression.get(kind) or DEFAULT_REGRESSION[kind]
 
     def is_ignored(self, subject: str) -> bool:
@@ -161,9 +161,7 @@ _MARKER_NAMES = {name.replace(".", "_"): name for name in METRICS}
 def metric_limit(name: str, value: Any, where: str, valid_keys: list[str] | None = None) -> tuple[str, float]:
     """Validate one ``metric: limit`` pair; BudgetError naming ``where`` and the key."""
     if name not in METRICS:
-        hint = suggest(name, (valid_keys or []) + list(METRICS))
-        extra = f"; did you mean {hint!r}?" if hint else ""
-        raise BudgetError(f"{where}: unknown key {name!r}{extra}")
+        raise BudgetError(f"{where}: unknown key {name!r}{did_you_mean(name, (valid_keys or []) + list(METRICS))}")
     kind: Kind = METRICS[name].kind
     try:
         return name, parse_quantity(value, kind)

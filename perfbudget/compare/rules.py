@@ -27,7 +27,7 @@ from functools import partial
 from typing import Callable
 
 from perfbudget.budgets import RegressionRule
-from perfbudget.metrics import METRICS, format_value
+from perfbudget.metrics import format_value, kind_of
 from perfbudget.verdicts import Status
 
 # Metrics that describe the test rather than the code under test: a change in
@@ -79,7 +79,7 @@ def judge_change(
     rule: RegressionRule,
 ) -> Change:
     """Compare one metric of one subject with its baseline under ``rule``."""
-    kind = METRICS[metric].kind if metric in METRICS else "count"
+    kind = kind_of(metric)
     show: Callable[[float], str] = partial(format_value, metric)
     if kind == "count":
         margin = rule.margin(baseline)
