@@ -44,12 +44,13 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example"
 sys.path.insert(0, str(REPO))
 
-from perfbudget.baseline import Baseline  # noqa: E402  (the repo, not an installed copy)
 from perfbudget.budgets import Budgets  # noqa: E402
 from perfbudget.compare import compare  # noqa: E402
-from perfbudget.metrics import kind_of  # noqa: E402
-from perfbudget.results import Run, load_run  # noqa: E402
-from perfbudget.verdicts import Status  # noqa: E402
+from perfbudget.compare.baseline import Baseline  # noqa: E402  (the repo, not an installed copy)
+from perfbudget.compare.verdicts import Status  # noqa: E402
+from perfbudget.run.metrics import kind_of  # noqa: E402
+from perfbudget.run.model import Run
+from perfbudget.run.store import load_run
 
 _INJECT = '''
 """Injected by bench_noise.py: slow each test down, or add one query, on request."""

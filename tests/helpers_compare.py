@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perfbudget.results import Run, TestRecord, UrlSummary
+from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 
 def record(node_id: str = "tests/test_app.py::test_one", line: int = 10, outcome: str = "passed", **metrics: float) -> TestRecord:

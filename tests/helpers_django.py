@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from perfbudget.collect.recording import CollectSettings, Recorder, Recording
-from perfbudget.results import Details
+from perfbudget.run.model import Details
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HAS_DRF = importlib.util.find_spec("rest_framework") is not None

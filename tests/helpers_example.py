@@ -13,7 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfbudget.results import Run, TestRecord, load_run
+from perfbudget.run.model import Run, TestRecord
+from perfbudget.run.store import load_run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example"
 

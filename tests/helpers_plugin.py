@@ -7,6 +7,7 @@ what the counting rule in ``collect/network.py`` must get right.
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import json
 import threading
@@ -48,8 +49,18 @@ def local_server() -> Iterator[str]:
 
 
 def read_results(path: Path) -> dict[str, Any]:
-    """The results file as plain JSON, to check what a user would find in it."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The results file read back as plain data, every field present (the file leaves out empty ones).
+
+    Also checks the file is what the README describes: NDJSON, a header line
+    with the schema version, then one test a line.
+    """
+    from perfbudget.run.store import SCHEMA_VERSION, load_run
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    assert header["type"] == "run" and header["schema_version"] == SCHEMA_VERSION
+    assert all(json.loads(line)["type"] in ("test", "url", "end") for line in lines[1:])
+    return {"schema_version": header["schema_version"], **dataclasses.asdict(load_run(path))}
 
 
 def records_by_name(results: dict[str, Any]) -> dict[str, dict[str, Any]]:

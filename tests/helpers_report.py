@@ -9,18 +9,8 @@ file and line, and verdicts are sorted by kind, subject and metric.
 
 from __future__ import annotations
 
-from perfbudget.results import (
-    CacheOp,
-    Details,
-    NetworkCall,
-    RequestRecord,
-    Run,
-    SqlGroup,
-    TemplateStat,
-    TestRecord,
-    UrlSummary,
-)
-from perfbudget.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.run.model import CacheOp, Details, NetworkCall, RequestRecord, Run, SqlGroup, TemplateStat, TestRecord, UrlSummary
 
 AUTHOR_SQL = 'SELECT "blog_author"."id", "blog_author"."name" FROM "blog_author" WHERE "blog_author"."id" = %s LIMIT 21'
 TAG_SQL = 'SELECT "blog_tag"."id", "blog_tag"."name" FROM "blog_tag" INNER JOIN "blog_post_tags" ON ("blog_tag"."id" = "blog_post_tags"."tag_id") WHERE "blog_post_tags"."post_id" = %s'
@@ -64,7 +54,7 @@ def head_run() -> Run:
         _test("tests/test_views.py::test_post_detail", 40, {"queries": 3.0, "duration": 1250.0}, Details(sql_groups=[SqlGroup(TAG_SQL, "select", "default", 1, 0.4, location="blog/views.py:52")]), [detail_request]),
         _test("tests/test_views.py::test_search", 55, {"queries": 1.0, "duration": 12.0}),
     ]
-    from perfbudget.results import aggregate_urls
+    from perfbudget.run.aggregate import aggregate_urls
 
     return Run(project="blog", commit="4f2c9e1a7b3d5e6f", branch="feature/archive", build_id="1234", started="2026-11-20T10:00:00Z", finished="2026-11-20T10:01:12Z", environment={"python": "3.11.7", "django": "5.2"}, tests=tests, urls=aggregate_urls(tests))
 

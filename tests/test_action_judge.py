@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from perfbudget.github.action import main
-from perfbudget.results import Run, TestRecord, write_run
+from perfbudget.run.model import Run, TestRecord
+from perfbudget.run.store import write_run
 from tests.helpers_github import pr_event, write_event
 
 

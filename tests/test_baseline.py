@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from perfbudget.baseline import load_baseline
-from perfbudget.results import SCHEMA_VERSION, write_run
+from perfbudget.compare.baseline import load_baseline
+from perfbudget.run.store import SCHEMA_VERSION, write_run
 from tests.helpers_compare import record, run_of
 
 A = "tests/test_app.py::test_a"
@@ -53,15 +53,16 @@ def test_truncated_and_corrupt_files_are_skipped_with_file_and_line(tmp_path: Pa
 
 
 def test_newer_schema_is_refused_older_accepted(tmp_path: Path) -> None:
-    path = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
-    data = json.loads(path.read_text())
+    path = write_run(run_of(record(A, queries=3)), tmp_path / "base.ndjson")
+    header, *rest = path.read_text().splitlines(keepends=True)
+    data = json.loads(header)
     data["schema_version"] = SCHEMA_VERSION + 1
-    path.write_text(json.dumps(data))
+    path.write_text(json.dumps(data) + "\n" + "".join(rest))
     loaded = load_baseline(path)
     assert loaded.baseline is None
     assert f"results schema version {SCHEMA_VERSION + 1} is not supported" in loaded.warnings[0]
-    data["schema_version"] = 1  # the oldest version this perfbudget reads
-    path.write_text(json.dumps(data))
+    # The oldest version this perfbudget reads: schema 1, one JSON document (results.json).
+    path.write_text(json.dumps({"schema_version": 1, "project": "demo", "tests": [{"node_id": A, "metrics": {"queries": 3}}]}))
     assert load_baseline(path).baseline is not None
 
 
@@ -88,6 +89,6 @@ def test_an_empty_directory(tmp_path: Path) -> None:
     loaded = load_baseline(tmp_path)
     assert loaded.baseline is None
     assert loaded.warnings == [
-        f"{tmp_path}: no results files (*.json) in the baseline directory",
+        f"{tmp_path}: no results files (*.ndjson, *.ndjson.gz, *.json) in the baseline directory",
         "no usable baseline; compared with budgets only",
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from perfbudget.budgets import BudgetError, find_budget_file, load_budgets, parse_budgets
-from perfbudget.verdicts import Status
+from perfbudget.compare.verdicts import Status
 from tests.helpers_compare import write_budgets
 
 FULL = """\

@@ -10,7 +10,7 @@ import yaml
 
 from perfbudget.budgets import BudgetError, load_budgets, parse_budgets
 from perfbudget.budgets.loader import TOP_KEYS
-from perfbudget.metrics import METRICS
+from perfbudget.run.metrics import METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "perfbudget" / "schema" / "perfbudget.schema.json").read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from perfbudget.results import CacheOp
+from perfbudget.run.model import CacheOp
 from tests.helpers_django import HAS_DRF, REPO_ROOT, Collectors, collectors, django_project, make_posts  # noqa: F401
 
 # --- cache ---------------------------------------------------------------------------

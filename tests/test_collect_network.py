@@ -18,7 +18,7 @@ import pytest
 
 from perfbudget.collect import network
 from perfbudget.collect.recording import Recorder
-from perfbudget.results import NetworkCall
+from perfbudget.run.model import NetworkCall
 from tests.helpers_plugin import local_server  # noqa: F401  (fixture)
 
 

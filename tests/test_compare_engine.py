@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from perfbudget.baseline import Baseline
 from perfbudget.budgets import Budgets, parse_budgets
 from perfbudget.compare import compare, comparison_to_dict
+from perfbudget.compare.baseline import Baseline
+from perfbudget.compare.verdicts import Status
 from perfbudget.report.terminal import render_comparison
-from perfbudget.verdicts import Status
 from tests.helpers_compare import record, run_of, url
 
 A, B, C = "tests/test_app.py::test_a", "tests/test_app.py::test_b", "tests/test_app.py::test_c"

@@ -6,7 +6,7 @@ import pytest
 
 from perfbudget.budgets import DEFAULT_REGRESSION, RegressionRule
 from perfbudget.compare.rules import judge_change, noise_margin
-from perfbudget.verdicts import Status
+from perfbudget.compare.verdicts import Status
 
 COUNT, TIME, BYTES = DEFAULT_REGRESSION["count"], DEFAULT_REGRESSION["time"], DEFAULT_REGRESSION["bytes"]
 

@@ -15,8 +15,8 @@ import re
 import django
 import pytest
 
-from perfbudget.metrics import METRICS
-from perfbudget.results import RequestRecord, Run, TestRecord
+from perfbudget.run.metrics import METRICS
+from perfbudget.run.model import RequestRecord, Run, TestRecord
 from tests.helpers_example import API, EXAMPLE, EXPECTED_OUTCOMES, MODELS, PAGES, TESTCASE, ExampleRun, run_example
 
 pytest.importorskip("pytest_django", reason="the example project needs pytest-django")

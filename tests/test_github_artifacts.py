@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from perfbudget.artifacts import ArtifactError, PrContext, artifact_name, build_dir, collect, read_pr_context, write_pr_context
+from perfbudget.github.artifacts import (
+    ArtifactError,
+    PrContext,
+    artifact_name,
+    build_dir,
+    collect,
+    read_pr_context,
+    write_pr_context,
+)
 
 
 def test_build_dir_and_name(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from perfbudget.results import Run, TestRecord, dumps, load_run
+from perfbudget.run.model import Run, TestRecord
+from perfbudget.run.store import dumps, load_run
 from tests.helpers_github import TOKEN, FakeGitHub, cli, fake_github, zip_bytes  # noqa: F401
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from perfbudget.artifacts import PrContext, write_pr_context
+from perfbudget.github.artifacts import PrContext, write_pr_context
 from perfbudget.github.comments import MAX_COMMENT_CHARS, marker_for, should_post, with_marker
 from tests.helpers_github import TOKEN, FakeGitHub, cli, fake_github, pr_event, write_event  # noqa: F401
 
@@ -239,7 +239,8 @@ def test_from_artifact_with_a_broken_pr_json_names_the_key(pr_env: Path, tmp_pat
 
 
 def _results(path: Path, queries: float) -> str:
-    from perfbudget.results import Run, TestRecord, write_run
+    from perfbudget.run.model import Run, TestRecord
+    from perfbudget.run.store import write_run
 
     run = Run(project="shop", commit="c" * 40)
     run.tests = [TestRecord("tests/test_a.py::test_list", "tests/test_a.py", 3, "passed", {"queries": queries})]

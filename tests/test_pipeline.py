@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 import perfbudget.report
-from perfbudget.pipeline import PipelineOptions, after_run
-from perfbudget.results import write_run
+from perfbudget.budgets import BudgetError, load_project_budgets
+from perfbudget.plugin.finish import after_run
+from perfbudget.plugin.options import PerfOptions
+from perfbudget.run.store import write_run
 from tests.helpers_compare import record, run_of, write_budgets
 
 A = "tests/test_app.py::test_a"
@@ -16,8 +18,9 @@ A = "tests/test_app.py::test_a"
 
 def judge(tmp_path: Path, head_queries: int = 4, **options):  # type: ignore[no-untyped-def]
     run = run_of(record(A, queries=head_queries))
-    results = write_run(run, tmp_path / ".perfbudget" / "results.json")
-    return after_run(run, results, PipelineOptions(rootdir=tmp_path, **options))
+    results = write_run(run, tmp_path / ".perfbudget" / "results.ndjson")
+    # What the plugin does: the budget file is read once, at configure time, and handed in.
+    return after_run(run, results, load_project_budgets(tmp_path, None), PerfOptions(**options))
 
 
 def test_no_budget_file_no_baseline_passes(tmp_path: Path) -> None:
@@ -41,19 +44,19 @@ def test_report_only_and_fail_on(tmp_path: Path) -> None:
     assert not judge(tmp_path).failed
 
 
-def test_a_broken_budget_file_is_reported_and_fails_unless_report_only(tmp_path: Path) -> None:
+def test_a_broken_budget_file_is_refused_when_read_naming_file_line_and_key(tmp_path: Path) -> None:
+    """Read once before any test runs (the plugin turns this into a usage error), never judged without it."""
     write_budgets(tmp_path, "defaults:\n  tests: {queries: 3ms}\n")
-    outcome = judge(tmp_path)
-    assert outcome.failed
-    assert outcome.lines[0].startswith("perfbudget: budget file error: perfbudget.yaml:2: defaults.tests")
-    assert not judge(tmp_path, report_only=True).failed
+    with pytest.raises(BudgetError) as caught:
+        judge(tmp_path)
+    assert str(caught.value).startswith("perfbudget.yaml:2: defaults.tests")
 
 
 def test_baseline_regression_and_baseline_problems(tmp_path: Path) -> None:
     base = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
     outcome = judge(tmp_path, baseline=str(base))
     assert outcome.failed and "    REGRESSED queries 3 -> 4 (+1; any increase regresses; default rule)" in outcome.lines
-    own = tmp_path / ".perfbudget" / "results.json"
+    own = tmp_path / ".perfbudget" / "results.ndjson"
     outcome = judge(tmp_path, baseline=str(own))
     assert not outcome.failed
     assert "the baseline is the results file this run just wrote" in outcome.lines[-1]
@@ -140,7 +143,7 @@ def test_plugin_compares_with_a_previous_run_named_by_perf_baseline(pytester: py
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass").replace("@pytest.mark.perf_budget(network_calls=1)", ""))
     first = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
     assert first.ret == pytest.ExitCode.OK
-    (pytester.path / ".perfbudget" / "results.json").rename(pytester.path / "base.json")
+    (pytester.path / ".perfbudget" / "results.ndjson").rename(pytester.path / "base.json")
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass").replace("_connect(2)", "_connect(4)"))
     second = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline=base.json", "-p", "no:cacheprovider")
     assert second.ret == pytest.ExitCode.TESTS_FAILED
@@ -183,7 +186,7 @@ def test_plugin_refuses_a_broken_budget_file_before_any_test_runs(
     result.stderr.fnmatch_lines(["ERROR: " + expected])
     result.stdout.no_fnmatch_line("*must not run*")
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
-    assert not (pytester.path / ".perfbudget" / "results.json").exists()
+    assert not (pytester.path / ".perfbudget" / "results.ndjson").exists()
 
 
 def test_plugin_with_a_broken_budget_file_but_recording_off_runs_normally(pytester: pytest.Pytester) -> None:

@@ -13,7 +13,10 @@ from types import ModuleType
 
 import pytest
 
-from perfbudget.pipeline import PipelineOptions, PipelineOutcome
+from perfbudget.budgets import Budgets
+from perfbudget.plugin.finish import PipelineOutcome
+from perfbudget.plugin.options import PerfOptions
+from perfbudget.run.store import SCHEMA_VERSION
 from tests.helpers_plugin import local_server, read_results, records_by_name  # noqa: F401  (fixture)
 
 pytest_plugins = ["pytester"]
@@ -98,10 +101,10 @@ def test_every_outcome_is_recorded_and_the_run_outcome_is_unchanged(pytester: py
             "*= perfbudget =*",
             "9 tests recorded: 2 error, 2 failed, 1 passed, 2 skipped, 1 xfailed, 1 xpassed; 0 URLs",
             "Slowest tests:",
-            f"perfbudget: results written to {pytester.path / '.perfbudget' / 'results.json'}",
+            f"perfbudget: results written to {pytester.path / '.perfbudget' / 'results.ndjson'}",
         ]
     )
-    results = read_results(pytester.path / ".perfbudget" / "results.json")
+    results = read_results(pytester.path / ".perfbudget" / "results.ndjson")
     tests = records_by_name(results)
     assert {name: t["outcome"] for name, t in tests.items()} == {
         "test_passes": "passed",
@@ -128,7 +131,7 @@ def test_every_outcome_is_recorded_and_the_run_outcome_is_unchanged(pytester: py
     assert passed["call_metrics"]["duration"] <= passed["metrics"]["duration"]
     # Setup failed: no call phase was recorded.
     assert tests["test_setup_error"]["call_metrics"] == {}
-    assert results["schema_version"] == 1 and results["interrupted"] is False
+    assert results["schema_version"] == SCHEMA_VERSION and results["interrupted"] is False
     assert results["started"] <= results["finished"]
 
 
@@ -174,7 +177,7 @@ def test_network_calls_per_test_and_phase_session_fixtures_left_out(pytester: py
     )
     result = pytester.runpytest_inprocess("--perf-budget", "-p", "no:randomly")
     result.assert_outcomes(passed=4)
-    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.json"))
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
     counts = {name: (t["metrics"]["network_calls"], t["call_metrics"]["network_calls"]) for name, t in tests.items()}
     assert counts == {
         "test_first_uses_session_fixture": (1, 1),  # not the 3 + 1 of the session fixture
@@ -208,11 +211,11 @@ def test_peak_memory_only_with_perf_memory(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest_inprocess("--perf-budget").assert_outcomes(passed=2)
-    plain = records_by_name(read_results(pytester.path / ".perfbudget" / "results.json"))
+    plain = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
     assert "peak_memory" not in plain["test_allocates"]["metrics"]
 
     pytester.runpytest_inprocess("--perf-budget", "--perf-memory").assert_outcomes(passed=2)
-    traced = records_by_name(read_results(pytester.path / ".perfbudget" / "results.json"))
+    traced = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
     assert traced["test_allocates"]["metrics"]["peak_memory"] >= 5_000_000
     assert traced["test_small"]["metrics"]["peak_memory"] < 5_000_000
 
@@ -229,12 +232,12 @@ def test_benchmark_rounds_become_metrics_and_samples(pytester: pytest.Pytester) 
         """
     )
     pytester.runpytest_inprocess("--perf-budget", "--benchmark-disable-gc").assert_outcomes(passed=2)
-    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.json"))
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
     metrics = tests["test_sum"]["metrics"]
     assert metrics["benchmark.rounds"] == 5
-    assert len(tests["test_sum"]["samples"]["benchmark"]) == 5
+    assert len(tests["test_sum"]["samples"]["benchmark.median"]) == 5
     assert metrics["benchmark.min"] <= metrics["benchmark.median"] <= metrics["benchmark.max"]
-    assert min(tests["test_sum"]["samples"]["benchmark"]) == pytest.approx(metrics["benchmark.min"])
+    assert min(tests["test_sum"]["samples"]["benchmark.median"]) == pytest.approx(metrics["benchmark.min"])
     assert {"benchmark.mean", "benchmark.stddev"} <= set(metrics)
     assert not any(name.startswith("benchmark.") for name in tests["test_plain"]["metrics"])
     assert tests["test_plain"]["samples"] == {}
@@ -254,7 +257,7 @@ def test_output_path_from_option_and_ini(pytester: pytest.Pytester) -> None:
 def test_collect_only_keeps_the_last_results(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_one():\n    pass\n")
     pytester.runpytest_inprocess("--perf-budget").assert_outcomes(passed=1)
-    results = pytester.path / ".perfbudget" / "results.json"
+    results = pytester.path / ".perfbudget" / "results.ndjson"
     before = results.read_text()
     result = pytester.runpytest_inprocess("--perf-budget", "--collect-only")
     assert result.ret == pytest.ExitCode.OK
@@ -270,13 +273,13 @@ def test_unknown_report_format_is_a_usage_error(pytester: pytest.Pytester) -> No
 
 
 def test_pipeline_gets_the_options_and_can_fail_a_green_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[int, Path, PipelineOptions]] = []
+    seen: list[tuple[int, Path, Budgets, PerfOptions]] = []
 
-    def judging(run, results_path, options):  # type: ignore[no-untyped-def]
-        seen.append((len(run.tests), results_path, options))
+    def judging(run, results_path, budgets, options):  # type: ignore[no-untyped-def]
+        seen.append((len(run.tests), results_path, budgets, options))
         return PipelineOutcome(lines=["perfbudget: 1 budget exceeded (test_one: queries 3 > 1)"], failed=True)
 
-    monkeypatch.setattr(_live("perfbudget.pipeline"), "after_run", judging)
+    monkeypatch.setattr(_live("perfbudget.plugin.finish"), "after_run", judging)
     pytester.makepyfile("def test_one():\n    pass\n")
     pytester.makefile(".yaml", budgets="")  # must exist: the plugin checks the budget file at configure time
     result = pytester.runpytest_inprocess(
@@ -286,28 +289,29 @@ def test_pipeline_gets_the_options_and_can_fail_a_green_run(pytester: pytest.Pyt
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["perfbudget: 1 budget exceeded (test_one: queries 3 > 1)"])
-    [(count, path, options)] = seen
-    assert count == 1 and path == pytester.path / ".perfbudget" / "results.json"
-    assert options == PipelineOptions(
+    [(count, path, budgets, options)] = seen
+    assert count == 1 and path == pytester.path / ".perfbudget" / "results.ndjson"
+    assert budgets.source == "budgets.yaml"  # read once, at configure time, and handed over
+    assert options == PerfOptions(
+        output=path,
         budget_file=str(pytester.path / "budgets.yaml"),
         baseline=str(pytester.path / "base.json"),
         report_only=False,
         report_formats=("markdown", "html"),
-        rootdir=pytester.path,
     )
 
 
 def test_a_crashing_pipeline_is_a_warning_not_a_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    def crashing(run, results_path, options):  # type: ignore[no-untyped-def]
+    def crashing(run, results_path, budgets, options):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_live("perfbudget.pipeline"), "after_run", crashing)
+    monkeypatch.setattr(_live("perfbudget.plugin.finish"), "after_run", crashing)
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_inprocess("--perf-budget")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["perfbudget: the after-run pipeline failed: RuntimeError: boom"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
-    assert len(read_results(pytester.path / ".perfbudget" / "results.json")["tests"]) == 1
+    assert len(read_results(pytester.path / ".perfbudget" / "results.ndjson")["tests"]) == 1
 
 
 def test_an_internal_error_while_recording_never_changes_outcomes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,7 +324,7 @@ def test_an_internal_error_while_recording_never_changes_outcomes(pytester: pyte
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["perfbudget: building a test record failed: KeyError: 'no such metric'"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
-    assert read_results(pytester.path / ".perfbudget" / "results.json")["tests"] == []
+    assert read_results(pytester.path / ".perfbudget" / "results.ndjson")["tests"] == []
 
 
 def test_unwritable_results_path_is_a_warning(pytester: pytest.Pytester) -> None:
@@ -336,7 +340,7 @@ def test_without_django_only_the_plain_metrics(pytester: pytest.Pytester) -> Non
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:django", "-p", "no:xdist")
     result.assert_outcomes(passed=1)
-    [test] = read_results(pytester.path / ".perfbudget" / "results.json")["tests"]
+    [test] = read_results(pytester.path / ".perfbudget" / "results.ndjson")["tests"]
     assert sorted(test["metrics"]) == ["cpu_time", "duration", "external_network_calls", "network_calls"]
     assert test["details"] == {"sql_groups": [], "network_calls": [], "cache_ops": [], "templates": [], "signals": {}}
 

@@ -9,10 +9,10 @@ from typing import TextIO
 import pytest
 
 from perfbudget.cli import main
+from perfbudget.compare.verdicts import Comparison
 from perfbudget.report import FORMATS, ReportError, write_report, write_reports
 from perfbudget.report.terminal import render_comparison
-from perfbudget.results import write_run
-from perfbudget.verdicts import Comparison
+from perfbudget.run.store import write_run
 from tests.helpers_report import base_run, fixed_comparison, head_run
 
 
@@ -93,10 +93,12 @@ def test_every_cli_format_is_a_report_format() -> None:
 
 
 def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> None:
-    from perfbudget.pipeline import PipelineOptions, after_run
+    from perfbudget.budgets import Budgets
+    from perfbudget.plugin.finish import after_run
+    from perfbudget.plugin.options import PerfOptions
 
-    results = write_run(head_run(), tmp_path / ".perfbudget" / "results.json")
-    outcome = after_run(head_run(), results, PipelineOptions(report_formats=("markdown", "html"), rootdir=tmp_path))
+    results = write_run(head_run(), tmp_path / ".perfbudget" / "results.ndjson")
+    outcome = after_run(head_run(), results, Budgets(), PerfOptions(report_formats=("markdown", "html")))
     assert outcome.written == [tmp_path / ".perfbudget" / "report.md", tmp_path / ".perfbudget" / "report.html"]
     assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ✅ perfbudget: 0 regressions, 0 over budget")
 

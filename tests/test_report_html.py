@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from perfbudget.compare.verdicts import Status
 from perfbudget.report.charts import Change, _edges, change_bars, histogram
 from perfbudget.report.html import build_view, json_for_script, render_html
-from perfbudget.verdicts import Status
 from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison
 
 

@@ -22,9 +22,8 @@ from perfbudget.budgets.model import (
     Rule,
     metric_limit,
 )
-from perfbudget.metrics import METRICS, did_you_mean, suggest
-from perfbudget.units import UnitError, parse_quantity
-from perfbudget.verdicts import Status
+from perfbudget.budgets.units import UnitError, parse_quantity
+from perfbudget.run.metrics import METRICS, did_you_mean, suggest
 
 SUPPORTED_VERSIONS = (1,)
 TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore"]
@@ -233,7 +232,7 @@ def _percent(reader: _Reader, node: yaml.Node, path: str) -> float:
     return number / 100
 
 
-def _fail_on(reader: _Reader, node: yaml.Node) -> tuple[Status, ...]:
+def _fail_on(reader: _Reader, node: yaml.Node) -> tuple[str, ...]:
     if isinstance(node, yaml.ScalarNode):
         value = reader.scalar(node, "fail_on")
         values = [] if value in (None, "none", False) else [value]
@@ -244,7 +243,7 @@ def _fail_on(reader: _Reader, node: yaml.Node) -> tuple[Status, ...]:
         if value not in FAIL_ON_CHOICES:
             extra = did_you_mean(str(value), list(FAIL_ON_CHOICES))
             raise reader.fail(node, f"fail_on: unknown value {value!r} (choose from {', '.join(FAIL_ON_CHOICES)} or none){extra}")
-        statuses.append(FAIL_ON_CHOICES[value])
+        statuses.append(value)
     return tuple(statuses)
 
 

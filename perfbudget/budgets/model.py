@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.errors import PerfBudgetError
-from perfbudget.metrics import METRICS, Kind, did_you_mean, kind_of
-from perfbudget.results import Run, TestRecord, UrlSummary
-from perfbudget.units import UnitError, parse_quantity
-from perfbudget.verdicts import FAILING, Status
+from perfbudget.run.metrics import METRICS, Kind, did_you_mean, kind_of
+from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 
 class BudgetError(PerfBudgetError):
@@ -91,8 +90,10 @@ DEFAULT_REGRESSION: dict[str, RegressionRule] = {
     "bytes": RegressionRule(floor=1_000_000.0, relative=0.10),  # +1 MB and +10 %
 }
 
-# Fail-on values a user may list; "none" (or an empty list) never fails.
-FAIL_ON_CHOICES = {status.value: status for status in FAILING}
+# Fail-on values a user may list; "none" (or an empty list) never fails. They
+# name compare/'s verdict statuses (``Status`` is a str enum, so the two compare
+# equal), kept as strings here so that budgets/ never imports from compare/.
+FAIL_ON_CHOICES = ("over_budget", "regressed")
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Budgets:
     test_rules: list[Rule] = field(default_factory=list)
     url_rules: list[Rule] = field(default_factory=list)
     regression: dict[str, RegressionRule] = field(default_factory=dict)  # metric name or kind
-    fail_on: tuple[Status, ...] = FAILING
+    fail_on: tuple[str, ...] = FAIL_ON_CHOICES
     ignore: list[str] = field(default_factory=list)
     ignore_source: str = ""
     warnings: list[str] = field(default_factory=list)  # found while loading (empty file...)

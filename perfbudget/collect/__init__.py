@@ -8,7 +8,7 @@ Contract for a collector module ``perfbudget/collect/<family>.py``:
   call ``recorder.emit(event)`` (see ``recording.py``); they must be cheap when
   ``recorder.active`` is False.
 - ``summarise(...)`` turns the family's events of one ``Recording`` into
-  metric values (names from ``perfbudget.metrics``) and the matching part of
+  metric values (names from ``perfbudget.run.metrics``) and the matching part of
   ``results.Details``. ``summary.py`` puts the families together.
 
 Django collectors are installed once Django is imported (its settings may be

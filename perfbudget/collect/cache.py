@@ -23,7 +23,7 @@ from typing import Any
 from perfbudget.collect.django import django_configured
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CacheEvent, CollectSettings, Recorder
-from perfbudget.results import CacheOp
+from perfbudget.run.model import CacheOp
 
 OPERATIONS = (
     "add", "get", "set", "touch", "delete", "get_many", "get_or_set", "has_key", "incr", "decr",

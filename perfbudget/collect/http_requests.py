@@ -18,7 +18,7 @@ from typing import Any
 
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, Recorder, Recording
-from perfbudget.results import RequestRecord
+from perfbudget.run.model import RequestRecord
 
 _REGEX_ANCHORS = re.compile(r"^\^|(?:\$|\\Z)$")
 

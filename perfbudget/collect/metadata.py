@@ -8,6 +8,7 @@ timeout; failing both, the field is None. Nothing here may fail a test run.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
-from perfbudget.results import Run
+from perfbudget.run.model import Run
 
 try:
     import tomllib
@@ -79,15 +80,40 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def environment(workers: int) -> dict[str, str]:
-    """Versions and platform; Django only if it is installed."""
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Hardware", "Processor") and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(workers: int, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The run's fingerprint: machine, versions and CI runner; see ``run.model.ENVIRONMENT_KEYS``.
+
+    Times measured on another CPU, Python or database are not comparable,
+    and the reports can say so only if the run wrote down where it ran.
+    """
+    env = os.environ if environ is None else environ
     facts = {
+        "cpu_model": cpu_model(),
+        "cpu_count": str(os.cpu_count() or 0),
+        "os": f"{platform.system()} {platform.release()}".strip(),
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
         "platform": platform.platform(terse=True),
         "pytest": _version("pytest") or "",
         "xdist_workers": str(workers),
     }
+    for key, variable in (("runner_name", "RUNNER_NAME"), ("runner_os", "RUNNER_OS"),
+                          ("runner_labels", "PERFBUDGET_RUNNER_LABELS")):  # fmt: skip
+        if env.get(variable):
+            facts[key] = env[variable]
     django = _version("Django")
     if django:
         facts["django"] = django
@@ -97,15 +123,59 @@ def environment(workers: int) -> dict[str, str]:
     return facts
 
 
+def base_commit(environ: Mapping[str, str]) -> str | None:
+    """The commit a pull request is compared with: ``pull_request.base.sha`` of the Actions event."""
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            sha = json.load(handle).get("pull_request", {}).get("base", {}).get("sha")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return sha if isinstance(sha, str) and sha else None
+
+
+def database_fingerprint() -> dict[str, str]:
+    """``{"database": "sqlite 3.45.1"}`` for the default alias, when Django is set up; else nothing.
+
+    Asked at the end of the run, without opening a connection: a server's
+    version is known only if a test connected.
+    """
+    if "django" not in sys.modules:
+        return {}
+    try:
+        from django.conf import settings
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        if not settings.configured or DEFAULT_DB_ALIAS not in settings.DATABASES:
+            return {}
+        connection = connections[DEFAULT_DB_ALIAS]
+        version = ""
+        if connection.vendor == "sqlite":
+            version = connection.Database.sqlite_version
+        elif connection.connection is not None:
+            version = ".".join(str(part) for part in connection.get_database_version())
+    except Exception:  # a half-configured project: the fingerprint is advice, never an error
+        return {}
+    return {"database": f"{connection.vendor} {version}".strip()}
+
+
 def new_run(rootdir: Path, workers: int, environ: Mapping[str, str] | None = None) -> Run:
-    """A run with its metadata filled in and ``started`` set to now."""
+    """A run with its identity and environment filled in and ``started`` set to now.
+
+    ``PERFBUDGET_SHARD`` names the shard or matrix entry when a suite is
+    split over several jobs (the action sets it from its ``shard`` input).
+    """
     env = os.environ if environ is None else environ
     commit, branch, build_id = vcs_facts(rootdir, env)
     return Run(
         project=project_name(rootdir),
         commit=commit,
         branch=branch,
+        base_commit=base_commit(env),
         build_id=build_id,
+        shard=env.get("PERFBUDGET_SHARD") or None,
         started=utc_now(),
-        environment=environment(workers),
+        environment=environment(workers, env),
     )

@@ -30,7 +30,7 @@ from typing import Any
 
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, NetworkEvent, Recorder
-from perfbudget.results import NetworkCall
+from perfbudget.run.model import NetworkCall
 
 # Depth of HTTP-layer calls in progress in this thread or task: connections
 # opened inside one belong to a request that is already counted.

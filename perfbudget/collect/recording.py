@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfbudget.results import RequestRecord
+from perfbudget.run.model import RequestRecord
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from typing import Any
 from perfbudget.collect.django import django_configured
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, QueryEvent, Recorder
-from perfbudget.results import SqlGroup
+from perfbudget.run.model import SqlGroup
 
 N_PLUS_ONE_THRESHOLD = 3  # the same normalized SELECT this many times in one test or request
 MAX_STORED_PARAMS = 10  # distinct parameter sets kept per group with --perf-sql-params

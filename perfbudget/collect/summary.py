@@ -15,11 +15,11 @@ from types import ModuleType
 
 from perfbudget.collect import network, timing
 from perfbudget.collect.recording import CollectSettings, Recording
-from perfbudget.results import Details
+from perfbudget.run.model import Details
 
 
 def summarise(recording: Recording, settings: CollectSettings) -> tuple[dict[str, float], Details]:
-    """Metrics (names from ``perfbudget.metrics``) and details of a finished recording.
+    """Metrics (names from ``perfbudget.run.metrics``) and details of a finished recording.
 
     Counts of a family whose collector is installed are reported even when
     zero: "0 queries" is a fact a budget can hold a test to, a missing value is not.

@@ -24,7 +24,7 @@ from typing import Any
 
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, Recorder, TemplateEvent
-from perfbudget.results import TemplateStat
+from perfbudget.run.model import TemplateStat
 
 _MARK = "_perfbudget_recorder"  # set on our ``_render`` wrappers: the recorder they report to
 

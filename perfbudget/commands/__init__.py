@@ -10,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from perfbudget.verdicts import Comparison
+    from perfbudget.compare.verdicts import Comparison
 
 
 def add_judging_arguments(parser: argparse.ArgumentParser, what: str) -> None:
@@ -25,7 +25,7 @@ def judge(args: argparse.Namespace, no_baseline_note: str) -> Comparison:
     """Judge ``args.results``; ResultsError exits 3 and BudgetError 2 with their messages (cli.main)."""
     from pathlib import Path
 
-    from perfbudget.pipeline import judge_results
+    from perfbudget.compare.judge import judge_results
 
     comparison, _ = judge_results(
         args.results,

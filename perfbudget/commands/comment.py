@@ -19,7 +19,7 @@ from perfbudget.errors import PerfBudgetError
 from perfbudget.github.options import add_github_arguments
 
 if TYPE_CHECKING:
-    from perfbudget.artifacts import PrContext
+    from perfbudget.github.artifacts import PrContext
     from perfbudget.github.context import ActionsContext
 
 
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _inputs(args: argparse.Namespace, context: ActionsContext) -> tuple[str, str, tuple[int, str, str, str] | None]:
     """(body, verdict, (PR number, head sha, workflow, job) or None when this is not a PR)."""
-    from perfbudget.artifacts import read_pr_context
+    from perfbudget.github.artifacts import read_pr_context
 
     artifact: PrContext | None = read_pr_context(Path(args.from_artifact)) if args.from_artifact else None
     if args.body:
@@ -133,8 +133,8 @@ def _render(
     results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path
 ) -> tuple[str, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
+    from perfbudget.compare.judge import judge_results
     from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
-    from perfbudget.pipeline import judge_results
     from perfbudget.report.markdown import render_markdown
 
     comparison, _ = judge_results(

@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from perfbudget.results import ResultsError, load_run, merge_runs, write_run
+    from perfbudget.run.aggregate import merge_runs
+    from perfbudget.run.store import ResultsError, load_run, write_run
 
     runs = [load_run(path) for path in args.inputs]  # ResultsError: message and exit code 3
     projects = sorted({run.project for run in runs if run.project})

@@ -13,12 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from perfbudget.baseline import Baseline, baseline_value
 from perfbudget.budgets import BudgetError, Budgets, Limit
+from perfbudget.compare.baseline import Baseline, baseline_value
 from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change, needs_cpu_confirmation
-from perfbudget.metrics import METRICS, format_value
-from perfbudget.results import Run, TestRecord, UrlSummary
-from perfbudget.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.run.metrics import METRICS, format_value
+from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 NOT_JUDGED_OUTCOMES = ("skipped", "xfailed")
 History = Callable[[str], list[float]]  # metric -> every baseline sample of one subject
@@ -91,7 +91,7 @@ def compare(
         )
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
     return Comparison(
-        run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source, fail_on=budgets.fail_on
+        run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source, fail_on=tuple(Status(value) for value in budgets.fail_on)
     )
 
 

@@ -27,8 +27,8 @@ from functools import partial
 from typing import Callable
 
 from perfbudget.budgets import RegressionRule
-from perfbudget.metrics import format_value, kind_of
-from perfbudget.verdicts import Status
+from perfbudget.compare.verdicts import Status
+from perfbudget.run.metrics import format_value, kind_of
 
 # Metrics that describe the test rather than the code under test: a change in
 # them is not a regression (more benchmark rounds, more cache hits, ...).

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfbudget.results import Run
-from perfbudget.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.run.model import Run
 
 # Version of this document's shape; bump when a key changes meaning.
 COMPARISON_FORMAT = 1

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from perfbudget.artifacts import PrContext, collect, write_pr_context
 from perfbudget.errors import PerfBudgetError
+from perfbudget.github.artifacts import PrContext, collect, write_pr_context
 from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
 from perfbudget.github.context import ActionsContext, read_context
 from perfbudget.github.summary import append_summary, set_outputs, warn
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: ActionsContext) -> dict[str, str]:
     """Compare and write every report; returns the step outputs."""
     from perfbudget.compare import comparison_to_dict
-    from perfbudget.pipeline import judge_results
+    from perfbudget.compare.judge import judge_results
     from perfbudget.report import write_report
     from perfbudget.report.annotations import render_annotations
     from perfbudget.report.markdown import configured, render_job_summary

@@ -20,9 +20,10 @@ from github3 import GitHub
 from github3.exceptions import GitHubError
 
 from perfbudget.github.client import describe, get_json
-from perfbudget.results import ResultsError, load_run, write_run
+from perfbudget.run.store import ResultsError, load_run, write_run
 
-RESULTS_NAME = "results.json"
+# Results file names an artifact may hold, newest format first (results.json: schema 1).
+RESULTS_NAMES = ("results.ndjson.gz", "results.ndjson", "results.json")
 MAX_RUNS = 10  # successful runs looked at before giving up
 MAX_RESULTS_BYTES = 200 * 1024 * 1024  # refuse absurd archive members rather than fill the disk
 
@@ -68,15 +69,15 @@ def _successful_runs(client: GitHub, query: BaselineQuery) -> list[dict[str, Any
 
 
 def _results_from_zip(content: bytes) -> bytes:
-    """The shallowest ``results.json`` in the artifact archive (read in memory, never extracted)."""
+    """The shallowest results file in the artifact archive (read in memory, never extracted)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile as exc:
         raise ResultsError(f"the artifact is not a zip archive ({exc})") from exc
-    members = [info for info in archive.infolist() if Path(info.filename).name == RESULTS_NAME]
+    members = [info for info in archive.infolist() if Path(info.filename).name in RESULTS_NAMES]
     if not members:
-        raise ResultsError(f"the artifact holds no {RESULTS_NAME}")
-    member = min(members, key=lambda info: info.filename.count("/"))
+        raise ResultsError(f"the artifact holds no {' or '.join(RESULTS_NAMES)}")
+    member = min(members, key=lambda info: (info.filename.count("/"), RESULTS_NAMES.index(Path(info.filename).name)))
     if member.file_size > MAX_RESULTS_BYTES:
         raise ResultsError(f"{member.filename} is {member.file_size} bytes; refusing to read it")
     return archive.read(member)

@@ -23,7 +23,7 @@ from perfbudget.github.client import GitHubProblem, describe, get_json
 from perfbudget.report.markdown import COMMENT_LIMIT
 
 if TYPE_CHECKING:
-    from perfbudget.verdicts import Comparison
+    from perfbudget.compare.verdicts import Comparison
 
 MAX_COMMENT_CHARS = COMMENT_LIMIT  # GitHub refuses comment bodies above 65536 characters
 # A rendered body's limit: room for the marker with_marker() appends.
@@ -125,7 +125,7 @@ def existing(path: str | None) -> str | None:
 
 def verdict_of(comparison: Comparison) -> str:
     """"fail" when the run fails its budgets, "changed" when anything moved, else "ok"."""
-    from perfbudget.verdicts import Status
+    from perfbudget.compare.verdicts import Status
 
     if comparison.should_fail():
         return "fail"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from perfbudget.compare.verdicts import Comparison
 from perfbudget.errors import PerfBudgetError
-from perfbudget.verdicts import Comparison
 
 
 class ReportError(PerfBudgetError):

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report.escape import command_data, command_property
-from perfbudget.verdicts import Comparison, Status, Verdict
 
 MAX_PER_LEVEL = 10  # GitHub: "10 error annotations and 10 warning annotations per step"
 _LEVEL = {Status.OVER_BUDGET: "error", Status.REGRESSED: "warning"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from perfbudget.metrics import format_value
+from perfbudget.compare.verdicts import Verdict
 from perfbudget.report.escape import shorten
-from perfbudget.verdicts import Verdict
+from perfbudget.run.metrics import format_value
 
 _COLOURS = {"baseline": "#94a3b8", "worse": "#dc2626", "better": "#16a34a", "bar": "#4f46e5"}
 _FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"'

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, TextIO
 
-from perfbudget.metrics import format_value
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report import charts
-from perfbudget.results import Details, TestRecord, UrlSummary
-from perfbudget.verdicts import Comparison, Status, Verdict
+from perfbudget.run.metrics import format_value
+from perfbudget.run.model import Details, TestRecord, UrlSummary
 
 # Columns of the tests and URLs tables: (key, heading, metric used to format it).
 TEST_COLUMNS = [

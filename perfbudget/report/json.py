@@ -6,7 +6,7 @@ import json
 from typing import TextIO
 
 from perfbudget.compare.serialize import comparison_to_dict
-from perfbudget.verdicts import Comparison
+from perfbudget.compare.verdicts import Comparison
 
 
 def report(comparison: Comparison, outfile: TextIO) -> None:

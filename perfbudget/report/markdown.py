@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Callable, TextIO
 from urllib.parse import quote, urlsplit
 
-from perfbudget.metrics import format_value
+from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
-from perfbudget.results import Run, SqlGroup, TestRecord, UrlSummary
-from perfbudget.verdicts import FAILING, Comparison, Status, Verdict
+from perfbudget.run.metrics import format_value
+from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
 COMMENT_LIMIT = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
 SUMMARY_LIMIT_BYTES = 1024 * 1024  # GitHub: $GITHUB_STEP_SUMMARY takes at most 1 MiB per step

@@ -7,9 +7,9 @@ own; judging it against budgets and a baseline is ``compare/``'s job.
 
 from __future__ import annotations
 
-from perfbudget.metrics import format_value
 from perfbudget.report.escape import shorten
-from perfbudget.results import Run, SqlGroup, TestRecord, UrlSummary
+from perfbudget.run.metrics import format_value
+from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
 TOP = 5  # rows in each "most ..." table
 SQL_WIDTH = 160  # characters of SQL shown per N+1 candidate

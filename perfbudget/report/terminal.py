@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from perfbudget.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
 
 _MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Status.IMPROVED: "improved"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from perfbudget.compare.verdicts import Comparison
 from perfbudget.report.terminal import render_comparison
-from perfbudget.verdicts import Comparison
 
 
 def report(comparison: Comparison, outfile: TextIO) -> None:

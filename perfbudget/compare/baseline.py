@@ -11,8 +11,12 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfbudget.metrics import kind_of
-from perfbudget.results import ResultsError, Run, TestRecord, UrlSummary, load_run
+from perfbudget.run.metrics import kind_of
+from perfbudget.run.model import Run, TestRecord, UrlSummary
+from perfbudget.run.store import ResultsError, load_run
+
+# What a results file's name ends with in a history directory (.json: schema 1).
+RESULTS_SUFFIXES = (".ndjson", ".ndjson.gz", ".json")
 
 
 @dataclass
@@ -94,14 +98,14 @@ def load_baseline(
                 f"copy it elsewhere first (or set --perf-output) to compare with it; {fallback}"
             ],
         )
-    files = sorted(p for p in source.rglob("*.json") if p.is_file()) if source.is_dir() else [source]
+    files = sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES)) if source.is_dir() else [source]
     if exclude is not None:
         files = [file for file in files if file.resolve() != exclude.resolve()]
     warnings: list[str] = []
     runs: list[Run] = []
     for file in files:
         try:
-            run = load_run(file)
+            run = load_run(file, allow_partial=False)  # a crashed run is no baseline
         except ResultsError as exc:
             warnings.append(f"baseline ignored: {exc}")
             continue
@@ -114,7 +118,7 @@ def load_baseline(
         runs.append(run)
     if not runs:
         if source.is_dir() and not files:
-            warnings.append(f"{source}: no results files (*.json) in the baseline directory")
+            warnings.append(f"{source}: no results files ({', '.join('*' + s for s in RESULTS_SUFFIXES)}) in the baseline directory")
         warnings.append(f"no usable baseline; {fallback}")
         return BaselineLoad(None, warnings)
     # History in the order it was recorded; undated runs keep their file order.

@@ -1,9 +1,9 @@
-"""One test's recordings, turned into its ``TestRecord``, and the plain-JSON form that carries it across xdist.
+"""One test's recordings, turned into its ``TestRecord``.
 
 The plugin opens a recording for the whole test (setup + call + teardown)
 and one for its call phase, notes each phase's outcome, and at teardown
-calls ``build_record``. Under xdist the record travels to the controller as
-plain JSON on the teardown report (``to_wire``/``from_wire``).
+calls ``build_record``; the record is then streamed to the process's
+results file and dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from perfbudget.collect import summary
 from perfbudget.collect.recording import CollectSettings, Pause, Recording
-from perfbudget.results import SCHEMA_VERSION, Run, TestRecord, run_from_dict, run_to_dict
+from perfbudget.run.model import TestRecord
 
 
 @dataclass
@@ -91,17 +91,3 @@ def build_record(item: pytest.Item, state: TestState, settings: CollectSettings)
         samples=samples,
         budget_marker=_json_safe(dict(marker.kwargs)) if marker is not None else None,
     )
-
-
-def to_wire(record: TestRecord) -> dict[str, Any]:
-    """The record as plain JSON types, for a worker's teardown report."""
-    # results.py owns the JSON form; a one-test run reuses it rather than a copy of it.
-    # The JSON round trip turns str subclasses (Django's SafeString in a view
-    # or template name) into plain str: execnet refuses them, and xdist
-    # would fail the whole worker with an INTERNALERROR.
-    return _json_safe(run_to_dict(Run(tests=[record]))["tests"][0])
-
-
-def from_wire(data: dict[str, Any]) -> TestRecord:
-    """The record a worker sent, back as a ``TestRecord``."""
-    return run_from_dict({"schema_version": SCHEMA_VERSION, "tests": [data]}, "test report").tests[0]

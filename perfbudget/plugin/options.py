@@ -1,11 +1,4 @@
-"""pytest plugin: ``pytest --perf-budget`` records performance facts per test and URL.
-
-This is the ``pytest11`` entry point, so it imports nothing heavy: the
-module-level hooks add the options and the ``perf_budget`` marker and, only
-when ``--perf-budget`` is on, register the recording session
-(``recorder_plugin.PerfBudgetPlugin``) that does the work, and remove it
-at unconfigure.
-"""
+"""The plugin's options: one definition for the command line and the ini file, read once into ``PerfOptions``."""
 
 from __future__ import annotations
 
@@ -17,32 +10,30 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from perfbudget.recorder_plugin import PerfBudgetPlugin
+    from perfbudget.budgets import Budgets
 
 REPORT_FORMATS = ("markdown", "html", "json")
-DEFAULT_OUTPUT = Path(".perfbudget") / "results.json"
+DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson"
 MARKER_HELP = (
     "perf_budget(**limits): performance budget of this test, overriding the budget file, "
     "e.g. @pytest.mark.perf_budget(queries=5, duration='200ms')"
 )
 
-_PLUGIN_KEY: pytest.StashKey[PerfBudgetPlugin] = pytest.StashKey()
-
-
 @dataclass(frozen=True)
 class PerfOptions:
     """The plugin's options, resolved: paths absolute, formats validated."""
 
-    output: Path
-    budget_file: str | None
-    baseline: str | None
-    report_only: bool
-    report_formats: tuple[str, ...]
-    memory: bool
-    sql_params: bool
+    output: Path = DEFAULT_OUTPUT
+    budget_file: str | None = None  # None: perfbudget.yaml / [tool.perfbudget] if present
+    baseline: str | None = None  # a results file or a directory of past results
+    report_only: bool = False  # never fail the run
+    report_formats: tuple[str, ...] = ()  # e.g. ("markdown", "html")
+    memory: bool = False
+    sql_params: bool = False
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """The ``--perf-*`` options and ``perf_budget_*`` ini keys."""
     group = parser.getgroup("perfbudget", "performance budgets (perfbudget)")
     group.addoption(
         "--perf-budget",
@@ -159,41 +150,27 @@ def rootdir_warnings(args: list[str] | tuple[str, ...], invocation_dir: Path, ro
     return found
 
 
-def check_budget_file(config: pytest.Config, budget_file: str | None) -> None:
-    """A broken budget file stops the run before any test runs, naming file, line and key.
-
-    Finding out only after a long run, or judging without the user's limits,
-    would both be worse. xdist workers skip it: the controller has checked.
-    """
-    if hasattr(config, "workerinput"):
-        return
-    from perfbudget.budgets import BudgetError, load_project_budgets
+def check_output(output: Path) -> None:
+    """``--perf-output`` must name a regular file or a missing path: checked before any test runs."""
+    from perfbudget.run.store import ResultsError, check_output_path
 
     try:
-        load_project_budgets(config.rootpath, budget_file)
+        check_output_path(output)
+    except ResultsError as exc:
+        raise pytest.UsageError(f"perfbudget: --perf-output {exc}") from exc
+
+
+def load_budgets_once(config: pytest.Config, budget_file: str | None) -> Budgets:
+    """The run's budgets, read once before any test runs; a broken file stops the run naming file, line and key.
+
+    Finding out only after a long run, or judging without the user's limits,
+    would both be worse. xdist workers do not judge and skip it.
+    """
+    from perfbudget.budgets import BudgetError, Budgets, load_project_budgets
+
+    if hasattr(config, "workerinput"):
+        return Budgets()
+    try:
+        return load_project_budgets(config.rootpath, budget_file)
     except BudgetError as exc:
         raise pytest.UsageError(f"perfbudget: {exc}") from exc
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered even when recording is off, so the marker never warns.
-    config.addinivalue_line("markers", MARKER_HELP)
-    if not config.getoption("perf_budget"):
-        return
-    for message in rootdir_warnings(config.invocation_params.args, config.invocation_params.dir, config.rootpath):
-        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
-    from perfbudget.recorder_plugin import PerfBudgetPlugin
-
-    options = read_options(config)
-    check_budget_file(config, options.budget_file)
-    plugin = PerfBudgetPlugin(config, options)
-    config.stash[_PLUGIN_KEY] = plugin
-    config.pluginmanager.register(plugin, "perfbudget-recorder")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    plugin = config.stash.get(_PLUGIN_KEY, None)
-    if plugin is not None:
-        plugin.close()
-        config.pluginmanager.unregister(plugin)
-        del config.stash[_PLUGIN_KEY]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from perfbudget.results import Run
+from perfbudget.run.model import Run
 
 
 class Status(str, Enum):

@@ -87,6 +87,16 @@ def kind_of(name: str) -> Kind:
     return metric.kind if metric else "count"
 
 
+def is_time(name: str) -> bool:
+    """A time metric: URL rollups take its median, reports show it in ms. The only such rule."""
+    return kind_of(name) == "time"
+
+
+def is_sampled(name: str) -> bool:
+    """A metric measured rather than counted (times, sizes): reruns add samples of it."""
+    return kind_of(name) != "count"
+
+
 def get_metric(name: str) -> Metric:
     try:
         return METRICS[name]

@@ -1,17 +1,21 @@
 """The recording session: the plugin object ``pytest --perf-budget`` registers.
 
-``plugin.py`` (the ``pytest11`` entry point) registers one ``PerfBudgetPlugin``
-when recording is on. It installs the collectors, opens and closes a
-recording around each test, carries per-test records from xdist workers to
-the controller, writes the results, runs the after-run pipeline and prints the
-terminal summary. Collectors, Django support, the results model and the
-pipeline are imported inside its methods, once the feature is on.
+``perfbudget.plugin`` (the ``pytest11`` entry point) registers one
+``PerfBudgetPlugin`` when recording is on. It installs the collectors, opens
+and closes a recording around each test and streams each finished test to a
+results file, so memory stays flat however long the run. Under xdist each
+worker streams to its own file and the controller merges them, line by line,
+into the one results file; it then judges the run and prints the summary.
+Collectors, Django support, storage and judging are imported inside its
+methods, once the feature is on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import shutil
 import sys
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -21,18 +25,18 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from perfbudget.budgets import Budgets
     from perfbudget.collect.memory import MemoryTracker
     from perfbudget.collect.network import NetworkCollector
-    from perfbudget.collect.per_test import TestState
     from perfbudget.collect.recording import CollectSettings, Recorder
-    from perfbudget.plugin import PerfOptions
-    from perfbudget.results import Run, TestRecord
+    from perfbudget.plugin.options import PerfOptions
+    from perfbudget.plugin.records import TestState
+    from perfbudget.run.aggregate import UrlRollup
+    from perfbudget.run.model import Run, TestRecord
+    from perfbudget.run.store import ResultsWriter
 
-# Where a test's record rides from the process that ran it to the one that
-# writes the results: an attribute of its teardown report, as a JSON-able dict
-# (xdist serialises every report attribute; pytest's reports.py:_report_to_json).
-REPORT_ATTR = "perfbudget_record"
 WORKER_PROBLEMS = "perfbudget_problems"  # workeroutput key: a worker's warnings, for the controller
+WORKER_STREAMS = "perfbudget_streams"  # workerinput key: the directory each worker streams its tests into
 
 _TEST_KEY: pytest.StashKey[TestState] = pytest.StashKey()
 
@@ -42,19 +46,19 @@ class PerfBudgetWarning(pytest.PytestWarning):
 
 
 class PerfBudgetPlugin:
-    """Records every test run in this process; the writing process also writes the results.
+    """Records every test run in this process and streams each finished test to a file.
 
-    An xdist worker attaches each test's record to its teardown report and
-    the controller collects them in ``pytest_runtest_logreport``; a serial
-    run keeps its records directly. Only the controller (or the serial run)
-    writes the results file, at session finish. Nothing here may fail or
-    change a test: every step is guarded and a failure becomes a
-    ``PerfBudgetWarning``.
+    A serial run streams to the results file itself; an xdist worker to its
+    own file in the directory the controller named (``WORKER_STREAMS``), which
+    the controller merges into the results file at session finish. Nothing
+    here may fail or change a test: every step is guarded and a failure
+    becomes a ``PerfBudgetWarning``.
     """
 
-    def __init__(self, config: pytest.Config, options: PerfOptions) -> None:
+    def __init__(self, config: pytest.Config, options: PerfOptions, budgets: Budgets) -> None:
         self.config = config
         self.options = options
+        self.budgets = budgets  # read once, at configure time
         self.is_worker = hasattr(config, "workerinput")
         self.is_controller = False  # known at session start, once xdist has configured itself
         self.recorder: Recorder | None = None  # once the collectors are installed
@@ -64,8 +68,11 @@ class PerfBudgetPlugin:
         self._network: NetworkCollector | None = None
         self._memory: MemoryTracker | None = None
         self._uninstall: list[Callable[[], None]] = []
-        self._run: Run | None = None  # on the writing process
-        self._records: dict[str, TestRecord] = {}  # node id -> record
+        self._run: Run | None = None  # the run's identity, then the run as written
+        self._writer: ResultsWriter | None = None  # opened at the first finished test
+        self._rollup: UrlRollup | None = None  # per-URL figures of the tests streamed so far
+        self._crashed: dict[str, TestRecord] = {}  # xdist: tests whose worker died under them
+        self._streams: Path | None = None  # xdist controller: where the workers stream
         self._workers: set[str] = set()
         self._problems: list[str] = []
         self._pipeline_lines: list[str] = []
@@ -167,8 +174,12 @@ class PerfBudgetPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """xdist controller: count the workers for the run's environment."""
+        """xdist controller: count the workers and tell each where to stream its tests."""
         self._workers.add(str(getattr(getattr(node, "gateway", None), "id", len(self._workers))))
+        if self._streams is None:
+            output = self.options.output
+            self._streams = output.parent / f".{output.name}.workers-{os.getpid()}"
+        node.workerinput[WORKER_STREAMS] = str(self._streams)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -194,8 +205,8 @@ class PerfBudgetPlugin:
                 self._install_django()
                 assert self._network is not None
                 self._network.refresh()  # HTTP libraries the tests imported since the last test
-                from perfbudget.collect.per_test import TestState
                 from perfbudget.collect.recording import Pause
+                from perfbudget.plugin.records import TestState
 
                 state = TestState(whole=self.recorder.start(), between=Pause(self.recorder))
                 if self._memory is not None:
@@ -269,33 +280,43 @@ class PerfBudgetPlugin:
 
                     state.benchmark = benchmark.summarise(fixture)
             elif report.when == "teardown":
-                from perfbudget.collect import per_test
+                from perfbudget.plugin import records
 
                 del item.stash[_TEST_KEY]
-                record = per_test.build_record(item, state, self._settings_for_record())
-                if self.is_worker:
-                    setattr(report, REPORT_ATTR, per_test.to_wire(record))
-                else:  # this process writes the results: no need for a trip through JSON
-                    self._records[record.node_id] = record
+                self._stream(records.build_record(item, state, self._settings_for_record()))
+
+    def _stream(self, record: TestRecord) -> None:
+        """Write one finished test to this process's stream; the record is not kept."""
+        if self._writer is None:
+            self._writer = self._open_stream()
+        self._writer.write_test(record)
+        if self._rollup is not None:
+            self._rollup.add(record)
+
+    def _open_stream(self) -> ResultsWriter:
+        from perfbudget.collect import metadata
+        from perfbudget.run.aggregate import UrlRollup
+        from perfbudget.run.store import ResultsWriter
+
+        if self.is_worker:
+            worker = str(self.config.workerinput.get("workerid", "gw"))  # type: ignore[attr-defined]
+            directory = Path(self.config.workerinput[WORKER_STREAMS])  # type: ignore[attr-defined]
+            return ResultsWriter(directory / f"{worker}.ndjson", metadata.new_run(self.config.rootpath, workers=0))
+        self._rollup = UrlRollup()
+        assert self._run is not None
+        return ResultsWriter(self.options.output, self._run)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker:
+        if self.is_worker or not self.is_controller:
             return
-        with self.guard("receiving a test record"):
-            data = getattr(report, REPORT_ATTR, None)
-            if isinstance(data, dict):
-                from perfbudget.collect.per_test import from_wire
+        if report.when == "???" and report.failed:
+            # xdist's report for a test whose worker crashed: nothing was
+            # recorded but its outcome, which the results should still show.
+            from perfbudget.run.model import TestRecord
 
-                record = from_wire(data)
-                self._records[record.node_id] = record
-            elif report.when == "???" and report.failed:
-                # xdist's report for a test whose worker crashed: nothing was
-                # recorded but its outcome, which the results should still show.
-                from perfbudget.results import TestRecord
-
-                self._records.setdefault(
-                    report.nodeid, TestRecord(node_id=report.nodeid, file=report.location[0], line=None, outcome="failed")
-                )
+            self._crashed.setdefault(
+                report.nodeid, TestRecord(node_id=report.nodeid, file=report.location[0], line=None, outcome="failed")
+            )
 
     # --- end of the run --------------------------------------------------------
 
@@ -303,48 +324,74 @@ class PerfBudgetPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.close()
         if self.is_worker:
+            if self._writer is not None:
+                with self.guard("closing this worker's stream"):
+                    self._writer.abandon()  # the controller writes the one trailer
             self.config.workeroutput[WORKER_PROBLEMS] = list(self._problems)  # type: ignore[attr-defined]
             return
         if self.config.option.collectonly:
             return  # --collect-only ran nothing: keep the last real results
-        run = None
         with self.guard(f"writing {self.options.output}"):
-            run = self._finish_run(int(exitstatus))
-            from perfbudget.results import write_run
+            self.results_path = self._finish_results(int(exitstatus))
+        if self.results_path is None:
+            return
+        with self.guard(f"reading back {self.results_path}"):
+            from perfbudget.run.store import load_run
 
-            self.results_path = write_run(run, self.options.output)
-        if run is None or self.results_path is None:
+            self._run = load_run(self.results_path)
+        if self._run is None:
             return
         with self.guard("the after-run pipeline"):
-            from perfbudget.pipeline import PipelineOptions, after_run
+            from perfbudget.plugin.finish import after_run
 
-            outcome = after_run(
-                run,
-                self.results_path,
-                PipelineOptions(
-                    budget_file=self.options.budget_file,
-                    baseline=self.options.baseline,
-                    report_only=self.options.report_only,
-                    report_formats=self.options.report_formats,
-                    rootdir=self.config.rootpath,
-                ),
-            )
+            outcome = after_run(self._run, self.results_path, self.budgets, self.options)
             self._pipeline_lines = list(outcome.lines)
             if outcome.failed and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _finish_run(self, exitstatus: int) -> Run:
+    def _finish_results(self, exitstatus: int) -> Path:
+        """Complete the results file: the workers' streams merged in (xdist), URL rollups, the trailer."""
         from perfbudget.collect import metadata
-        from perfbudget.results import aggregate_urls
 
-        run = self._run if self._run is not None else metadata.new_run(self.config.rootpath, workers=0)
-        self._run = run
+        if self._run is None:
+            self._run = metadata.new_run(self.config.rootpath, workers=0)
+        run = self._run
         run.finished = metadata.utc_now()
         run.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         run.environment["xdist_workers"] = str(len(self._workers))
-        run.tests = [self._records[node_id] for node_id in sorted(self._records)]
-        run.urls = aggregate_urls(run.tests)
-        return run
+        run.environment.update(metadata.database_fingerprint())
+        if self._writer is None:
+            self._writer = self._open_stream()
+        if self.is_controller:
+            self._merge_worker_streams()
+        assert self._rollup is not None
+        return self._writer.close(run, self._rollup.summaries())
+
+    def _merge_worker_streams(self) -> None:
+        """Copy each worker's test lines into the results file, as written; tests lost with a worker last.
+
+        One record is in memory at a time; a line a dying worker left half
+        written is skipped, and a file that cannot be read is a warning.
+        """
+        from perfbudget.run.store import ResultsError, iter_test_lines
+
+        assert self._writer is not None and self._rollup is not None
+        seen: set[str] = set()
+        streams = sorted(self._streams.glob("*.ndjson")) if self._streams is not None and self._streams.is_dir() else []
+        for stream in streams:
+            try:
+                for record, line in iter_test_lines(stream):
+                    if record.node_id not in seen:
+                        seen.add(record.node_id)
+                        self._writer.write_line(line)
+                        self._rollup.add(record)
+            except ResultsError as exc:
+                self.warn(f"perfbudget: part of a worker's results was lost: {exc}")
+        for node_id, record in sorted(self._crashed.items()):
+            if node_id not in seen:
+                self._stream(record)
+        if self._streams is not None:
+            shutil.rmtree(self._streams, ignore_errors=True)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:

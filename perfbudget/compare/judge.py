@@ -1,0 +1,63 @@
+"""judge(): the one way a run is judged, by the plugin, every command and the action.
+
+Budgets are read once by the caller (the plugin at configure time, a command
+at start) and handed in; the baseline is loaded here, since what it warns
+about (missing, corrupt, another project) belongs in the Comparison.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfbudget.budgets import Budgets, find_budget_file, load_budgets
+from perfbudget.compare.baseline import load_baseline
+from perfbudget.compare.engine import compare
+from perfbudget.compare.verdicts import Comparison
+from perfbudget.run.model import Run
+from perfbudget.run.store import load_run
+
+
+def judge(
+    run: Run,
+    budgets: Budgets,
+    baseline: str | Path | None,
+    *,
+    exclude: Path | None = None,
+    force_baseline: bool = False,
+    no_baseline_note: str | None = None,
+) -> Comparison:
+    """Compare ``run`` with ``budgets`` and the baseline at ``baseline`` (a file or a history directory).
+
+    ``exclude`` is the run's own results file, never its own baseline;
+    ``no_baseline_note`` is the warning carried into the reports when no
+    baseline is given at all. Baseline problems are warnings, never errors.
+    """
+    warnings: list[str] = []
+    base = None
+    if baseline:
+        loaded = load_baseline(baseline, project=run.project, force=force_baseline, exclude=exclude)
+        base, warnings = loaded.baseline, loaded.warnings
+    elif no_baseline_note:
+        warnings.append(no_baseline_note)
+    return compare(run, budgets, base, warnings)
+
+
+def judge_results(
+    results: str | Path,
+    *,
+    rootdir: Path,
+    budget_file: str | None,
+    baseline: str | None,
+    no_baseline_note: str,
+    force_baseline: bool = False,
+) -> tuple[Comparison, Path | None]:
+    """Judge a stored results file; returns the Comparison and the budget file used.
+
+    Errors are the package's own (ResultsError, BudgetError): the CLI prints
+    them with their exit code.
+    """
+    run = load_run(results)
+    path = find_budget_file(rootdir, budget_file)
+    budgets = load_budgets(path) if path else Budgets()
+    comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note)
+    return comparison, path

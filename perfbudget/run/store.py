@@ -1,0 +1,667 @@
+"""Results files: streamed, versioned, one record a line, and validated when read.
+
+A results file is NDJSON (gzip-compressed when its name ends in ``.gz``):
+
+    {"type": "run", "schema_version": 2, "project": ..., "environment": {...}}   the header
+    {"type": "test", "node_id": ..., "metrics": {...}, ...}                      one line per test
+    {"type": "url", "method": "GET", "route": "/", ...}                          per-URL rollups
+    {"type": "end", "finished": ..., "interrupted": false}                       the trailer
+
+Tests are written as they finish (``ResultsWriter``), so a crash or Ctrl-C
+leaves every finished test readable: a file without its ``end`` line reads
+as an interrupted run, its URL rollups rebuilt from the tests' requests.
+Values that say nothing (None, empty lists, default counts) are left out and
+whole numbers are written without ``.0``; that keeps a test near 1 KB.
+
+Every value read is checked: a wrong type, NaN or Infinity, a huge number,
+a NUL byte or nesting where none belongs is one ``ResultsError`` naming the
+file, line and field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import stat
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from perfbudget.errors import PerfBudgetError
+from perfbudget.run.aggregate import aggregate_urls
+from perfbudget.run.model import (
+    CacheOp,
+    Details,
+    NetworkCall,
+    RequestRecord,
+    Run,
+    SqlGroup,
+    TemplateStat,
+    TestRecord,
+    UrlSummary,
+)
+
+# Schema history (a newer version is refused rather than guessed at):
+#   1: one JSON document, ``results.json`` (perfbudget 0.1); still read, for one release.
+#   2: NDJSON: header, one test a line, URL rollups, trailer; optionally gzip.
+SCHEMA_VERSION = 2
+OLDEST_READABLE = 1
+GZIP_MAGIC = b"\x1f\x8b"
+_MAX_INT = 2**63  # larger integers are no count or line number perfbudget wrote
+
+
+class ResultsError(PerfBudgetError):
+    """A results file is missing, unreadable, corrupt or of an unknown schema."""
+
+
+# --- writing -------------------------------------------------------------------
+
+
+def _compact(value: float) -> float | int:
+    """``3.0`` as ``3``: most metrics are counts, and the ``.0`` is a fifth of their bytes."""
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 else value
+
+
+def _metrics_out(metrics: dict[str, float]) -> dict[str, float | int]:
+    return {name: _compact(metrics[name]) for name in sorted(metrics)}
+
+
+def _details_out(details: Details) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if details.sql_groups:
+        out["sql_groups"] = [_sql_out(group) for group in details.sql_groups]
+    if details.network_calls:
+        out["network_calls"] = [_drop_none(_fields(call)) for call in details.network_calls]
+    if details.cache_ops:
+        out["cache_ops"] = [_fields(op) for op in details.cache_ops]
+    if details.templates:
+        out["templates"] = [_fields(template) for template in details.templates]
+    if details.signals:
+        out["signals"] = dict(sorted(details.signals.items()))
+    return out
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__slots__}
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _sql_out(group: SqlGroup) -> dict[str, Any]:
+    out: dict[str, Any] = {"sql": group.sql, "kind": group.kind, "database": group.database, "count": group.count,
+                           "time_ms": group.time_ms}  # fmt: skip
+    if group.duplicates:
+        out["duplicates"] = group.duplicates
+    if group.location is not None:
+        out["location"] = group.location
+    if group.n_plus_one:
+        out["n_plus_one"] = True
+    if group.params is not None:
+        out["params"] = group.params
+    return out
+
+
+def test_to_dict(test: TestRecord) -> dict[str, Any]:
+    """One test's line, without the values that say nothing."""
+    out: dict[str, Any] = {"type": "test", "node_id": test.node_id, "file": test.file, "line": test.line,
+                           "outcome": test.outcome, "metrics": _metrics_out(test.metrics)}  # fmt: skip
+    if test.call_metrics:
+        out["call_metrics"] = _metrics_out(test.call_metrics)
+    details = _details_out(test.details)
+    if details:
+        out["details"] = details
+    if test.requests:
+        out["requests"] = [_request_out(request) for request in test.requests]
+    if test.samples:
+        out["samples"] = dict(sorted(test.samples.items()))
+    if test.budget_marker is not None:
+        out["budget_marker"] = test.budget_marker
+    return out
+
+
+def _request_out(request: RequestRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {"method": request.method, "path": request.path, "route": request.route,
+                           "view_name": request.view_name, "status": request.status,
+                           "metrics": _metrics_out(request.metrics)}  # fmt: skip
+    details = _details_out(request.details)
+    if details:
+        out["details"] = details
+    return _drop_none(out)
+
+
+def url_to_dict(url: UrlSummary) -> dict[str, Any]:
+    return _drop_none({"type": "url", "method": url.method, "route": url.route, "view_name": url.view_name,
+                       "hits": url.hits, "metrics": _metrics_out(url.metrics), "status_codes": url.status_codes,
+                       "tests": url.tests, "samples": url.samples})  # fmt: skip
+
+
+def header_to_dict(run: Run) -> dict[str, Any]:
+    return {"type": "run", "schema_version": SCHEMA_VERSION, "project": run.project, "commit": run.commit,
+            "branch": run.branch, "base_commit": run.base_commit, "build_id": run.build_id, "shard": run.shard,
+            "started": run.started, "environment": dict(sorted(run.environment.items()))}  # fmt: skip
+
+
+def trailer_to_dict(run: Run) -> dict[str, Any]:
+    """The end line: what is known only once the run is over."""
+    return {"type": "end", "finished": run.finished, "interrupted": run.interrupted,
+            "environment": dict(sorted(run.environment.items()))}  # fmt: skip
+
+
+# One encoder, built once (``json.dumps`` with options builds one per call);
+# ensure_ascii=False keeps non-ASCII test names readable, allow_nan=False
+# refuses to write what no reader would accept.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def encode_line(data: dict[str, Any]) -> bytes:
+    return (_encode(data) + "\n").encode("utf-8")
+
+
+def check_output_path(path: Path) -> None:
+    """Refuse to replace anything but a regular file: a symlink, a directory or a device node.
+
+    Writing through a symlink would overwrite whatever it points to; a
+    device or a directory is surely a mistyped ``--perf-output``.
+    """
+    try:
+        info = os.lstat(path)
+    except OSError:  # missing, or not reachable: writing it will say why
+        return
+    if not stat.S_ISREG(info.st_mode):
+        what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ResultsError(f"{path}: refusing to replace it with results: it is {what}")
+
+
+def _open_for_writing(path: Path) -> IO[bytes]:
+    """Create or truncate ``path``, never following a symlink put there meanwhile."""
+    check_output_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot write the results file ({exc.strerror})") from exc
+    raw = os.fdopen(fd, "wb")
+    if path.name.endswith(".gz"):
+        # mtime=0: the same run gives the same bytes; the name is not stored.
+        return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)  # type: ignore[return-value]
+    return raw
+
+
+class ResultsWriter:
+    """A results file being written: header at open, a line per test as each finishes, trailer at close.
+
+    Each test's line reaches the operating system before ``write_test``
+    returns, so a crash loses at most the test being written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], run: Run) -> None:
+        self.path = Path(path)
+        self._raw = raw = _open_for_writing(self.path)
+        self._gzip = isinstance(raw, gzip.GzipFile)
+        self.tests_written = 0
+        raw.write(encode_line(header_to_dict(run)))
+        self._flush()
+
+    def _flush(self) -> None:
+        self._raw.flush()  # gzip: a sync flush, so the compressed stream decodes up to here
+
+    def write_test(self, test: TestRecord) -> None:
+        self.write_line(encode_line(test_to_dict(test)))
+
+    def write_line(self, line: bytes) -> None:
+        """A test line already encoded (one a worker wrote), copied as is."""
+        self._raw.write(line)
+        self.tests_written += 1
+        self._flush()
+
+    def close(self, run: Run, urls: list[UrlSummary]) -> Path:
+        """Write the URL rollups and the trailer; the file is complete."""
+        for url in urls:
+            self._raw.write(encode_line(url_to_dict(url)))
+        self._raw.write(encode_line(trailer_to_dict(run)))
+        self._raw.close()
+        return self.path
+
+    def abandon(self) -> None:
+        """Close without a trailer: the file reads as an interrupted run."""
+        self._raw.close()
+
+
+def dumps(run: Run) -> str:
+    """A whole run's file as text (uncompressed): header, tests by node id, URLs, trailer."""
+    lines = [header_to_dict(run), *map(test_to_dict, sorted(run.tests, key=lambda t: t.node_id)),
+             *map(url_to_dict, sorted(run.urls, key=lambda u: u.key)), trailer_to_dict(run)]  # fmt: skip
+    return "".join(_encode(line) + "\n" for line in lines)
+
+
+def write_run(run: Run, path: str | os.PathLike[str]) -> Path:
+    """Write a whole run at once, atomically: a reader sees the old file or the new one."""
+    target = Path(path)
+    check_output_path(target)
+    # The temporary name ends like the target's, so a .gz target is compressed too.
+    tmp = target.with_name(f".{os.getpid()}.tmp.{target.name}")
+    try:
+        writer = ResultsWriter(tmp, run)
+        for test in sorted(run.tests, key=lambda t: t.node_id):
+            writer.write_test(test)
+        writer.close(run, sorted(run.urls, key=lambda u: u.key))
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+# --- reading -------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number perfbudget accepts")
+
+
+_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+
+
+class _Where:
+    """Where a value was read, for error messages: ``file:line: field``."""
+
+    __slots__ = ("source", "line")
+
+    def __init__(self, source: str, line: int) -> None:
+        self.source, self.line = source, line
+
+    def error(self, field: str, problem: str) -> ResultsError:
+        return ResultsError(f"{self.source}:{self.line}: malformed results file: {field}: {problem}")
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _str(where: _Where, value: Any, field: str) -> str:
+    if type(value) is not str:
+        raise where.error(field, f"expected a string, got {_describe(value)}")
+    if "\x00" in value:
+        raise where.error(field, "contains a NUL byte")
+    return value
+
+
+def _opt_str(where: _Where, value: Any, field: str) -> str | None:
+    return None if value is None else _str(where, value, field)
+
+
+def _int(where: _Where, value: Any, field: str) -> int:
+    if type(value) is not int:
+        raise where.error(field, f"expected a whole number, got {_describe(value)}")
+    if not -_MAX_INT < value < _MAX_INT:
+        raise where.error(field, "number out of range")
+    return value
+
+
+def _opt_int(where: _Where, value: Any, field: str) -> int | None:
+    return None if value is None else _int(where, value, field)
+
+
+def _num(where: _Where, value: Any, field: str) -> float:
+    kind = type(value)
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        raise where.error(field, f"{value} is not a number perfbudget accepts")
+    if kind is int:
+        if -_MAX_INT < value < _MAX_INT:
+            return float(value)
+        raise where.error(field, "number out of range")
+    raise where.error(field, f"expected a number, got {_describe(value)}")
+
+
+def _dict(where: _Where, value: Any, field: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise where.error(field, f"expected an object, got {_describe(value)}")
+    return value
+
+
+def _list(where: _Where, value: Any, field: str) -> list[Any]:
+    if type(value) is not list:
+        raise where.error(field, f"expected a list, got {_describe(value)}")
+    return value
+
+
+def _metrics(where: _Where, value: Any, field: str) -> dict[str, float]:
+    data = _dict(where, value, field)
+    return {_str(where, name, field): _num(where, number, f"{field}.{name}") for name, number in data.items()}
+
+
+def _samples(where: _Where, value: Any, field: str) -> dict[str, list[float]]:
+    data = _dict(where, value, field)
+    return {
+        _str(where, name, field): [_num(where, x, f"{field}.{name}") for x in _list(where, series, f"{field}.{name}")]
+        for name, series in data.items()
+    }
+
+
+def _counts(where: _Where, value: Any, field: str) -> dict[str, int]:
+    data = _dict(where, value, field)
+    return {_str(where, name, field): _int(where, count, f"{field}.{name}") for name, count in data.items()}
+
+
+def _marker(where: _Where, value: Any, field: str) -> dict[str, Any] | None:
+    """A perf_budget marker's keywords: flat, with plain values (budgets/ checks them further)."""
+    if value is None:
+        return None
+    data = _dict(where, value, field)
+    for name, item in data.items():
+        _str(where, name, field)
+        if item is not None and type(item) not in (str, int, float, bool):
+            raise where.error(f"{field}.{name}", f"expected a limit such as 5 or '200ms', got {_describe(item)}")
+        if type(item) is float and not math.isfinite(item):
+            raise where.error(f"{field}.{name}", f"{item} is not a number perfbudget accepts")
+    return data
+
+
+def _sql_group(where: _Where, data: Any, field: str) -> SqlGroup:
+    data = _dict(where, data, field)
+    params = data.get("params")
+    return SqlGroup(
+        sql=_str(where, data.get("sql"), f"{field}.sql"),
+        kind=_str(where, data.get("kind", "other"), f"{field}.kind"),
+        database=_str(where, data.get("database", "default"), f"{field}.database"),
+        count=_int(where, data.get("count"), f"{field}.count"),
+        time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
+        duplicates=_int(where, data.get("duplicates", 0), f"{field}.duplicates"),
+        location=_opt_str(where, data.get("location"), f"{field}.location"),
+        n_plus_one=data.get("n_plus_one", False) is True,
+        params=None if params is None else [_str(where, p, f"{field}.params") for p in _list(where, params, f"{field}.params")],
+    )
+
+
+def _network_call(where: _Where, data: Any, field: str) -> NetworkCall:
+    data = _dict(where, data, field)
+    return NetworkCall(
+        host=_str(where, data.get("host"), f"{field}.host"),
+        port=_opt_int(where, data.get("port"), f"{field}.port"),
+        loopback=data.get("loopback") is True,
+        method=_opt_str(where, data.get("method"), f"{field}.method"),
+        url=_opt_str(where, data.get("url"), f"{field}.url"),
+        count=_int(where, data.get("count", 1), f"{field}.count"),
+    )
+
+
+def _cache_op(where: _Where, data: Any, field: str) -> CacheOp:
+    data = _dict(where, data, field)
+    return CacheOp(
+        operation=_str(where, data.get("operation"), f"{field}.operation"),
+        cache=_str(where, data.get("cache", "default"), f"{field}.cache"),
+        calls=_int(where, data.get("calls", 0), f"{field}.calls"),
+        hits=_int(where, data.get("hits", 0), f"{field}.hits"),
+        misses=_int(where, data.get("misses", 0), f"{field}.misses"),
+        time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
+    )
+
+
+def _template(where: _Where, data: Any, field: str) -> TemplateStat:
+    data = _dict(where, data, field)
+    return TemplateStat(
+        name=_str(where, data.get("name"), f"{field}.name"),
+        count=_int(where, data.get("count"), f"{field}.count"),
+        time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
+    )
+
+
+def _details(where: _Where, value: Any, field: str) -> Details:
+    if value is None:
+        return Details()
+    data = _dict(where, value, field)
+
+    def each(key: str, read: Any) -> list[Any]:
+        items = _list(where, data.get(key, []), f"{field}.{key}")
+        return [read(where, item, f"{field}.{key}[{index}]") for index, item in enumerate(items)]
+
+    return Details(
+        sql_groups=each("sql_groups", _sql_group),
+        network_calls=each("network_calls", _network_call),
+        cache_ops=each("cache_ops", _cache_op),
+        templates=each("templates", _template),
+        signals=_counts(where, data.get("signals", {}), f"{field}.signals"),
+    )
+
+
+def _request(where: _Where, data: Any, field: str) -> RequestRecord:
+    data = _dict(where, data, field)
+    return RequestRecord(
+        method=_str(where, data.get("method"), f"{field}.method"),
+        path=_str(where, data.get("path"), f"{field}.path"),
+        route=_opt_str(where, data.get("route"), f"{field}.route"),
+        view_name=_opt_str(where, data.get("view_name"), f"{field}.view_name"),
+        status=_int(where, data.get("status", 0), f"{field}.status"),
+        metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
+        details=_details(where, data.get("details"), f"{field}.details"),
+    )
+
+
+def test_from_dict(where: _Where, data: Any, field: str = "test") -> TestRecord:
+    data = _dict(where, data, field)
+    node_id = _str(where, data.get("node_id"), f"{field}.node_id")
+    requests = _list(where, data.get("requests", []), f"{field}.requests")
+    return TestRecord(
+        node_id=node_id,
+        file=_str(where, data.get("file", ""), f"{field}.file"),
+        line=_opt_int(where, data.get("line"), f"{field}.line"),
+        outcome=_str(where, data.get("outcome", "passed"), f"{field}.outcome"),
+        metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
+        call_metrics=_metrics(where, data.get("call_metrics", {}), f"{field}.call_metrics"),
+        details=_details(where, data.get("details"), f"{field}.details"),
+        requests=[_request(where, r, f"{field}.requests[{i}]") for i, r in enumerate(requests)],
+        samples=_samples(where, data.get("samples", {}), f"{field}.samples"),
+        budget_marker=_marker(where, data.get("budget_marker"), f"{field}.budget_marker"),
+    )
+
+
+def _url(where: _Where, data: Any, field: str = "url") -> UrlSummary:
+    data = _dict(where, data, field)
+    return UrlSummary(
+        method=_str(where, data.get("method"), f"{field}.method"),
+        route=_str(where, data.get("route"), f"{field}.route"),
+        view_name=_opt_str(where, data.get("view_name"), f"{field}.view_name"),
+        hits=_int(where, data.get("hits", 0), f"{field}.hits"),
+        metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
+        status_codes=_counts(where, data.get("status_codes", {}), f"{field}.status_codes"),
+        tests=[_str(where, t, f"{field}.tests") for t in _list(where, data.get("tests", []), f"{field}.tests")],
+        samples=_samples(where, data.get("samples", {}), f"{field}.samples"),
+    )
+
+
+def _apply_header(where: _Where, run: Run, data: dict[str, Any]) -> None:
+    version = data.get("schema_version")
+    if type(version) is not int or not OLDEST_READABLE <= version <= SCHEMA_VERSION:
+        raise ResultsError(
+            f"{where.source}: results schema version {_describe(version)} is not supported (this perfbudget "
+            f"reads versions {OLDEST_READABLE} to {SCHEMA_VERSION}); upgrade perfbudget or re-record"
+        )
+    run.project = _str(where, data.get("project", ""), "project")
+    for key in ("commit", "branch", "base_commit", "build_id", "shard", "started", "finished"):
+        setattr(run, key, _opt_str(where, data.get(key), key))
+    run.environment.update(_environment(where, data.get("environment", {})))
+
+
+def _environment(where: _Where, value: Any) -> dict[str, str]:
+    data = _dict(where, value, "environment")
+    return {_str(where, key, "environment"): _str(where, item, f"environment.{key}") for key, item in data.items()}
+
+
+_CUT = b"<cut>"  # yielded, by identity, where a compressed stream ends early
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file's lines, numbered from 1; a gzip stream cut short ends where it was cut."""
+    with path.open("rb") as raw:
+        gzipped = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw  # type: ignore[assignment]
+        number = 0
+        try:
+            for number, line in enumerate(handle, 1):  # noqa: B007 - number is read after the loop
+                yield number, line
+        except (EOFError, gzip.BadGzipFile, zlib.error):
+            if not gzipped:
+                raise
+            yield number + 1, _CUT
+
+
+def _parse(where: _Where, line: bytes) -> Any:
+    try:
+        return _decode(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{where.source}:{where.line}: corrupt results file (not UTF-8: {exc.reason})") from exc
+    except RecursionError as exc:
+        raise ResultsError(f"{where.source}:{where.line}: corrupt results file (nested too deeply)") from exc
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer of thousands of digits
+        raise ResultsError(f"{where.source}:{where.line}: corrupt results file ({exc}); delete it or record a new one") from exc
+
+
+def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True) -> Run:
+    """Read a results file of any readable schema; every failure is a ResultsError naming the file.
+
+    A stream cut short (no end line: the run crashed) reads as an
+    interrupted run of the tests it finished, unless ``allow_partial`` is
+    False (a baseline must be complete). Tests come sorted by node id.
+    """
+    source = Path(path)
+    try:
+        with source.open("rb") as probe:
+            head = probe.read(2)
+            probe.seek(0)
+            first = probe.readline(1 << 20)
+    except FileNotFoundError as exc:
+        raise ResultsError(f"{source}: results file not found") from exc
+    except OSError as exc:
+        raise ResultsError(f"{source}: cannot read results file ({exc.strerror})") from exc
+    try:
+        if head == GZIP_MAGIC or first.lstrip().startswith(b'{"type"'):
+            run = _read_stream(source, allow_partial)
+        else:
+            run = _read_document(source)
+    except OSError as exc:
+        raise ResultsError(f"{source}: cannot read results file ({exc.strerror or exc})") from exc
+    run.tests.sort(key=lambda test: test.node_id)
+    return run
+
+
+load_run = read_run
+
+
+class _Torn(Exception):
+    """The stream ended in the middle of a line: a crash while writing, or a cut copy."""
+
+
+def _records(path: Path) -> Iterator[tuple[_Where, dict[str, Any]]]:
+    """Each line of a stream as a JSON object; a bad line is an error, or ``_Torn`` when it is the last."""
+    pending: ResultsError | None = None
+    for number, line in _lines(path):
+        if pending is not None:
+            raise pending
+        where = _Where(str(path), number)
+        if line is _CUT:
+            raise _Torn(f"{path}:{number}: corrupt results file (compressed stream cut short)")
+        if not line.strip():
+            continue
+        try:
+            data = _parse(where, line)
+        except ResultsError as exc:
+            pending = exc  # fatal, unless nothing follows it
+            continue
+        if type(data) is not dict:
+            raise where.error("line", f"expected an object, got {_describe(data)}")
+        yield where, data
+    if pending is not None:
+        raise _Torn(str(pending))
+
+
+def _read_stream(path: Path, allow_partial: bool) -> Run:
+    run = Run()
+    urls: list[UrlSummary] = []
+    ended = header = False
+    torn: str | None = None
+    try:
+        for where, data in _records(path):
+            kind = data.get("type")
+            if ended:
+                raise where.error("type", "a record after the end line")
+            if not header:
+                if kind != "run":
+                    raise where.error("type", "not a perfbudget results file (no header line)")
+                _apply_header(where, run, data)
+                header = True
+            elif kind == "test":
+                run.tests.append(test_from_dict(where, data))
+            elif kind == "url":
+                urls.append(_url(where, data))
+            elif kind == "end":
+                run.finished = _opt_str(where, data.get("finished"), "finished")
+                run.interrupted = data.get("interrupted") is True
+                run.environment.update(_environment(where, data.get("environment", {})))
+                ended = True
+            else:
+                raise where.error("type", f"unknown record type {_describe(kind)}")
+    except _Torn as exc:
+        torn = str(exc)
+    if not header:
+        raise ResultsError(torn or f"{path}: empty results file; delete it or record a new one")
+    if not ended:
+        if not allow_partial:
+            raise ResultsError(torn or f"{path}: incomplete results file (no end line: the run was cut short)")
+        run.interrupted = True  # what it finished is kept, and it says so
+    elif torn:
+        raise ResultsError(torn)
+    run.urls = urls if ended else aggregate_urls(run.tests)
+    return run
+
+
+def _read_document(path: Path) -> Run:
+    """Schema 1: the whole run as one JSON document."""
+    text = path.read_bytes()
+    where = _Where(str(path), 1)
+    try:
+        data = _decode(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise where.error("file", f"not UTF-8 text ({exc.reason})") from exc
+    except RecursionError as exc:
+        raise where.error("file", "nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}:{exc.lineno}: corrupt results file ({exc.msg}); delete it or record a new one") from exc
+    except ValueError as exc:
+        raise ResultsError(f"{path}: corrupt results file ({exc}); delete it or record a new one") from exc
+    if type(data) is not dict or "schema_version" not in data:
+        raise ResultsError(f"{path}: not a perfbudget results file (no schema_version)")
+    if data["schema_version"] != 1:
+        _apply_header(where, Run(), data)  # refuses it with the versions this perfbudget reads
+        raise ResultsError(f"{path}: a schema {data['schema_version']} results file must be NDJSON")
+    run = Run()
+    _apply_header(where, run, data)
+    run.interrupted = data.get("interrupted") is True
+    tests = _list(where, data.get("tests", []), "tests")
+    run.tests = [test_from_dict(where, test, f"tests[{index}]") for index, test in enumerate(tests)]
+    urls = _list(where, data.get("urls", []), "urls")
+    run.urls = [_url(where, url, f"urls[{index}]") for index, url in enumerate(urls)]
+    return run
+
+
+def iter_test_lines(path: str | os.PathLike[str]) -> Iterator[tuple[TestRecord, bytes]]:
+    """Each test of a stream (a worker's file) with its line re-encoded compactly, for merging.
+
+    A torn last line (the worker died mid-write) ends the stream; any other
+    bad line is a ResultsError.
+    """
+    try:
+        for where, data in _records(Path(path)):
+            if data.get("type") == "test":
+                yield test_from_dict(where, data), encode_line(data)
+    except _Torn:
+        return
