@@ -99,7 +99,7 @@ def clean_env() -> dict[str, str]:
 
 def run_example(results_dir: Path, *args: str, timeout: float = 300) -> ExampleRun:
     """``python -m pytest <args>`` in example/, results (if any) under ``results_dir``."""
-    results_path = results_dir / "results.json"
+    results_path = results_dir / "results.ndjson.gz"
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args]
     done = subprocess.run(
         command, cwd=EXAMPLE, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False

@@ -8,6 +8,7 @@ what the counting rule in ``collect/network.py`` must get right.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import http.server
 import json
 import threading
@@ -56,7 +57,8 @@ def read_results(path: Path) -> dict[str, Any]:
     """
     from perfbudget.run.store import SCHEMA_VERSION, load_run
 
-    lines = path.read_text(encoding="utf-8").splitlines()
+    data = path.read_bytes()
+    lines = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8").splitlines()
     header = json.loads(lines[0])
     assert header["type"] == "run" and header["schema_version"] == SCHEMA_VERSION
     assert all(json.loads(line)["type"] in ("test", "url", "end") for line in lines[1:])

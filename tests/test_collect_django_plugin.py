@@ -120,7 +120,7 @@ def django_suite(pytester: pytest.Pytester) -> pytest.Pytester:
 def _run(pytester: pytest.Pytester, *args: str) -> dict[str, Any]:
     result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:randomly", *args)
     result.assert_outcomes(passed=4)
-    return read_results(pytester.path / ".perfbudget" / "results.ndjson")
+    return read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")
 
 
 def test_django_run_records_queries_requests_and_django_facts(django_suite: pytest.Pytester) -> None:
@@ -202,7 +202,7 @@ def test_django_configured_by_a_fixture_is_recorded_from_then_on(pytester: pytes
     pytester.makepyfile(test_late=LATE_TESTS)
     result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:django", "-p", "no:randomly", "-p", "no:xdist")
     result.assert_outcomes(passed=3)
-    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz"))
     # Before Django existed its metrics are absent, not false zeros.
     assert "queries" not in tests["test_a_before_django"]["metrics"]
     queries = tests["test_b_queries"]

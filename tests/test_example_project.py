@@ -28,7 +28,7 @@ ARCHIVE_RENDER = 'render(request, "blog/archive.html"'  # the line of the exampl
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> ExampleRun:
     out = tmp_path_factory.mktemp("serial")
-    result = run_example(out, "--perf-budget", f"--perf-output={out / 'results.json'}")
+    result = run_example(out, "--perf-budget", f"--perf-output={out / 'results.ndjson.gz'}")
     assert result.returncode == 0, result.output
     return result
 
@@ -37,7 +37,7 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> ExampleRun:
 def parallel(tmp_path_factory: pytest.TempPathFactory) -> ExampleRun:
     pytest.importorskip("xdist", reason="pytest-xdist is needed for the -n 2 run")
     out = tmp_path_factory.mktemp("parallel")
-    result = run_example(out, "--perf-budget", f"--perf-output={out / 'results.json'}", "-n", "2")
+    result = run_example(out, "--perf-budget", f"--perf-output={out / 'results.ndjson.gz'}", "-n", "2")
     assert result.returncode == 0, result.output
     return result
 

@@ -30,7 +30,7 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 
 def test_example_suite_passes_without_the_plugin(tmp_path: Path) -> None:
-    default_results = EXAMPLE / ".perfbudget" / "results.ndjson"
+    default_results = EXAMPLE / ".perfbudget" / "results.ndjson.gz"
     before = _stat(default_results)  # a user's own earlier --perf-budget run may have left one
     result = run_example(tmp_path)
     assert result.returncode == 0, result.output

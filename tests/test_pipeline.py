@@ -18,7 +18,7 @@ A = "tests/test_app.py::test_a"
 
 def judge(tmp_path: Path, head_queries: int = 4, **options):  # type: ignore[no-untyped-def]
     run = run_of(record(A, queries=head_queries))
-    results = write_run(run, tmp_path / ".perfbudget" / "results.ndjson")
+    results = write_run(run, tmp_path / ".perfbudget" / "results.ndjson.gz")
     # What the plugin does: the budget file is read once, at configure time, and handed in.
     return after_run(run, results, load_project_budgets(tmp_path, None), PerfOptions(**options))
 
@@ -56,7 +56,7 @@ def test_baseline_regression_and_baseline_problems(tmp_path: Path) -> None:
     base = write_run(run_of(record(A, queries=3)), tmp_path / "base.json")
     outcome = judge(tmp_path, baseline=str(base))
     assert outcome.failed and "    REGRESSED queries 3 -> 4 (+1; any increase regresses; default rule)" in outcome.lines
-    own = tmp_path / ".perfbudget" / "results.ndjson"
+    own = tmp_path / ".perfbudget" / "results.ndjson.gz"
     outcome = judge(tmp_path, baseline=str(own))
     assert not outcome.failed
     assert "the baseline is the results file this run just wrote" in outcome.lines[-1]
@@ -143,7 +143,7 @@ def test_plugin_compares_with_a_previous_run_named_by_perf_baseline(pytester: py
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass").replace("@pytest.mark.perf_budget(network_calls=1)", ""))
     first = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")
     assert first.ret == pytest.ExitCode.OK
-    (pytester.path / ".perfbudget" / "results.ndjson").rename(pytester.path / "base.json")
+    (pytester.path / ".perfbudget" / "results.ndjson.gz").rename(pytester.path / "base.json")
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass").replace("_connect(2)", "_connect(4)"))
     second = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline=base.json", "-p", "no:cacheprovider")
     assert second.ret == pytest.ExitCode.TESTS_FAILED
@@ -186,7 +186,7 @@ def test_plugin_refuses_a_broken_budget_file_before_any_test_runs(
     result.stderr.fnmatch_lines(["ERROR: " + expected])
     result.stdout.no_fnmatch_line("*must not run*")
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
-    assert not (pytester.path / ".perfbudget" / "results.ndjson").exists()
+    assert not (pytester.path / ".perfbudget" / "results.ndjson.gz").exists()
 
 
 def test_plugin_with_a_broken_budget_file_but_recording_off_runs_normally(pytester: pytest.Pytester) -> None:

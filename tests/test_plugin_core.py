@@ -101,10 +101,10 @@ def test_every_outcome_is_recorded_and_the_run_outcome_is_unchanged(pytester: py
             "*= perfbudget =*",
             "9 tests recorded: 2 error, 2 failed, 1 passed, 2 skipped, 1 xfailed, 1 xpassed; 0 URLs",
             "Slowest tests:",
-            f"perfbudget: results written to {pytester.path / '.perfbudget' / 'results.ndjson'}",
+            f"perfbudget: results written to {pytester.path / '.perfbudget' / 'results.ndjson.gz'}",
         ]
     )
-    results = read_results(pytester.path / ".perfbudget" / "results.ndjson")
+    results = read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")
     tests = records_by_name(results)
     assert {name: t["outcome"] for name, t in tests.items()} == {
         "test_passes": "passed",
@@ -177,7 +177,7 @@ def test_network_calls_per_test_and_phase_session_fixtures_left_out(pytester: py
     )
     result = pytester.runpytest_inprocess("--perf-budget", "-p", "no:randomly")
     result.assert_outcomes(passed=4)
-    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz"))
     counts = {name: (t["metrics"]["network_calls"], t["call_metrics"]["network_calls"]) for name, t in tests.items()}
     assert counts == {
         "test_first_uses_session_fixture": (1, 1),  # not the 3 + 1 of the session fixture
@@ -211,11 +211,11 @@ def test_peak_memory_only_with_perf_memory(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest_inprocess("--perf-budget").assert_outcomes(passed=2)
-    plain = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
+    plain = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz"))
     assert "peak_memory" not in plain["test_allocates"]["metrics"]
 
     pytester.runpytest_inprocess("--perf-budget", "--perf-memory").assert_outcomes(passed=2)
-    traced = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
+    traced = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz"))
     assert traced["test_allocates"]["metrics"]["peak_memory"] >= 5_000_000
     assert traced["test_small"]["metrics"]["peak_memory"] < 5_000_000
 
@@ -232,7 +232,7 @@ def test_benchmark_rounds_become_metrics_and_samples(pytester: pytest.Pytester) 
         """
     )
     pytester.runpytest_inprocess("--perf-budget", "--benchmark-disable-gc").assert_outcomes(passed=2)
-    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz"))
     metrics = tests["test_sum"]["metrics"]
     assert metrics["benchmark.rounds"] == 5
     assert len(tests["test_sum"]["samples"]["benchmark.median"]) == 5
@@ -257,11 +257,11 @@ def test_output_path_from_option_and_ini(pytester: pytest.Pytester) -> None:
 def test_collect_only_keeps_the_last_results(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_one():\n    pass\n")
     pytester.runpytest_inprocess("--perf-budget").assert_outcomes(passed=1)
-    results = pytester.path / ".perfbudget" / "results.ndjson"
-    before = results.read_text()
+    results = pytester.path / ".perfbudget" / "results.ndjson.gz"
+    before = results.read_bytes()
     result = pytester.runpytest_inprocess("--perf-budget", "--collect-only")
     assert result.ret == pytest.ExitCode.OK
-    assert results.read_text() == before
+    assert results.read_bytes() == before
     result.stdout.no_fnmatch_line("perfbudget: results written to *")
 
 
@@ -290,7 +290,7 @@ def test_pipeline_gets_the_options_and_can_fail_a_green_run(pytester: pytest.Pyt
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["perfbudget: 1 budget exceeded (test_one: queries 3 > 1)"])
     [(count, path, budgets, options)] = seen
-    assert count == 1 and path == pytester.path / ".perfbudget" / "results.ndjson"
+    assert count == 1 and path == pytester.path / ".perfbudget" / "results.ndjson.gz"
     assert budgets.source == "budgets.yaml"  # read once, at configure time, and handed over
     assert options == PerfOptions(
         output=path,
@@ -311,7 +311,7 @@ def test_a_crashing_pipeline_is_a_warning_not_a_failure(pytester: pytest.Pyteste
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["perfbudget: the after-run pipeline failed: RuntimeError: boom"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
-    assert len(read_results(pytester.path / ".perfbudget" / "results.ndjson")["tests"]) == 1
+    assert len(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")["tests"]) == 1
 
 
 def test_an_internal_error_while_recording_never_changes_outcomes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,7 +324,7 @@ def test_an_internal_error_while_recording_never_changes_outcomes(pytester: pyte
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["perfbudget: building a test record failed: KeyError: 'no such metric'"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
-    assert read_results(pytester.path / ".perfbudget" / "results.ndjson")["tests"] == []
+    assert read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")["tests"] == []
 
 
 def test_unwritable_results_path_is_a_warning(pytester: pytest.Pytester) -> None:
@@ -340,7 +340,7 @@ def test_without_django_only_the_plain_metrics(pytester: pytest.Pytester) -> Non
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:django", "-p", "no:xdist")
     result.assert_outcomes(passed=1)
-    [test] = read_results(pytester.path / ".perfbudget" / "results.ndjson")["tests"]
+    [test] = read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")["tests"]
     assert sorted(test["metrics"]) == ["cpu_time", "duration", "external_network_calls", "network_calls"]
     assert test["details"] == {"sql_groups": [], "network_calls": [], "cache_ops": [], "templates": [], "signals": {}}
 

@@ -103,7 +103,7 @@ def test_show_prints_what_the_terminal_printed(pytester: pytest.Pytester, capsys
     result = pytester.runpytest_inprocess("--perf-budget")
     result.assert_outcomes(passed=2)
     capsys.readouterr()
-    assert cli.main(["show", str(pytester.path / ".perfbudget" / "results.ndjson")]) == 0
+    assert cli.main(["show", str(pytester.path / ".perfbudget" / "results.ndjson.gz")]) == 0
     shown = capsys.readouterr().out.splitlines()
     assert shown[0] == "2 tests recorded: 2 passed; 0 URLs"
     assert "  test_show_prints_what_the_terminal_printed.py::test_calls_out: GET http://api.example.com/rates (1x)" in shown

@@ -121,7 +121,7 @@ def test_a_crashing_worker_still_leaves_a_results_file(pytester: pytest.Pytester
     )
     result = pytester.runpytest_subprocess("--perf-budget", "-n", "2", "--max-worker-restart", "2")
     result.assert_outcomes(passed=2, failed=1)
-    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson"))
+    tests = records_by_name(read_results(pytester.path / ".perfbudget" / "results.ndjson.gz"))
     assert {name: t["outcome"] for name, t in tests.items()} == {
         "test_before": "passed",
         "test_crash": "failed",
@@ -146,7 +146,7 @@ def test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted(pytester:
     )
     result = pytester.runpytest_subprocess("--perf-budget", "-p", "no:randomly")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    results = read_results(pytester.path / ".perfbudget" / "results.ndjson")
+    results = read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")
     assert results["interrupted"] is True
     # The interrupted test has no outcome, so it has no record; the one before it does.
     assert [t["node_id"] for t in results["tests"]] == ["test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted.py::test_1_done"]

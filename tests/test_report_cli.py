@@ -97,7 +97,7 @@ def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> N
     from perfbudget.plugin.finish import after_run
     from perfbudget.plugin.options import PerfOptions
 
-    results = write_run(head_run(), tmp_path / ".perfbudget" / "results.ndjson")
+    results = write_run(head_run(), tmp_path / ".perfbudget" / "results.ndjson.gz")
     outcome = after_run(head_run(), results, Budgets(), PerfOptions(report_formats=("markdown", "html")))
     assert outcome.written == [tmp_path / ".perfbudget" / "report.md", tmp_path / ".perfbudget" / "report.html"]
     assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ✅ perfbudget: 0 regressions, 0 over budget")

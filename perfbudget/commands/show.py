@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "results",
         nargs="?",
-        default=".perfbudget/results.json",
+        default=".perfbudget/results.ndjson.gz",
         help="results file written by pytest --perf-budget (default: %(default)s)",
     )
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from perfbudget.budgets import Budgets
 
 REPORT_FORMATS = ("markdown", "html", "json")
-DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson"
+DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
 MARKER_HELP = (
     "perf_budget(**limits): performance budget of this test, overriding the budget file, "
     "e.g. @pytest.mark.perf_budget(queries=5, duration='200ms')"
