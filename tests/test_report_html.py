@@ -143,3 +143,29 @@ def test_histogram_bins_on_1_2_5_edges() -> None:
 def test_chart_labels_are_escaped() -> None:
     svg = change_bars([Change("<script>x</script>", "queries", 1, 2)])
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_comment_and_page_list_a_urls_sql_groups_in_one_order() -> None:
+    """Issue 8: both reporters take a URL's groups from run.aggregate.url_sql_groups (count, SQL, call site)."""
+    from perfbudget.compare.verdicts import Comparison, Verdict
+    from perfbudget.report.markdown import render_markdown
+    from perfbudget.run.aggregate import aggregate_urls
+    from perfbudget.run.model import Details, RequestRecord, Run, SqlGroup, TestRecord
+
+    def request(*groups: SqlGroup) -> RequestRecord:
+        return RequestRecord("GET", "/feed/", "/feed/", None, 200, {"queries": 20.0}, Details(sql_groups=list(groups)))
+
+    sql = "SELECT * FROM tag WHERE id = %s"
+    tests = [  # the same statement from two call sites, equal counts, seen by two tests in the "wrong" order
+        TestRecord("t.py::test_b", "t.py", 1, "passed", {"queries": 20.0}, requests=[request(SqlGroup(sql, "select", "default", 8, 1.0, location="b.py:2", n_plus_one=True))]),
+        TestRecord("t.py::test_a", "t.py", 2, "passed", {"queries": 20.0}, requests=[request(SqlGroup(sql, "select", "default", 8, 1.0, location="a.py:1", n_plus_one=True), SqlGroup(sql, "select", "default", 5, 1.0, location="b.py:2", n_plus_one=True))]),
+    ]
+    run = Run(project="p", tests=tests, urls=aggregate_urls(tests))
+    verdicts = [Verdict(t.node_id, "test", None, Status.OK, reason="ok") for t in tests]
+    verdicts.append(Verdict("GET /feed/", "url", "queries", Status.REGRESSED, 20.0, 2.0, 2.0, "queries 2 -> 20"))
+    comparison = Comparison(run=run, baseline=None, verdicts=verdicts)
+    comment = render_markdown(comparison)
+    assert comment.index("at `a.py:1`") < comment.index("at `b.py:2`") and "8 × the same SELECT" in comment
+    data = json.loads(parse(render_html(comparison)).scripts[0])
+    url = next(d for d in data.values() if d["kind"] == "url")
+    assert [(g[3], g[6]) for g in url["sql"]] == [(8, "a.py:1"), (8, "b.py:2")]  # the worst request's count for b.py:2

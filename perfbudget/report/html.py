@@ -18,8 +18,9 @@ from typing import Any, Iterator, TextIO
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report import charts
+from perfbudget.run.aggregate import url_sql_groups
 from perfbudget.run.metrics import format_value
-from perfbudget.run.model import Details, TestRecord, UrlSummary
+from perfbudget.run.model import Details, SqlGroup, TestRecord, UrlSummary
 
 # Columns of the tests and URLs tables: (key, heading, metric used to format it).
 TEST_COLUMNS = [
@@ -77,13 +78,15 @@ def _cells(columns: list[tuple[str, str, str]], metrics: dict[str, float], base:
     return cells
 
 
-def _details(details: Details) -> dict[str, Any]:
+def _sql_rows(groups: list[SqlGroup]) -> list[list[Any]]:
+    return [[g.sql, g.kind, g.database, g.count, format_value("query_time", g.time_ms), g.duplicates, g.location or "", g.n_plus_one] for g in groups]
+
+
+def _details(details: Details, sql_groups: list[SqlGroup]) -> dict[str, Any]:
+    """The facts behind a subject; ``sql_groups`` already in the order shown (``url_sql_groups``'s)."""
     data: dict[str, Any] = {}
-    if details.sql_groups:
-        data["sql"] = [
-            [g.sql, g.kind, g.database, g.count, format_value("query_time", g.time_ms), g.duplicates, g.location or "", g.n_plus_one]
-            for g in sorted(details.sql_groups, key=lambda g: (-g.count, g.sql))
-        ]
+    if sql_groups:
+        data["sql"] = _sql_rows(sql_groups)
     if details.network_calls:
         data["network"] = [[c.method or "", c.url or f"{c.host}:{c.port}", c.count, c.loopback] for c in details.network_calls]
     if details.cache_ops:
@@ -115,7 +118,7 @@ def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | N
         "outcome": test.outcome,
         "verdicts": _verdict_lines(verdicts),
         "metrics": _metric_lines(test.metrics, base.metrics if base else None),
-        **_details(test.details),
+        **_details(test.details, sorted(test.details.sql_groups, key=lambda g: (-g.count, g.sql, g.location or ""))),
     }
     if test.requests:
         data["requests"] = [[r.method, r.path, r.status, format_value("queries", r.metrics.get("queries")), format_value("duration", r.metrics.get("duration"))] for r in test.requests]
@@ -123,18 +126,6 @@ def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | N
 
 
 def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestRecord], base: UrlSummary | None) -> dict[str, Any]:
-    merged = Details()
-    seen: dict[str, int] = {}
-    for node_id in url.tests:
-        for request in tests[node_id].requests if node_id in tests else []:
-            if request.url_key != url.key:
-                continue
-            for group in request.details.sql_groups:
-                if group.sql not in seen:  # the worst request's figures for each statement
-                    seen[group.sql] = len(merged.sql_groups)
-                    merged.sql_groups.append(group)
-                elif group.count > merged.sql_groups[seen[group.sql]].count:
-                    merged.sql_groups[seen[group.sql]] = group
     return {
         "kind": "url",
         "name": url.key,
@@ -143,7 +134,7 @@ def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestR
         "metrics": _metric_lines(url.metrics, base.metrics if base else None),
         "status_codes": [[code, count] for code, count in sorted(url.status_codes.items())],
         "tests": url.tests,
-        **_details(merged),
+        **_details(Details(), url_sql_groups(url, tests)),
     }
 
 

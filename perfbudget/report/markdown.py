@@ -9,16 +9,22 @@ says how many it left out, and a note under the verdict says so too. Rows are
 in the Comparison's order (sorted by compare/), so an updated comment only
 changes where results changed. Every user-controlled string goes through
 ``escape.py``.
+
+Rows are written lazily: a 50,000-test run has thousands of findings, but
+65,536 characters hold a few hundred rows, so a section knows how many rows
+it has and formats only those that fit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import TextIO
 from urllib.parse import quote, urlsplit
 
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
+from perfbudget.run.aggregate import url_sql_groups
 from perfbudget.run.metrics import format_value
 from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
@@ -43,10 +49,15 @@ _ICON = {
 
 @dataclass
 class _Section:
-    """A heading, a fixed header (a table head) and rows that may be left out from the end."""
+    """A heading, a fixed header (a table head) and rows that may be left out from the end.
+
+    ``rows`` is consumed by ``render`` only as far as the rows fit, so it
+    may be a generator; ``total`` is how many it would yield.
+    """
 
     opening: list[str]
-    rows: list[str]
+    rows: Iterable[str]
+    total: int
     noun: str  # what a row is, for "… and 12 more <noun>"
     closing: list[str] = field(default_factory=list)
     max_rows: int | None = None  # a cap for readability, whatever the room
@@ -57,12 +68,12 @@ class _Section:
         skeleton = "\n".join(self.opening + self.closing)
         note_room = 80 + len(self.noun)
         if len(skeleton) + note_room > budget:
-            self.omitted = len(self.rows)
+            self.omitted = self.total
             return ""
         lines, used = list(self.opening), len(skeleton) + note_room
         for index, row in enumerate(self.rows):
             if used + len(row) + 1 > budget or (self.max_rows is not None and index >= self.max_rows):
-                self.omitted = len(self.rows) - index
+                self.omitted = self.total - index
                 lines.append(f"\n*… and {self.omitted:,} more {self.noun}; see the full report.*\n")
                 break
             lines.append(row)
@@ -136,19 +147,22 @@ def _sections(comparison: Comparison) -> list[_Section]:
         sections.append(
             _Section(
                 ["#### What broke", "", "| | Test or URL | Metric | Baseline → now | Change | Limit |", "|---|---|---|---|---|---|"],
-                [_finding_row(v, first=index == 0 or _key(failing[index - 1]) != _key(v)) for index, v in enumerate(failing)],
+                (_finding_row(v, first=index == 0 or _key(failing[index - 1]) != _key(v)) for index, v in enumerate(failing)),
+                len(failing),
                 "findings",
             )
         )
-    groups = _n_plus_one_rows(comparison)
+    groups = _n_plus_one_groups(comparison)
     if groups:
-        sections.append(_Section(["#### N+1 queries", ""], groups, "N+1 groups", max_rows=MAX_N_PLUS_ONE))
+        rows = (_n_plus_one_row(kind, subject, group) for kind, subject, group in groups)
+        sections.append(_Section(["#### N+1 queries", ""], rows, len(groups), "N+1 groups", max_rows=MAX_N_PLUS_ONE))
     if improved:
         sections.append(
             _collapsed(
                 f"🟢 {len(improved):,} improved",
                 ["| Test or URL | Metric | Baseline → now | Change |", "|---|---|---|---|"],
-                [_improved_row(v) for v in improved],
+                (_improved_row(v) for v in improved),
+                len(improved),
                 "improvements",
             )
         )
@@ -159,7 +173,8 @@ def _sections(comparison: Comparison) -> list[_Section]:
                 _collapsed(
                     f"{_ICON[status]} {len(subjects):,} {title}",
                     [],
-                    [f"- {_kind(v)}{code_span(v.subject, width=NAME_WIDTH, in_table=False)}" for v in subjects],
+                    (f"- {_kind(v)}{code_span(v.subject, width=NAME_WIDTH, in_table=False)}" for v in subjects),
+                    len(subjects),
                     f"{title} tests and URLs",
                 )
             )
@@ -168,7 +183,8 @@ def _sections(comparison: Comparison) -> list[_Section]:
             _collapsed(
                 f"⚠️ {len(comparison.warnings)} warning{'s' if len(comparison.warnings) > 1 else ''}",
                 [],
-                [f"- {md_text(w, width=1_000)}" for w in comparison.warnings],
+                (f"- {md_text(w, width=1_000)}" for w in comparison.warnings),
+                len(comparison.warnings),
                 "warnings",
             )
         )
@@ -182,9 +198,9 @@ def _finding_order(verdict: Verdict) -> tuple[int, str, str, int, str]:
     return verdict.status.severity, verdict.subject_kind, verdict.subject, rank, metric
 
 
-def _collapsed(summary: str, header: list[str], rows: list[str], noun: str) -> _Section:
+def _collapsed(summary: str, header: list[str], rows: Iterable[str], total: int, noun: str) -> _Section:
     # GitHub renders Markdown inside <details> only after a blank line.
-    return _Section([f"<details><summary>{summary}</summary>", "", *header], rows, noun, ["", "</details>"])
+    return _Section([f"<details><summary>{summary}</summary>", "", *header], rows, total, noun, ["", "</details>"])
 
 
 def _kind(verdict: Verdict) -> str:
@@ -230,38 +246,35 @@ def _improved_row(verdict: Verdict) -> str:
     return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {change} |"
 
 
-def _n_plus_one_rows(comparison: Comparison) -> list[str]:
-    """N+1 groups of the subjects that broke or are new: the likely cause, with where it happens."""
+def _n_plus_one_groups(comparison: Comparison) -> list[tuple[str, str, SqlGroup]]:
+    """(kind, subject, group) for the N+1 groups of the subjects that broke or are new: the likely cause.
+
+    Each group (SQL and call site) is listed once, under the first subject that has it.
+    Only the list is built here; the rows that fit are formatted by the section.
+    """
     statuses = comparison.subject_statuses()
     wanted = [key for key, status in statuses.items() if status in FAILING] + [
         key for key, status in statuses.items() if status is Status.NEW
     ]
     tests = {test.node_id: test for test in comparison.run.tests}
     urls = {url.key: url for url in comparison.run.urls}
-    rows, shown = [], set()
+    found, shown = [], set()
     # Tests before URLs: a URL's group is usually a test's group seen again; show it once.
     for kind, subject in sorted(wanted, key=lambda key: key[0] != "test"):
-        for group in _groups_of(tests, urls, kind, subject):
+        for group in _subject_n_plus_one(tests, urls, kind, subject):
             if (group.sql, group.location) not in shown:
                 shown.add((group.sql, group.location))
-                rows.append(_n_plus_one_row(kind, subject, group))
-    return rows
+                found.append((kind, subject, group))
+    return found
 
 
-def _groups_of(tests: dict[str, TestRecord], urls: dict[str, UrlSummary], kind: str, subject: str) -> list[SqlGroup]:
+def _subject_n_plus_one(tests: Mapping[str, TestRecord], urls: Mapping[str, UrlSummary], kind: str, subject: str) -> list[SqlGroup]:
+    """A test's or URL's N+1 groups, in the order of ``url_sql_groups`` (count, SQL, call site)."""
     if kind == "test":
         test = tests.get(subject)
-        return sorted(test.details.n_plus_one_groups, key=lambda g: (-g.count, g.sql)) if test else []
-    found: dict[str, SqlGroup] = {}
+        return sorted(test.details.n_plus_one_groups, key=lambda g: (-g.count, g.sql, g.location or "")) if test else []
     url = urls.get(subject)
-    for node_id in url.tests if url else []:
-        test = tests.get(node_id)
-        for request in test.requests if test else []:
-            if request.url_key == subject:
-                for group in request.details.n_plus_one_groups:
-                    if group.sql not in found or group.count > found[group.sql].count:
-                        found[group.sql] = group
-    return sorted(found.values(), key=lambda g: (-g.count, g.sql))
+    return [group for group in url_sql_groups(url, tests) if group.n_plus_one] if url else []
 
 
 def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
