@@ -30,6 +30,7 @@ COMMANDS = {
     "report": "render a report (markdown, html, json, terminal)",
     "baseline": "fetch the target branch's results from GitHub Actions",
     "comment": "create or update the pull request comment",
+    "artifact": "print this CI build's directory, file paths and artifact name",
 }
 
 

@@ -19,7 +19,10 @@ from typing import Any
 
 import pytest
 
+from perfbudget.github.artifacts import BASELINE_NAME, RESULTS_NAME, artifact_name, build_dir
 from perfbudget.github.comments import marker_for
+from perfbudget.github.context import read_context
+from perfbudget.run.store import read_run
 from tests.fakegithub.runner import JobRun, Runner
 from tests.helpers_github import TOKEN, FakeGitHub, fake_github, pr_event, write_event  # noqa: F401
 
@@ -59,11 +62,17 @@ def _job(fake: FakeGitHub, workspace: Path, tmp_path: Path, event_name: str, eve
     return Runner(fake, workspace, env, github, run_id, home / "summary.md", skip=("Install perfbudget (not the PR's code)", "Install perfbudget"))
 
 
-def _artifact(fake: FakeGitHub, run_id: int) -> dict[str, bytes]:
+def _uploaded(fake: FakeGitHub, run_id: int) -> tuple[str, dict[str, bytes]]:
+    """The one artifact a job uploaded: its name and files."""
     [artifact] = [a for a in fake.artifacts.values() if a["_run"] == run_id]
-    assert artifact["name"] == f"perfbudget-{run_id}-1"
     archive = zipfile.ZipFile(io.BytesIO(fake.blobs[artifact["id"]]))
-    return {name: archive.read(name) for name in archive.namelist()}
+    return artifact["name"], {name: archive.read(name) for name in archive.namelist()}
+
+
+def _artifact(fake: FakeGitHub, run_id: int) -> dict[str, bytes]:
+    name, files = _uploaded(fake, run_id)
+    assert name == f"perfbudget-{run_id}-1"
+    return files
 
 
 def _marked(fake: FakeGitHub, number: int) -> list[dict[str, Any]]:
@@ -87,7 +96,7 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     assert job.step("Comment on the pull request").status == "skipped"
     assert job.outputs["baseline-found"] == "false" and job.outputs["tests-exit-code"] == "0"
     stored = _artifact(fake_github, push.run_id)
-    assert {"results.json", "report.md", "report.html", "comparison.json"} <= set(stored) and "pr.json" not in stored
+    assert {"results.ndjson.gz", "report.md", "report.html", "comparison.json"} <= set(stored) and "pr.json" not in stored
     assert "perfbudget" in push.summary.read_text()
 
     # 2. A pull request adds an N+1 to the post list.
@@ -161,7 +170,7 @@ def test_github_down_during_a_pull_request_loses_nothing(fake_github: FakeGitHub
     assert "baseline fetch failed" in summary and "HTTP 502" in summary
     assert "PR comment not posted" in summary and "compared with budgets only" in summary
     assert "### ✅ perfbudget:" in summary
-    assert {"results.json", "report.md", "report.html", "pr.json"} <= set(_artifact(fake_github, pr.run_id))
+    assert {"results.ndjson.gz", "report.md", "report.html", "pr.json"} <= set(_artifact(fake_github, pr.run_id))
     assert TOKEN not in job.log + summary
 
 
@@ -174,3 +183,28 @@ def test_strict_makes_an_unreachable_github_fail_the_job(fake_github: FakeGitHub
     assert "::error title=perfbudget::PR comment not posted: commenting on acme/shop#9: HTTP 401 Bad credentials" in job.step("Comment on the pull request").stderr
     assert job.step("Upload the build's results and reports").status == "success"  # if: always()
     assert job.step("Verdict").status == "skipped"
+
+
+def test_the_artifact_is_named_and_filled_as_artifacts_says(fake_github: FakeGitHub, workspace: Path, tmp_path: Path) -> None:
+    """action.yml rebuilds no path in shell: names, directories and outputs all come from perfbudget.github.artifacts."""
+    inputs = {**INPUTS, "artifact-name": "shop-perf-"}
+    push = _job(fake_github, workspace, tmp_path, "push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, branch="main", sha="1" * 40)
+    job = push.run_action(ROOT / "action.yml", inputs)
+    assert not job.failed, _explain(job)
+    build_id = read_context(push.env).build_id
+    directory = build_dir(workspace, build_id)
+    name, files = _uploaded(fake_github, push.run_id)
+    assert name == job.outputs["artifact-name"] == artifact_name("shop-perf-", build_id)
+    assert job.outputs["build-dir"] == str(directory) and job.outputs["results-path"] == str(directory / RESULTS_NAME)
+    assert set(files) == {p.name for p in directory.iterdir()} and RESULTS_NAME in files
+    (tmp_path / RESULTS_NAME).write_bytes(files[RESULTS_NAME])
+    assert read_run(tmp_path / RESULTS_NAME).tests  # gzip NDJSON, as its name says
+
+    # The pull request finds that artifact by the same prefix and keeps the baseline it compared with.
+    fake_github.add_pull(7, "2" * 40)
+    pr = _job(fake_github, workspace, tmp_path, "pull_request", pr_event(7, "2" * 40), branch="7/merge", sha="3" * 40, base_ref="main")
+    job = pr.run_action(ROOT / "action.yml", inputs)
+    assert job.outputs["baseline-found"] == "true", _explain(job)
+    name, files = _uploaded(fake_github, pr.run_id)
+    assert name == artifact_name("shop-perf-", read_context(pr.env).build_id)
+    assert {RESULTS_NAME, BASELINE_NAME, "pr.json"} <= set(files)

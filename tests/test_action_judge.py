@@ -43,7 +43,7 @@ def test_writes_reports_summary_annotations_and_outputs(job: Path, capsys: pytes
     results = _run(job / "results.json", 9)
     build = job / "build"
     assert main(["--results", str(results), "--build-dir", str(build)]) == 0
-    assert {p.name for p in build.iterdir()} == {"results.json", "report.md", "report.html", "comparison.json", "perfbudget.yaml"}
+    assert {p.name for p in build.iterdir()} == {"results.ndjson.gz", "report.md", "report.html", "comparison.json", "perfbudget.yaml"}
     outputs = _outputs(job / "output")
     assert outputs["verdict"] == "fail" and outputs["count-over-budget"] == "1" and outputs["baseline-found"] == "false"
     assert outputs["markdown-path"] == str(build / "report.md")

@@ -8,14 +8,21 @@ from pathlib import Path
 import pytest
 
 from perfbudget.github.artifacts import (
+    BUILDS_DIR,
     ArtifactError,
     PrContext,
     artifact_name,
     build_dir,
+    build_paths,
     collect,
+    find,
     read_pr_context,
+    save_results,
     write_pr_context,
 )
+from perfbudget.run.store import GZIP_MAGIC, read_run
+from tests.fakegithub.runner import read_outputs
+from tests.helpers_github import cli
 
 
 def test_build_dir_and_name(tmp_path: Path) -> None:
@@ -23,6 +30,68 @@ def test_build_dir_and_name(tmp_path: Path) -> None:
     assert directory == tmp_path / ".perfbudget" / "builds" / "123-2" and directory.is_dir()
     assert build_dir(tmp_path, "../../etc").parent == tmp_path / ".perfbudget" / "builds"
     assert artifact_name("perfbudget-", "123-2") == "perfbudget-123-2"
+
+
+def test_build_paths_name_every_file_the_steps_pass_on(tmp_path: Path) -> None:
+    paths = build_paths(tmp_path, "shop-", "123-2")
+    directory = tmp_path / ".perfbudget" / "builds" / "123-2"
+    assert paths.outputs() == {
+        "build-dir": str(directory),
+        "results": str(directory / "results.ndjson.gz"),
+        "baseline": str(directory / "baseline.ndjson.gz"),
+        "artifact-name": "shop-123-2",
+    }
+    assert directory.is_dir()
+
+
+@pytest.mark.parametrize("prefix", ["perf/", "perf:", "per\nf-"])
+def test_a_name_upload_artifact_refuses_is_an_error_before_any_directory(tmp_path: Path, prefix: str) -> None:
+    with pytest.raises(ArtifactError, match="change the action's artifact-name input"):
+        build_paths(tmp_path, prefix, "1-1")
+    assert not (tmp_path / BUILDS_DIR).exists()
+
+
+def test_artifact_paths_prints_github_output_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
+    monkeypatch.chdir(tmp_path)
+    assert cli("artifact", "paths", "--prefix", "shop-") == 0
+    (tmp_path / "output").write_text(capsys.readouterr().out)
+    assert read_outputs(tmp_path / "output") == build_paths(tmp_path, "shop-", "77-2").outputs()
+
+
+def test_artifact_paths_outside_actions_and_with_a_bad_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for key in ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cli("artifact", "paths") == 0
+    assert "artifact-name=perfbudget-local-1\n" in capsys.readouterr().out
+    assert cli("artifact", "paths", "--prefix", "a|b-") == 3
+    captured = capsys.readouterr()
+    assert captured.out == "" and "perfbudget artifact: artifact name 'a|b-local-1' contains '|'" in captured.err
+
+
+def test_find_prefers_the_current_name_and_accepts_an_older_artifacts(tmp_path: Path) -> None:
+    assert find(tmp_path, "results.ndjson.gz") is None
+    (tmp_path / "results.json").write_text("{}")
+    assert find(tmp_path, "results.ndjson.gz") == tmp_path / "results.json"
+    (tmp_path / "results.ndjson.gz").write_bytes(b"")
+    assert find(tmp_path, "results.ndjson.gz") == tmp_path / "results.ndjson.gz"
+    assert find(tmp_path, "report.md") is None
+
+
+def test_save_results_reencodes_so_the_name_tells_the_truth(tmp_path: Path) -> None:
+    """A schema-1 results.json saved as results.ndjson.gz becomes gzip NDJSON with the same tests."""
+    old = tmp_path / "results.json"
+    old.write_text(json.dumps({"schema_version": 1, "project": "shop", "tests": [{"node_id": "t.py::test_a", "metrics": {"queries": 3}}]}))
+    target = save_results(old, tmp_path / "build" / "results.ndjson.gz")
+    assert target == tmp_path / "build" / "results.ndjson.gz" and target.read_bytes()[:2] == GZIP_MAGIC
+    assert [(t.node_id, t.metrics) for t in read_run(target).tests] == [("t.py::test_a", {"queries": 3})]
+    assert save_results(target, target) == target  # already in place: untouched
+    assert save_results(tmp_path / "missing.json", tmp_path / "build" / "baseline.ndjson.gz") is None
+    (tmp_path / "broken.json").write_text("{broken")
+    assert save_results(tmp_path / "broken.json", tmp_path / "build" / "baseline.ndjson.gz") is None
+    assert not (tmp_path / "build" / "baseline.ndjson.gz").exists()
 
 
 def test_collect_copies_what_exists(tmp_path: Path) -> None:

@@ -265,6 +265,19 @@ def test_without_a_baseline_the_comment_says_so(fake_github: FakeGitHub, pr_env:
     assert "no baseline from the target branch yet" in comment["body"]
 
 
+@pytest.mark.parametrize(("results", "baseline"), [("results.ndjson.gz", "baseline.ndjson.gz"), ("results.json", "baseline.json")])
+def test_from_artifact_compares_with_the_artifacts_baseline_under_new_and_old_names(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, results: str, baseline: str) -> None:
+    """The action names them from perfbudget.github.artifacts; an artifact of the previous release, the old way."""
+    directory = _artifact(tmp_path)
+    (directory / "report.md").unlink()
+    _results(directory / results, 9)
+    _results(directory / baseline, 3)
+    _workflow_run_event(tmp_path)
+    assert cli("comment", "--from-artifact", str(directory), "--mode", "on-failure") == 0
+    [comment] = _marked(fake_github)
+    assert "1 regression" in comment["body"]
+
+
 def test_from_artifact_judges_with_the_artifacts_budgets(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
     directory = _artifact(tmp_path)
     (directory / "report.md").unlink()

@@ -16,7 +16,7 @@ from perfbudget.github.options import add_github_arguments
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     fetch = actions.add_parser("fetch", help="save the target branch's newest results to PATH")
-    fetch.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write the results file")
+    fetch.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write the results file (gzip when PATH ends in .gz)")
     fetch.add_argument("--branch", help="target branch (default: the PR's base branch, else the default branch)")
     fetch.add_argument(
         "--artifact-prefix",

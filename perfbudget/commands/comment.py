@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--from-artifact",
         metavar="DIR",
         help="downloaded perfbudget artifact (workflow_run stage): PR number and sha from DIR/pr.json, "
-        "body from DIR/results.json (or DIR/report.md)",
+        "body rendered from DIR/results.ndjson.gz (an older artifact's results.json; else DIR/report.md)",
     )
     parser.add_argument(
         "--mode",
@@ -149,18 +149,21 @@ def _artifact_body(directory: Path, artifact: PrContext, report_url: str | None)
 
     Everything in a fork's artifact was written by the fork's code: rendering
     from the data puts every string through the renderer's escaping, where a
-    report.md would be posted as the fork wrote it.
+    report.md would be posted as the fork wrote it. An artifact of the
+    previous release names its files the old way; ``find`` accepts both.
     """
-    results, baseline, report = directory / "results.json", directory / "baseline.json", directory / "report.md"
-    if results.is_file():
+    from perfbudget.github.artifacts import BASELINE_NAME, REPORT_NAME, RESULTS_NAME, find
+
+    results, baseline, report = find(directory, RESULTS_NAME), find(directory, BASELINE_NAME), directory / REPORT_NAME
+    if results is not None:
         try:
-            return _render(str(results), str(baseline) if baseline.is_file() else None, None, report_url, directory)
+            return _render(str(results), str(baseline) if baseline else None, None, report_url, directory)
         except PerfBudgetError:
             if not report.is_file():
                 raise
     if report.is_file():
         return _read_body(str(report)), artifact.verdict
-    raise PerfBudgetError(f"{directory}: neither results.json nor report.md in the artifact")
+    raise PerfBudgetError(f"{directory}: neither {RESULTS_NAME} nor {REPORT_NAME} in the artifact")
 
 
 def _post(args, context, number: int, head_sha: str, body: str, marker: str, verdict: str):  # type: ignore[no-untyped-def]

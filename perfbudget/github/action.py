@@ -1,8 +1,9 @@
 """The composite action's judging step: one Comparison, every CI output written from it.
 
 ``python -m perfbudget.github.action --results R --build-dir D [--baseline B] [--budgets F]``
-compares once, then writes the build's ``report.md`` / ``report.html`` /
-``comparison.json``, appends the job summary, prints the annotations, saves
+compares once, then fills the build directory under the names ``artifacts``
+gives (results, baseline and budgets beside ``report.md``, ``report.html`` and
+``comparison.json``), appends the job summary, prints the annotations, saves
 ``pr.json`` for the fork-PR second stage, and sets the step outputs the
 remaining steps (comment, upload, verdict) read. Keeping this in Python keeps
 ``action.yml`` to wiring. Problems become warnings: it never fails the job
@@ -18,7 +19,18 @@ from pathlib import Path
 from typing import Sequence
 
 from perfbudget.errors import PerfBudgetError
-from perfbudget.github.artifacts import PrContext, collect, write_pr_context
+from perfbudget.github.artifacts import (
+    BASELINE_NAME,
+    BUDGETS_NAME,
+    COMPARISON_NAME,
+    HTML_NAME,
+    REPORT_NAME,
+    RESULTS_NAME,
+    PrContext,
+    collect,
+    save_results,
+    write_pr_context,
+)
 from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
 from perfbudget.github.context import ActionsContext, read_context
 from perfbudget.github.summary import append_summary, set_outputs, warn
@@ -50,16 +62,15 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
     )
     report_url = context.run_url or None
     build_dir.mkdir(parents=True, exist_ok=True)
+    save_results(results, build_dir / RESULTS_NAME)
+    save_results(Path(baseline) if baseline else None, build_dir / BASELINE_NAME)
     # The budgets go along so the fork-PR second stage judges the artifact as this step did.
-    collect(
-        build_dir,
-        {"results.json": results, "baseline.json": Path(baseline) if baseline else None, "perfbudget.yaml": budget_file},
-    )
-    markdown = build_dir / "report.md"
+    collect(build_dir, {BUDGETS_NAME: budget_file})
+    markdown, html = build_dir / REPORT_NAME, build_dir / HTML_NAME
     write_report(comparison, configured(report_url=report_url, max_chars=BODY_CHARS), markdown)
-    write_report(comparison, "html", build_dir / "report.html")
+    write_report(comparison, "html", html)
     data = comparison_to_dict(comparison)
-    (build_dir / "comparison.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    (build_dir / COMPARISON_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     append_summary(context, render_job_summary(comparison, report_url=report_url))
     for line in render_annotations(comparison):
         print(line)
@@ -70,9 +81,9 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
     outputs = {
         "verdict": verdict,
         "summary": comparison.summary_line(),
-        "results-path": str(build_dir / "results.json"),
+        "results-path": str(build_dir / RESULTS_NAME),
         "markdown-path": str(markdown),
-        "html-path": str(build_dir / "report.html"),
+        "html-path": str(html),
         "build-dir": str(build_dir),
         "baseline-found": str(comparison.baseline is not None).lower(),
     }

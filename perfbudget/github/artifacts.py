@@ -4,7 +4,8 @@ The action uploads that directory as one artifact named ``<prefix><run id>-<atte
 On the default branch it is the baseline later PRs download; on a PR from a
 fork it carries what the second, trusted ``workflow_run`` stage needs to post
 the comment (``pr.json``). ``pr.json`` comes from an untrusted run, so it is
-validated field by field when read.
+validated field by field when read. This module is the only place that names
+these paths: ``action.yml`` reads them from ``perfbudget artifact paths``.
 """
 
 from __future__ import annotations
@@ -15,21 +16,43 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from perfbudget.budgets.discover import DEFAULT_NAMES
 from perfbudget.errors import PerfBudgetError
+from perfbudget.run.store import ResultsError, read_run, write_run
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
+RESULTS_NAME = "results.ndjson.gz"  # the run's results; write_run compresses by the suffix
+BASELINE_NAME = "baseline.ndjson.gz"  # the target branch's results; the action fetches them straight here
+BUDGETS_NAME = DEFAULT_NAMES[0]  # the name find_budget_file looks for, so the second stage judges alike
+REPORT_NAME = "report.md"
+HTML_NAME = "report.html"
+COMPARISON_NAME = "comparison.json"
 PR_CONTEXT_NAME = "pr.json"
+# What artifacts of perfbudget 0.1 called the same files; still read, for one release.
+OLD_NAMES = {RESULTS_NAME: "results.json", BASELINE_NAME: "baseline.json"}
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+_NOT_IN_ARTIFACT_NAMES = set('":<>|*?\\/\r\n')  # upload-artifact refuses these
 
 
 class ArtifactError(PerfBudgetError):
-    """The artifact directory or its pr.json is missing or malformed."""
+    """An artifact name that GitHub would refuse, or an artifact directory or pr.json that is missing or malformed."""
 
 
 def artifact_name(prefix: str, build_id: str) -> str:
-    """``perfbudget-1234-1``: the stable prefix finds it, run id and attempt keep it unique."""
-    return f"{prefix}{build_id}"
+    """``perfbudget-1234-1``: the stable prefix finds it, run id and attempt keep it unique.
+
+    A character upload-artifact refuses is reported now, before the tests run,
+    rather than by the upload step at the end of the job.
+    """
+    name = f"{prefix}{build_id}"
+    bad = sorted(_NOT_IN_ARTIFACT_NAMES.intersection(name))
+    if bad:
+        raise ArtifactError(
+            f"artifact name {name!r} contains {' '.join(map(repr, bad))}, which artifact names cannot hold; "
+            "change the action's artifact-name input"
+        )
+    return name
 
 
 def build_dir(root: Path, build_id: str) -> Path:
@@ -37,6 +60,62 @@ def build_dir(root: Path, build_id: str) -> Path:
     path = Path(root) / BUILDS_DIR / (_SAFE_ID.sub("_", build_id) or "local")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@dataclass(frozen=True)
+class BuildPaths:
+    """One build's directory, the files the action's steps pass between them, and its artifact name."""
+
+    directory: Path
+    artifact_name: str
+
+    @property
+    def results(self) -> Path:
+        return self.directory / RESULTS_NAME
+
+    @property
+    def baseline(self) -> Path:
+        """Inside the build directory: a baseline left by an earlier job in the same workspace is never reused."""
+        return self.directory / BASELINE_NAME
+
+    def outputs(self) -> dict[str, str]:
+        """The step outputs ``action.yml`` wires into the later steps."""
+        return {
+            "build-dir": str(self.directory),
+            "results": str(self.results),
+            "baseline": str(self.baseline),
+            "artifact-name": self.artifact_name,
+        }
+
+
+def build_paths(root: Path, prefix: str, build_id: str) -> BuildPaths:
+    """Check the artifact name first, so a bad prefix creates no directory."""
+    name = artifact_name(prefix, build_id)
+    return BuildPaths(build_dir(root, build_id), name)
+
+
+def find(directory: Path, name: str) -> Path | None:
+    """``directory/name``, else the file under the name an older artifact gave it, else None."""
+    for candidate in (name, OLD_NAMES.get(name)):
+        if candidate and (directory / candidate).is_file():
+            return directory / candidate
+    return None
+
+
+def save_results(source: Path | None, target: Path) -> Path | None:
+    """Put a results file at ``target``, re-encoded: its name promises gzip NDJSON, whatever ``source`` was.
+
+    A byte copy of a schema-1 ``results.json`` would not be what the name says.
+    None when there is no readable source; the comparison already says why.
+    """
+    if source is None or not source.is_file():
+        return None
+    if source.resolve() == target.resolve():
+        return target
+    try:
+        return write_run(read_run(source), target)
+    except ResultsError:
+        return None
 
 
 def collect(directory: Path, files: dict[str, Path | None]) -> list[Path]:

@@ -19,11 +19,12 @@ import requests
 from github3 import GitHub
 from github3.exceptions import GitHubError
 
+from perfbudget.github.artifacts import OLD_NAMES, RESULTS_NAME
 from perfbudget.github.client import describe, get_json
 from perfbudget.run.store import ResultsError, load_run, write_run
 
-# Results file names an artifact may hold, newest format first (results.json: schema 1).
-RESULTS_NAMES = ("results.ndjson.gz", "results.ndjson", "results.json")
+# Results file names an artifact may hold, newest format first (the last: perfbudget 0.1's schema 1).
+RESULTS_NAMES = (RESULTS_NAME, "results.ndjson", OLD_NAMES[RESULTS_NAME])
 MAX_RUNS = 10  # successful runs looked at before giving up
 MAX_RESULTS_BYTES = 200 * 1024 * 1024  # refuse absurd archive members rather than fill the disk
 
