@@ -17,6 +17,8 @@ def find_budget_file(rootdir: Path, explicit: str | None = None) -> Path | None:
     pyproject.toml must exist: a typo there must not silently drop every limit.
     """
     if explicit:
+        if "\x00" in explicit:  # possible from an ini file; the message would carry the raw NUL
+            raise BudgetError(f"{explicit!r}: not a file name, it contains a NUL byte (given with --perf-budget-file or perf_budget_file)")
         path = Path(explicit)
         path = path if path.is_absolute() else rootdir / path
         if not path.is_file():
@@ -42,11 +44,14 @@ def _from_pyproject(pyproject: Path) -> Path | None:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BudgetError(f"{pyproject}: cannot read [tool.perfbudget] ({exc})") from exc
-    section = data.get("tool", {}).get("perfbudget", {})
+    except RecursionError as exc:  # tomllib has no nesting limit of its own
+        raise BudgetError(f"{pyproject}: cannot read [tool.perfbudget] (nested too deeply)") from exc
+    tool = data.get("tool")
+    section = tool.get("perfbudget") if isinstance(tool, dict) else None  # ``tool = 1`` is valid TOML
     value = section.get("budget_file") if isinstance(section, dict) else None
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or "\x00" in value:
         raise BudgetError(f"{pyproject}: [tool.perfbudget] budget_file must be a path, got {value!r}")
     path = pyproject.parent / value
     if not path.is_file():

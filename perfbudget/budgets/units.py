@@ -1,11 +1,14 @@
 """Human units in budget files: ``200ms``, ``1.5s``, ``24MB``, ``512kB``.
 
-Values are converted to the storage units of ``results.py``: milliseconds for
-times, bytes for memory, plain numbers for counts.
+Values are converted to the storage units of results files: milliseconds for
+times, bytes for memory, plain numbers for counts. NaN, infinity and numbers
+of 2**63 or more are refused: a limit of NaN is never exceeded (``x > nan`` is
+always false), so it would switch its budget off without a word.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 _TIME_UNITS = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "min": 60_000.0}
@@ -14,6 +17,7 @@ _BYTE_UNITS = {
     "kib": 1024, "mib": 1024**2, "gib": 1024**3,
 }
 _QUANTITY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Zµ]*)\s*$")
+_LARGEST = 2.0**63  # no count, duration or size reaches it (as in run/store.py)
 
 
 class UnitError(ValueError):
@@ -27,23 +31,41 @@ def parse_quantity(value: object, kind: str) -> float:
     """
     if isinstance(value, bool):
         raise UnitError(f"expected a number, got {value!r}")
+    if isinstance(value, int) and abs(value) >= _LARGEST:  # before float(), which overflows from 10**309
+        raise UnitError("out of range: limits stay below 2**63")
     if isinstance(value, (int, float)):
         number, unit = float(value), ""
     elif isinstance(value, str) and (match := _QUANTITY.match(value)):
         number, unit = float(match.group(1)), match.group(2)
     else:
-        raise UnitError(f"expected a number or a quantity such as '200ms' or '24MB', got {value!r}")
+        raise UnitError(f"expected a number or a quantity such as '200ms' or '24MB', got {_shown(value)}")
+    if not math.isfinite(number):
+        raise UnitError(f"expected a finite number, got {_shown(value)}")
     if number < 0:
-        raise UnitError(f"limits cannot be negative, got {value!r}")
+        raise UnitError(f"limits cannot be negative, got {_shown(value)}")
+    limit = number * _factor(unit, kind, value)
+    if limit >= _LARGEST:
+        raise UnitError(f"out of range: limits stay below 2**63, got {_shown(value)}")
+    return limit
+
+
+def _factor(unit: str, kind: str, value: object) -> float:
+    """What one ``unit`` is in the storage unit of ``kind``; UnitError for a unit the metric does not take."""
     if not unit:
-        return number
+        return 1.0
     if kind == "time" and unit in _TIME_UNITS:
-        return number * _TIME_UNITS[unit]
+        return _TIME_UNITS[unit]
     if kind == "bytes" and unit.lower() in _BYTE_UNITS:
-        return number * _BYTE_UNITS[unit.lower()]
+        return _BYTE_UNITS[unit.lower()]
     expected = {
         "time": "a time unit (us, ms, s, min)",
         "bytes": "a size unit (B, kB, MB, GB, KiB, MiB, GiB)",
         "count": "a plain number",
     }[kind]
-    raise UnitError(f"bad unit {unit!r} in {value!r}: this metric takes {expected}")
+    raise UnitError(f"bad unit {unit!r} in {_shown(value)}: this metric takes {expected}")
+
+
+def _shown(value: object) -> str:
+    """``value`` as written, cut to fit a one-line message (a quantity may have hundreds of digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

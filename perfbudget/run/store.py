@@ -24,6 +24,8 @@ import gzip
 import json
 import math
 import os
+import re
+import reprlib
 import stat
 import zlib
 from collections.abc import Iterator
@@ -268,21 +270,89 @@ def _refuse_constant(name: str) -> float:
 _decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
+class _Refused:
+    """A value the strict decoder refused, kept by the lenient one so that the field holding it can be named."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+def _lenient_int(text: str) -> int | _Refused:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+        return _Refused(f"an integer of {len(text)} digits")
+
+
+# Only on the error path: a custom parse_int is slower than the decoder's own.
+_decode_lenient = json.JSONDecoder(parse_constant=_Refused, parse_int=_lenient_int).decode
+
+
+def _refused_field(text: str) -> tuple[str, str] | None:
+    """The field holding the first value the strict decoder refused, and what it was, if the lenient one finds it.
+
+    Fields are named as the readers name them: ``test.metrics.queries`` in a
+    stream's test line, ``tests[0].metrics.queries`` in a schema-1 document.
+    """
+    try:
+        data = _decode_lenient(text)
+    except (ValueError, RecursionError):
+        return None
+    root = data.get("type") if type(data) is dict and data.get("type") in ("test", "url") else ""
+    stack: list[tuple[str, Any]] = [(root, data)]
+    while stack:  # a loop, not recursion: the value may be nested nearly as deep as the decoder allows
+        field, value = stack.pop()
+        if isinstance(value, _Refused):
+            return field, value.what
+        if type(value) is dict:
+            stack.extend((f"{field}.{key}" if field else key, item) for key, item in reversed(value.items()))
+        elif type(value) is list:
+            stack.extend((f"{field}[{index}]", item) for index, item in reversed(list(enumerate(value))))
+    return None
+
+
+_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+def _deepest_line(text: str) -> int:
+    """The line where a document's nesting is deepest: where a RecursionError sent the reader."""
+    depth = deepest = at = 0
+    for match in _BRACKET.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, match.start()
+        elif token in ("]", "}"):
+            depth -= 1
+    return text.count("\n", 0, at) + 1
+
+
 class _Where:
-    """Where a value was read, for error messages: ``file:line: field``."""
+    """Where a value was read, for error messages: ``file:line: field`` (``file: field`` in a schema-1 document)."""
 
     __slots__ = ("source", "line")
 
-    def __init__(self, source: str, line: int) -> None:
+    def __init__(self, source: str, line: int | None) -> None:
         self.source, self.line = source, line
 
+    @property
+    def at(self) -> str:
+        return self.source if self.line is None else f"{self.source}:{self.line}"
+
     def error(self, field: str, problem: str) -> ResultsError:
-        return ResultsError(f"{self.source}:{self.line}: malformed results file: {field}: {problem}")
+        return ResultsError(f"{self.at}: malformed results file: {field}: {problem}")
+
+
+# Bounded in length and depth: the value may be a huge list or nested hundreds deep.
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = _repr.maxlong = 40
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return _repr.repr(value)
 
 
 def _str(where: _Where, value: Any, field: str) -> str:
@@ -290,6 +360,11 @@ def _str(where: _Where, value: Any, field: str) -> str:
         raise where.error(field, f"expected a string, got {_describe(value)}")
     if "\x00" in value:
         raise where.error(field, "contains a NUL byte")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate (\ud800): no file or terminal could print it
+            raise where.error(field, f"not valid Unicode ({exc.reason})") from exc
     return value
 
 
@@ -307,6 +382,13 @@ def _int(where: _Where, value: Any, field: str) -> int:
 
 def _opt_int(where: _Where, value: Any, field: str) -> int | None:
     return None if value is None else _int(where, value, field)
+
+
+def _flag(where: _Where, value: Any, field: str) -> bool:
+    """A true/false field; absent is false, anything else than a boolean is refused rather than read as false."""
+    if value is None or type(value) is bool:
+        return value is True
+    raise where.error(field, f"expected true or false, got {_describe(value)}")
 
 
 def _num(where: _Where, value: Any, field: str) -> float:
@@ -359,10 +441,13 @@ def _marker(where: _Where, value: Any, field: str) -> dict[str, Any] | None:
     data = _dict(where, value, field)
     for name, item in data.items():
         _str(where, name, field)
-        if item is not None and type(item) not in (str, int, float, bool):
+        kind = type(item)
+        if kind is str:
+            _str(where, item, f"{field}.{name}")
+        elif kind in (int, float):
+            _num(where, item, f"{field}.{name}")
+        elif item is not None and kind is not bool:
             raise where.error(f"{field}.{name}", f"expected a limit such as 5 or '200ms', got {_describe(item)}")
-        if type(item) is float and not math.isfinite(item):
-            raise where.error(f"{field}.{name}", f"{item} is not a number perfbudget accepts")
     return data
 
 
@@ -377,7 +462,7 @@ def _sql_group(where: _Where, data: Any, field: str) -> SqlGroup:
         time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
         duplicates=_int(where, data.get("duplicates", 0), f"{field}.duplicates"),
         location=_opt_str(where, data.get("location"), f"{field}.location"),
-        n_plus_one=data.get("n_plus_one", False) is True,
+        n_plus_one=_flag(where, data.get("n_plus_one"), f"{field}.n_plus_one"),
         params=None if params is None else [_str(where, p, f"{field}.params") for p in _list(where, params, f"{field}.params")],
     )
 
@@ -387,7 +472,7 @@ def _network_call(where: _Where, data: Any, field: str) -> NetworkCall:
     return NetworkCall(
         host=_str(where, data.get("host"), f"{field}.host"),
         port=_opt_int(where, data.get("port"), f"{field}.port"),
-        loopback=data.get("loopback") is True,
+        loopback=_flag(where, data.get("loopback"), f"{field}.loopback"),
         method=_opt_str(where, data.get("method"), f"{field}.method"),
         url=_opt_str(where, data.get("url"), f"{field}.url"),
         count=_int(where, data.get("count", 1), f"{field}.count"),
@@ -517,13 +602,30 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 def _parse(where: _Where, line: bytes) -> Any:
     try:
-        return _decode(line.decode("utf-8"))
+        text = line.decode("utf-8")
+        return _decode(text)
     except UnicodeDecodeError as exc:
         raise ResultsError(f"{where.source}:{where.line}: corrupt results file (not UTF-8: {exc.reason})") from exc
     except RecursionError as exc:
         raise ResultsError(f"{where.source}:{where.line}: corrupt results file (nested too deeply)") from exc
-    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer of thousands of digits
-        raise ResultsError(f"{where.source}:{where.line}: corrupt results file ({exc}); delete it or record a new one") from exc
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{where.source}:{where.line}: corrupt results file ({_problem(exc)}); delete it or record a new one") from exc
+    except ValueError as exc:  # NaN/Infinity, an integer of thousands of digits
+        raise _refusal(where, text, exc) from exc
+
+
+def _problem(exc: json.JSONDecodeError) -> str:
+    """``Invalid control character at column 12``: json's own words end in "at" for a raw NUL or newline."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
+def _refusal(where: _Where, text: str, exc: ValueError) -> ResultsError:
+    """The error for a value the decoder refused, naming its field when the lenient decoder can find it."""
+    found = _refused_field(text)
+    if found is None:
+        return ResultsError(f"{where.at}: corrupt results file ({exc}); delete it or record a new one")
+    field, what = found
+    return where.error(field, f"{what} is not a number perfbudget accepts")
 
 
 def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True) -> Run:
@@ -575,6 +677,8 @@ def _records(path: Path) -> Iterator[tuple[_Where, dict[str, Any]]]:
         try:
             data = _parse(where, line)
         except ResultsError as exc:
+            if line.endswith(b"\n"):  # a whole line that does not parse is corruption, not a crash mid-write
+                raise
             pending = exc  # fatal, unless nothing follows it
             continue
         if type(data) is not dict:
@@ -599,13 +703,15 @@ def _read_stream(path: Path, allow_partial: bool) -> Run:
                     raise where.error("type", "not a perfbudget results file (no header line)")
                 _apply_header(where, run, data)
                 header = True
+            elif kind == "run":
+                raise where.error("type", "a second header line (two files joined?)")
             elif kind == "test":
                 run.tests.append(test_from_dict(where, data))
             elif kind == "url":
                 urls.append(_url(where, data))
             elif kind == "end":
                 run.finished = _opt_str(where, data.get("finished"), "finished")
-                run.interrupted = data.get("interrupted") is True
+                run.interrupted = _flag(where, data.get("interrupted"), "interrupted")
                 run.environment.update(_environment(where, data.get("environment", {})))
                 ended = True
             else:
@@ -626,18 +732,18 @@ def _read_stream(path: Path, allow_partial: bool) -> Run:
 
 def _read_document(path: Path) -> Run:
     """Schema 1: the whole run as one JSON document."""
-    text = path.read_bytes()
-    where = _Where(str(path), 1)
+    where = _Where(str(path), None)  # one document: fields are named by their path in it
     try:
-        data = _decode(text.decode("utf-8"))
+        text = path.read_bytes().decode("utf-8")
+        data = _decode(text)
     except UnicodeDecodeError as exc:
         raise where.error("file", f"not UTF-8 text ({exc.reason})") from exc
     except RecursionError as exc:
-        raise where.error("file", "nested too deeply") from exc
+        raise ResultsError(f"{path}:{_deepest_line(text)}: corrupt results file (nested too deeply)") from exc
     except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}:{exc.lineno}: corrupt results file ({exc.msg}); delete it or record a new one") from exc
-    except ValueError as exc:
-        raise ResultsError(f"{path}: corrupt results file ({exc}); delete it or record a new one") from exc
+        raise ResultsError(f"{path}:{exc.lineno}: corrupt results file ({_problem(exc)}); delete it or record a new one") from exc
+    except ValueError as exc:  # NaN/Infinity, an integer of thousands of digits
+        raise _refusal(where, text, exc) from exc
     if type(data) is not dict or "schema_version" not in data:
         raise ResultsError(f"{path}: not a perfbudget results file (no schema_version)")
     if data["schema_version"] != 1:
@@ -645,7 +751,7 @@ def _read_document(path: Path) -> Run:
         raise ResultsError(f"{path}: a schema {data['schema_version']} results file must be NDJSON")
     run = Run()
     _apply_header(where, run, data)
-    run.interrupted = data.get("interrupted") is True
+    run.interrupted = _flag(where, data.get("interrupted"), "interrupted")
     tests = _list(where, data.get("tests", []), "tests")
     run.tests = [test_from_dict(where, test, f"tests[{index}]") for index, test in enumerate(tests)]
     urls = _list(where, data.get("urls", []), "urls")
