@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from perfbudget.report import html
 from perfbudget.report.html import render_html
-from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison
+from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
+PAGE = 250  # rows report.js draws before "Show more"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package 'chromium')")
 FLAGS = [
@@ -59,8 +61,11 @@ class Dom(HTMLParser):
         self.panel_hidden: bool | None = None
         self.panel_text: list[str] = []
         self.tables: dict[str, dict[str, str | None]] = {}
+        self.codes: list[str] = []  # text of each <code> in a data table's row
+        self.more: dict[str, bool] = {}  # "Show more" shown, per table
         self._table: str | None = None
         self._in_panel = False
+        self._code: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -72,6 +77,10 @@ class Dom(HTMLParser):
             self.rows[self._table] = []
         elif tag == "tr" and self._table and "data-id" in attributes:
             self.rows[self._table].append((attributes["data-name"] or "", "hidden" in attributes))
+        elif tag == "code" and self._table:
+            self._code = []
+        elif tag == "div" and "more" in (attributes.get("class") or "").split():
+            self.more[(attributes.get("id") or "").removesuffix("-more")] = "hidden" not in attributes
         elif tag == "aside" and attributes.get("id") == "panel":
             self.panel_hidden = "hidden" in attributes
             self._in_panel = True
@@ -79,10 +88,15 @@ class Dom(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "table":
             self._table = None
+        elif tag == "code" and self._code is not None:
+            self.codes.append("".join(self._code))
+            self._code = None
         elif tag == "aside":
             self._in_panel = False
 
     def handle_data(self, data: str) -> None:
+        if self._code is not None:
+            self._code.append(data)
         if self._in_panel:
             self.panel_text.append(data)
 
@@ -152,3 +166,36 @@ def test_hostile_report_runs_no_injected_script(tmp_path: Path) -> None:
     dom = load(tmp_path, path, "#open=t0")  # console == []: no alert(1), no broken JSON
     assert len(dom.rows["tests"]) == len(HOSTILE_NAMES)
     assert "</script>" in " ".join(dom.panel_text)  # the hostile SQL, shown as text
+    for name in HOSTILE_NAMES:
+        assert name in dom.codes  # drawn whole, as text, in its table cell
+
+
+def test_an_ok_row_shows_its_figures_and_where_its_details_are_kept(tmp_path: Path, report: Path) -> None:
+    dom = load(tmp_path, report, "#open=t5")  # tests/test_views.py::test_search: ok, so no details embedded
+    text = " ".join(dom.panel_text)
+    assert dom.panel_hidden is False and "tests/test_views.py::test_search" in text
+    assert "Queries" in text and "12 ms" in text
+    assert "kept in this page only for the tests and URLs whose status is not ok" in text and "perfbudget show" in text
+
+
+def test_a_subject_left_out_past_the_details_budget_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(html, "DETAILS_BUDGET", 2_000)  # room for the most severe subject or two
+    path = tmp_path / "report.html"
+    path.write_text(html.render_html(fixed_comparison()), encoding="utf-8")
+    dom = load(tmp_path, path, "#open=t1")  # test_list_posts: improved, the least severe
+    text = " ".join(dom.panel_text)
+    assert "test_list_posts[page-2]" in text and "this one's left out" in text
+    kept = load(tmp_path, path, "#open=t3")  # test_archive: over budget, the most severe
+    assert 'SELECT "blog_author"."id"' in " ".join(kept.panel_text)
+
+
+def test_a_50000_test_page_opens_draws_a_page_of_rows_and_sorts(tmp_path: Path) -> None:
+    path = tmp_path / "large.html"
+    path.write_text(render_html(large_comparison()), encoding="utf-8")
+    dom = load(tmp_path, path, "#sort=queries&dir=desc&status=ok&open=t3")  # within chromium()'s 90 s timeout
+    rows = dom.rows["tests"]
+    assert len(rows) == PAGE and dom.more == {"tests": True, "urls": True}
+    assert dom.tables["tests"]["data-shown"] == str(40_000)  # the 50,000 tests but the regressed and the improved tenths
+    names = [name for name, _ in rows]  # the most queries (39) are those of 250 tests or more: ties go by name
+    assert names[0] == "tests/module_039/test_generated.py::test_case_00039[param-4]" and names == sorted(names)
+    assert "regressed" in " ".join(dom.panel_text)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
 from perfbudget.compare.verdicts import Status
 from perfbudget.report.charts import Change, _edges, change_bars, histogram
-from perfbudget.report.html import build_view, json_for_script, render_html
-from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison
+from perfbudget.report.html import DETAILS_BUDGET, FINDINGS_SHOWN, LIST_LIMIT, build_view, embedded_details, json_for_script, render_html
+from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
 
 class Page(HTMLParser):
@@ -66,17 +67,24 @@ def parse(html: str) -> Page:
     return page
 
 
-def test_tables_of_tests_and_urls_carry_status_and_sort_values() -> None:
-    page = parse(render_html(fixed_comparison()))
-    tests = page.tables["tests-table"]
-    assert len(tests) == 7  # six tests of the run plus the removed one
-    archive = next(row for row in tests if row["data-name"] == "tests/test_views.py::test_archive")
-    assert archive["data-status"] == "over_budget"
-    assert archive["data-queries"] == "13.0" and archive["data-n-plus-one"] == "12.0"
-    removed = next(row for row in tests if row["data-status"] == "removed")
-    assert removed["data-name"] == "tests/test_views.py::test_sitemap" and "data-queries" not in removed
-    urls = page.tables["urls-table"]
-    assert [row["data-name"] for row in urls] == ["get /archive/<int:year>/", "get /posts/<int:pk>/", "post /api/posts/", "get /sitemap.xml"]
+def page_data(html: str) -> dict[str, Any]:
+    """The page's one JSON object: statuses, the rows of both tables, the details by row id."""
+    return json.loads(parse(html).scripts[0])  # type: ignore[no-any-return]
+
+
+def test_rows_of_tests_and_urls_carry_status_and_sort_values() -> None:
+    data = page_data(render_html(fixed_comparison()))
+    statuses = [value for value, _ in data["statuses"]]
+    tests = {row[1]: row for row in data["tests"]}
+    assert len(data["tests"]) == 7  # six tests of the run plus the removed one
+    archive = tests["tests/test_views.py::test_archive"]
+    assert statuses[archive[2]] == "over_budget"
+    queries, n_plus_one = archive[4], archive[5]  # TEST_COLUMNS order: queries, n_plus_one, ...
+    assert queries == [13.0, "13", "+9", 1] and n_plus_one == [12.0, "12"]
+    removed = next(row for row in data["tests"] if statuses[row[2]] == "removed")
+    assert removed[1] == "tests/test_views.py::test_sitemap" and removed[4:] == [None] * 7
+    assert [row[1] for row in data["urls"]] == ["GET /archive/<int:year>/", "GET /posts/<int:pk>/", "POST /api/posts/", "GET /sitemap.xml"]
+    assert "<tr data-id" not in render_html(fixed_comparison())  # drawn by the script, a page at a time
 
 
 def test_self_contained_no_external_resources() -> None:
@@ -90,8 +98,7 @@ def test_self_contained_no_external_resources() -> None:
 
 
 def test_embedded_details_round_trip() -> None:
-    page = parse(render_html(fixed_comparison()))
-    data = json.loads(page.scripts[0])
+    data = page_data(render_html(fixed_comparison()))["details"]
     archive = next(d for d in data.values() if d["name"] == "tests/test_views.py::test_archive")
     assert archive["where"] == "tests/test_views.py:21"
     n_plus_one = [g for g in archive["sql"] if g[7]]
@@ -99,6 +106,47 @@ def test_embedded_details_round_trip() -> None:
     assert ["default", "get", 2, 1, 1, "0.3 ms"] in archive["cache"]
     url = next(d for d in data.values() if d["name"] == "GET /archive/<int:year>/")
     assert url["tests"] == ["tests/test_views.py::test_archive"] and any(g[7] for g in url["sql"])
+
+
+def test_details_are_kept_only_for_subjects_that_are_not_ok() -> None:
+    html = render_html(fixed_comparison())
+    details = page_data(html)["details"]
+    assert sorted(d["name"] for d in details.values()) == sorted([
+        "tests/test_api.py::test_list_posts[page-2]", "tests/test_feeds.py::test_rss", "tests/test_views.py::test_archive",
+        "tests/test_views.py::test_post_detail", "tests/test_views.py::test_sitemap",
+        "GET /archive/<int:year>/", "POST /api/posts/", "GET /sitemap.xml",
+    ])  # not the OK ones: test_create_post, test_search, GET /posts/<int:pk>/
+    assert "kept for the 8 tests and URLs that are not ok." in html
+
+
+def test_details_past_the_budget_are_left_out_least_severe_first() -> None:
+    view = build_view(fixed_comparison())
+    severities = [pending.severity for pending in view.pending]
+    assert severities == sorted(severities) and len(severities) == 8
+    everything, none_left = embedded_details(view.pending, DETAILS_BUDGET)
+    assert none_left == 0
+    kept, left_out = embedded_details(view.pending, budget=len(everything) // 2)
+    assert 0 < left_out < 8 and len(kept) <= len(everything) // 2
+    assert list(json.loads(kept)) == [pending.row_id for pending in view.pending[: 8 - left_out]]
+
+
+def test_lists_in_one_subjects_details_are_capped_and_counted() -> None:
+    comparison = fixed_comparison()
+    url = next(u for u in comparison.run.urls if u.key == "GET /archive/<int:year>/")
+    url.tests = [f"tests/test_many.py::test_{index}" for index in range(LIST_LIMIT + 7)]
+    details = page_data(render_html(comparison))["details"]
+    shown = next(d for d in details.values() if d["name"] == url.key)
+    assert len(shown["tests"]) == LIST_LIMIT and shown["more"] == {"tests": 7}
+
+
+def test_a_50000_test_page_stays_under_20_mb_and_lists_only_the_first_findings() -> None:
+    comparison = large_comparison()
+    html = render_html(comparison)
+    assert len(html.encode("utf-8")) < 20_000_000
+    data = json.loads(html.split('<script type="application/json" id="perfbudget-data">', 1)[1].split("</script>", 1)[0])
+    assert len(data["tests"]) == 50_000 and len(data["urls"]) == 5_000
+    assert len(data["details"]) == sum(1 for status in comparison.subject_statuses().values() if status is not Status.OK)
+    assert html.count('<td class="why">') == FINDINGS_SHOWN
 
 
 def test_hostile_names_are_text_everywhere() -> None:
@@ -110,10 +158,11 @@ def test_hostile_names_are_text_everywhere() -> None:
     assert not any(name.startswith("on") for _, attributes in page.tags for name in attributes)
     assert "<script>console.error(" not in html and "</script><!--" not in html
     for name in HOSTILE_NAMES:
-        assert name in page.cell_codes  # shown whole, as text, in its table cell
+        assert name in page.cell_codes  # shown whole, as text, in its cell of "What broke"
     data = json.loads(page.scripts[0])
-    assert sorted(d["name"] for d in data.values()) == sorted(HOSTILE_NAMES)
-    assert any("</script>" in group[0] for d in data.values() for group in d.get("sql", []))
+    assert sorted(row[1] for row in data["tests"]) == sorted(HOSTILE_NAMES)  # the tests table's rows: text for textContent
+    assert sorted(d["name"] for d in data["details"].values()) == sorted(HOSTILE_NAMES)
+    assert any("</script>" in group[0] for d in data["details"].values() for group in d.get("sql", []))
 
 
 def test_json_for_script_cannot_end_the_element() -> None:
@@ -166,6 +215,5 @@ def test_comment_and_page_list_a_urls_sql_groups_in_one_order() -> None:
     comparison = Comparison(run=run, baseline=None, verdicts=verdicts)
     comment = render_markdown(comparison)
     assert comment.index("at `a.py:1`") < comment.index("at `b.py:2`") and "8 × the same SELECT" in comment
-    data = json.loads(parse(render_html(comparison)).scripts[0])
-    url = next(d for d in data.values() if d["kind"] == "url")
+    url = next(d for d in page_data(render_html(comparison))["details"].values() if d["kind"] == "url")
     assert [(g[3], g[6]) for g in url["sql"]] == [(8, "a.py:1"), (8, "b.py:2")]  # the worst request's count for b.py:2

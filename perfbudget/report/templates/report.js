@@ -1,10 +1,41 @@
-// perfbudget report: sort, filter and a detail panel. No libraries, no network.
-// State lives in the URL hash (#sort=queries&dir=desc&q=api&status=regressed&open=t3), so a view can be
-// linked and tests can drive it. Text from the data is only ever set with textContent, never parsed as HTML.
+// perfbudget report: draws the tests and URLs tables from the embedded JSON, sorts, filters, opens a detail panel.
+// No libraries, no network. State lives in the URL hash (#sort=queries&dir=desc&q=api&status=regressed&open=t3),
+// so a view can be linked and tests can drive it. Text from the data is only ever set with textContent, never
+// parsed as HTML. A table draws PAGE rows of what matches, and more on request: drawing 50,000 rows at once
+// would freeze the tab (issue 8).
 (function () {
   "use strict";
-  var details = JSON.parse(document.getElementById("perfbudget-data").textContent);
+  var PAGE = 250;
+  var NOT_KEPT = "Details (queries, requests, cache calls…) are kept in this page only for the tests and URLs " +
+    "whose status is not ok, so that it stays small however big the run. The run's results file " +
+    "(.perfbudget/results.ndjson.gz unless --perf-output named another) has them all; perfbudget show summarises it.";
+  var LEFT_OUT = "More tests and URLs changed than this page has room for details of: they were kept most severe " +
+    "first, and this one's left out. The run's results file (.perfbudget/results.ndjson.gz unless --perf-output " +
+    "named another) has them all; perfbudget show summarises it.";
+  var data = JSON.parse(document.getElementById("perfbudget-data").textContent);
+  var statuses = data.statuses, details = data.details;
   var state = { sort: "", dir: "", q: "", status: "", open: "" };
+  var tables = {}, rowsById = Object.create(null);  // no prototype: an id from the hash cannot be "__proto__"
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function setUp(table) {
+    var kind = table.dataset.kind, columns = [];
+    table.querySelectorAll("th[data-sort]").forEach(function (th) {
+      if (th.dataset.sort !== "status" && th.dataset.sort !== "name") columns.push({ key: th.dataset.sort, heading: th.textContent });
+    });
+    var rows = data[kind].map(function (r) {
+      var row = { data: r, lower: r[1].toLowerCase(), kind: kind };
+      rowsById[r[0]] = row;
+      return row;
+    });
+    tables[kind] = { table: table, kind: kind, columns: columns, rows: rows, matched: rows, limit: PAGE };
+  }
 
   function readHash() {
     var params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -18,54 +49,71 @@
     history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
   }
 
-  function value(row, key) {
-    if (key === "name") return row.dataset.name;
-    if (key === "status") return Number(row.dataset.severity);
-    var raw = row.dataset[key.replace(/_([a-z0-9])/g, function (_, c) { return c.toUpperCase(); })];
-    return raw === undefined || raw === "" ? null : Number(raw);
-  }
-
-  function sortTable(table) {
-    var key = state.sort;
-    var headers = table.querySelectorAll("th[data-sort]");
-    headers.forEach(function (th) {
-      th.classList.remove("sorted-asc", "sorted-desc");
-      if (th.dataset.sort === key) th.classList.add(state.dir === "asc" ? "sorted-asc" : "sorted-desc");
-    });
-    if (!key || !table.querySelector('th[data-sort="' + key + '"]')) return;
-    var sign = state.dir === "asc" ? 1 : -1;
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var x = value(a, key), y = value(b, key);
-      if (x === y) return a.dataset.name < b.dataset.name ? -1 : a.dataset.name > b.dataset.name ? 1 : 0;
-      if (x === null) return 1;  // missing values last, whichever the direction
-      if (y === null) return -1;
-      return (x < y ? -1 : 1) * sign;
-    });
-    var fragment = document.createDocumentFragment();
-    rows.forEach(function (row) { fragment.appendChild(row); });
-    body.appendChild(fragment);
-  }
-
-  function filterTable(table) {
-    var needle = state.q.toLowerCase(), shown = 0, rows = table.tBodies[0].rows;
-    for (var i = 0; i < rows.length; i++) {
-      var row = rows[i];
-      var visible = (!needle || row.dataset.name.indexOf(needle) !== -1) && (!state.status || row.dataset.status === state.status);
-      row.hidden = !visible;
-      if (visible) shown++;
+  function sortValue(t, key) {
+    if (key === "name") return function (row) { return row.lower; };
+    if (key === "status") return function (row) { return row.data[2]; };
+    for (var i = 0; i < t.columns.length; i++) {
+      if (t.columns[i].key === key) {
+        var index = 4 + i;
+        return function (row) { var cell = row.data[index]; return cell ? cell[0] : null; };
+      }
     }
-    table.dataset.shown = String(shown);
-    var label = document.getElementById(table.dataset.kind + "-shown");
-    if (label) label.textContent = shown + " of " + rows.length;
+    return null;
   }
 
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
+  function refresh(t) {
+    var needle = state.q.toLowerCase();
+    t.matched = t.rows.filter(function (row) {
+      return (!needle || row.lower.indexOf(needle) !== -1) && (!state.status || statuses[row.data[2]][0] === state.status);
+    });
+    var value = sortValue(t, state.sort), sign = state.dir === "asc" ? 1 : -1;
+    t.table.querySelectorAll("th[data-sort]").forEach(function (th) {
+      th.classList.remove("sorted-asc", "sorted-desc");
+      if (value && th.dataset.sort === state.sort) th.classList.add(state.dir === "asc" ? "sorted-asc" : "sorted-desc");
+    });
+    if (value) {
+      t.matched.sort(function (a, b) {
+        var x = value(a), y = value(b);
+        if (x === y) return a.lower < b.lower ? -1 : a.lower > b.lower ? 1 : 0;
+        if (x === null) return 1;  // missing values last, whichever the direction
+        if (y === null) return -1;
+        return (x < y ? -1 : 1) * sign;
+      });
+    }
+    t.limit = PAGE;
+    draw(t);
+  }
+
+  function rowElement(row) {
+    var r = row.data, status = statuses[r[2]], tr = el("tr", null, r[0] === state.open ? "selected" : "");
+    tr.dataset.id = r[0];
+    tr.dataset.name = row.lower;
+    tr.dataset.status = status[0];
+    tr.tabIndex = 0;
+    tr.appendChild(el("td")).appendChild(el("span", status[1], "badge s-" + status[0]));
+    var name = tr.appendChild(el("td", null, "name"));
+    name.appendChild(el("code", r[1]));
+    if (r[3]) { name.appendChild(document.createTextNode(" ")); name.appendChild(el("span", r[3], "note")); }
+    for (var i = 4; i < r.length; i++) {
+      var cell = r[i], td = tr.appendChild(el("td", cell ? cell[1] : "–", "num"));
+      if (cell && cell[2]) { td.appendChild(document.createTextNode(" ")); td.appendChild(el("span", cell[2], "delta " + (cell[3] ? "worse" : "better"))); }
+    }
+    return tr;
+  }
+
+  function draw(t) {
+    var shown = Math.min(t.limit, t.matched.length), fragment = document.createDocumentFragment();
+    for (var i = 0; i < shown; i++) fragment.appendChild(rowElement(t.matched[i]));
+    var body = t.table.tBodies[0];
+    body.textContent = "";
+    body.appendChild(fragment);
+    t.table.dataset.shown = String(t.matched.length);
+    var label = document.getElementById(t.kind + "-shown");
+    if (label) label.textContent = t.matched.length.toLocaleString("en") + " of " + t.rows.length.toLocaleString("en");
+    var more = document.getElementById(t.kind + "-more");
+    more.hidden = shown >= t.matched.length;
+    more.querySelector(".note").textContent = "Showing the first " + shown.toLocaleString("en") + " of " +
+      t.matched.length.toLocaleString("en") + "; sort or filter to bring others to the top.";
   }
 
   function grid(headings, rows, render) {
@@ -80,63 +128,86 @@
     return table;
   }
 
-  function section(parent, title, content) {
+  function section(parent, title, content, info, key) {
     parent.appendChild(el("h3", title));
     parent.appendChild(content);
+    if (info && info.more && info.more[key]) parent.appendChild(el("div", "… and " + info.more[key].toLocaleString("en") + " more", "note"));
   }
 
-  function openPanel(id) {
-    var data = details[id], panel = document.getElementById("panel"), body = document.getElementById("panel-body");
-    document.querySelectorAll("tr.selected").forEach(function (row) { row.classList.remove("selected"); });
-    if (!data) { panel.hidden = true; state.open = ""; return; }
-    var row = document.querySelector('tr[data-id="' + id + '"]');
-    if (row) row.classList.add("selected");
-    body.textContent = "";
-    body.appendChild(el("div", data.kind === "url" ? "URL" : "Test", "note"));
-    body.appendChild(el("h2", data.name));
-    if (data.where) body.appendChild(el("div", data.where + (data.outcome ? " · " + data.outcome : ""), "note"));
-    if (data.verdicts && data.verdicts.length) {
+  function heading(body, kind, name, where) {
+    body.appendChild(el("div", kind === "url" ? "URL" : "Test", "note"));
+    body.appendChild(el("h2", name));
+    if (where) body.appendChild(el("div", where, "note"));
+  }
+
+  function showDetails(body, d) {
+    heading(body, d.kind, d.name, d.where ? d.where + (d.outcome ? " · " + d.outcome : "") : "");
+    if (d.verdicts && d.verdicts.length) {
       var list = el("ul");
-      data.verdicts.forEach(function (v) {
+      d.verdicts.forEach(function (v) {
         var li = list.appendChild(el("li"));
         li.appendChild(el("span", v[1], "badge s-" + v[0]));
         li.appendChild(document.createTextNode(" " + v[2]));
       });
       section(body, "Verdicts", list);
     }
-    if (data.metrics && data.metrics.length) section(body, "Metrics", grid(["Metric", "This run", "Baseline"], data.metrics));
-    if (data.sql) {
+    if (d.metrics && d.metrics.length) section(body, "Metrics", grid(["Metric", "This run", "Baseline"], d.metrics));
+    if (d.sql) {
       var wrap = el("div");
-      data.sql.forEach(function (g) {
+      d.sql.forEach(function (g) {
         var head = el("div", g[3] + " × " + g[1].toUpperCase() + " on " + g[2] + " · " + g[4] + (g[5] ? " · " + g[5] + " duplicates" : "") + (g[6] ? " · " + g[6] : ""));
         if (g[7]) head.insertBefore(el("span", "N+1 ", "n1"), head.firstChild);
         wrap.appendChild(head);
         wrap.appendChild(el("pre", g[0]));
       });
-      section(body, "Queries", wrap);
+      section(body, "Queries", wrap, d, "sql");
     }
-    if (data.requests) section(body, "Requests", grid(["Method", "Path", "Status", "Queries", "Time"], data.requests));
-    if (data.network) section(body, "Network calls", grid(["Method", "Endpoint", "Calls", "Loopback"], data.network, function (c) { return [c[0], c[1], c[2], c[3] ? "yes" : "no"]; }));
-    if (data.cache) section(body, "Cache", grid(["Cache", "Operation", "Calls", "Hits", "Misses", "Time"], data.cache));
-    if (data.templates) section(body, "Templates", grid(["Template", "Renders", "Time"], data.templates));
-    if (data.signals) section(body, "Signals", grid(["Signal", "Sent"], data.signals));
-    if (data.status_codes && data.status_codes.length) section(body, "Status codes", grid(["Status", "Responses"], data.status_codes));
-    if (data.tests && data.tests.length) {
+    if (d.requests) section(body, "Requests", grid(["Method", "Path", "Status", "Queries", "Time"], d.requests), d, "requests");
+    if (d.network) section(body, "Network calls", grid(["Method", "Endpoint", "Calls", "Loopback"], d.network, function (c) { return [c[0], c[1], c[2], c[3] ? "yes" : "no"]; }), d, "network");
+    if (d.cache) section(body, "Cache", grid(["Cache", "Operation", "Calls", "Hits", "Misses", "Time"], d.cache), d, "cache");
+    if (d.templates) section(body, "Templates", grid(["Template", "Renders", "Time"], d.templates), d, "templates");
+    if (d.signals) section(body, "Signals", grid(["Signal", "Sent"], d.signals), d, "signals");
+    if (d.status_codes && d.status_codes.length) section(body, "Status codes", grid(["Status", "Responses"], d.status_codes));
+    if (d.tests) {
       var tests = el("ul");
-      data.tests.forEach(function (t) { tests.appendChild(el("li")).appendChild(el("code", t)); });
-      section(body, "Requested by", tests);
+      d.tests.forEach(function (name) { tests.appendChild(el("li")).appendChild(el("code", name)); });
+      section(body, "Requested by", tests, d, "tests");
     }
+  }
+
+  function showFigures(body, row) {
+    var r = row.data, status = statuses[r[2]], figures = [];
+    heading(body, row.kind === "urls" ? "url" : "test", r[1], r[3]);
+    var badge = body.appendChild(el("p"));
+    badge.appendChild(el("span", status[1], "badge s-" + status[0]));
+    tables[row.kind].columns.forEach(function (column, i) {
+      var cell = r[4 + i];
+      if (cell) figures.push([column.heading, cell[1] + (cell[2] ? " (" + cell[2] + ")" : "")]);
+    });
+    if (figures.length) section(body, "Figures", grid(["Metric", "This run"], figures));
+    body.appendChild(el("p", status[0] === "ok" ? NOT_KEPT : LEFT_OUT, "note kept"));
+  }
+
+  function openPanel(id) {
+    var row = rowsById[id], panel = document.getElementById("panel"), body = document.getElementById("panel-body");
+    document.querySelectorAll("tr.selected").forEach(function (tr) { tr.classList.remove("selected"); });
+    if (!row) { panel.hidden = true; state.open = ""; return; }
+    var tr = document.querySelector('tr[data-id="' + id + '"]');  // an id of ours: letters and digits
+    if (tr) tr.classList.add("selected");
+    body.textContent = "";
+    if (Object.prototype.hasOwnProperty.call(details, id)) showDetails(body, details[id]); else showFigures(body, row);
     panel.hidden = false;
     state.open = id;
   }
 
   function apply() {
-    document.querySelectorAll("table.data[data-kind]").forEach(function (table) { sortTable(table); filterTable(table); });
+    Object.keys(tables).forEach(function (kind) { refresh(tables[kind]); });
     document.querySelectorAll("input.filter").forEach(function (input) { input.value = state.q; });
     document.querySelectorAll("select.status-filter").forEach(function (select) { select.value = state.status; });
     if (state.open) openPanel(state.open); else document.getElementById("panel").hidden = true;
   }
 
+  document.querySelectorAll("table.data[data-kind]").forEach(setUp);
   document.querySelectorAll("th[data-sort]").forEach(function (th) {
     th.addEventListener("click", function () {
       var key = th.dataset.sort;
@@ -151,6 +222,9 @@
   });
   document.querySelectorAll("select.status-filter").forEach(function (select) {
     select.addEventListener("change", function () { state.status = select.value; writeHash(); apply(); });
+  });
+  document.querySelectorAll("div.more button").forEach(function (button) {
+    button.addEventListener("click", function () { var t = tables[button.dataset.table]; t.limit += PAGE; draw(t); });
   });
   document.querySelectorAll("table.data tbody").forEach(function (body) {
     function pick(event) {
