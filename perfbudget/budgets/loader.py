@@ -67,7 +67,7 @@ class _BoundedComposer(Composer):
             self._depth -= 1
 
 
-# libyaml when PyYAML was built with it: a 1 MB budget file loads in 0.7 s instead of 4 s.
+# libyaml when PyYAML was built with it: a 1 MB budget file loads about 3x faster than in pure Python.
 _SafeLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
