@@ -213,6 +213,22 @@ def test_each_request_is_recorded_with_its_own_facts(collectors: Collectors) -> 
     assert test_metrics["queries"] == 5  # the test's own count covers both requests
 
 
+def test_a_request_and_its_test_group_the_same_queries_alike(collectors: Collectors) -> None:
+    """Both summarise the same events: same groups, same call sites, the N+1 pinned to the view's line in each."""
+    from django.test import Client
+
+    make_posts(3)
+    with collectors.record() as recording:
+        Client().get("/posts/")
+    (request,) = recording.requests
+    test_groups = collectors.summarise(recording)[1].sql_groups
+    assert [(g.key, g.count, g.n_plus_one) for g in test_groups] == [
+        (g.key, g.count, g.n_plus_one) for g in request.details.sql_groups
+    ]
+    ((count, location),) = [(g.count, g.location) for g in test_groups if g.n_plus_one]
+    assert count == 3 and location is not None and location.endswith("perfapp/views.py:12")
+
+
 def test_routes_of_404s_regex_paths_and_namespaces(collectors: Collectors) -> None:
     from django.test import Client
 

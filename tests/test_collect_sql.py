@@ -19,6 +19,12 @@ from tests.helpers_django import REPO_ROOT, Collectors, collectors, django_proje
 THIS_FILE = "tests/test_collect_sql.py"
 
 
+def event(database: str, sql: str, params: object, duration_ms: float, location: str | None) -> QueryEvent:
+    """A query as the collector records it, from the parameters themselves and a ``"path:line"``."""
+    path, line = location.rsplit(":", 1) if location is not None else (None, "0")
+    return (database, sql, None if params is None else repr(params), duration_ms, path, int(line))
+
+
 def _only(metrics: dict[str, float], prefix: str) -> dict[str, float]:
     return {name: value for name, value in metrics.items() if name == prefix or name.startswith(prefix + ".")}
 
@@ -70,13 +76,13 @@ def test_kind_of(sql: str, kind: str) -> None:
 def test_summarise_counts_duplicates_similar_and_n_plus_one_from_events() -> None:
     select = 'SELECT * FROM "a" WHERE "a"."id" = %s'
     queries = [
-        QueryEvent("default", select, (1,), 1.0, "app.py:3"),
-        QueryEvent("default", select, (2,), 1.0, "app.py:3"),
-        QueryEvent("default", select, (2,), 1.0, "app.py:3"),  # duplicate of the one before
-        QueryEvent("default", 'UPDATE "a" SET "n" = %s', (5,), 2.0, "app.py:9"),
-        QueryEvent("default", 'UPDATE "a" SET "n" = %s', (6,), 2.0, "app.py:9"),
-        QueryEvent("default", 'UPDATE "a" SET "n" = %s', (7,), 2.0, "app.py:9"),  # repeated, but no SELECT
-        QueryEvent("other", select, (1,), 0.5, "app.py:12"),  # another database: its own group
+        event("default", select, (1,), 1.0, "app.py:3"),
+        event("default", select, (2,), 1.0, "app.py:3"),
+        event("default", select, (2,), 1.0, "app.py:3"),  # duplicate of the one before
+        event("default", 'UPDATE "a" SET "n" = %s', (5,), 2.0, "app.py:9"),
+        event("default", 'UPDATE "a" SET "n" = %s', (6,), 2.0, "app.py:9"),
+        event("default", 'UPDATE "a" SET "n" = %s', (7,), 2.0, "app.py:9"),  # repeated, but no SELECT
+        event("other", select, (1,), 0.5, "app.py:12"),  # another database: its own group
     ]
     metrics, groups = summarise(queries, CollectSettings(rootdir=REPO_ROOT))
     assert metrics == {
@@ -101,7 +107,7 @@ def test_summarise_counts_duplicates_similar_and_n_plus_one_from_events() -> Non
 
 def test_each_distinct_sql_is_normalized_once_however_often_it_is_summarised() -> None:
     sql = 'SELECT * FROM "shape_once" WHERE "id" = %s'
-    queries = [QueryEvent("default", sql, (n,), 1.0, None) for n in range(5)]
+    queries = [event("default", sql, (n,), 1.0, None) for n in range(5)]
     shape_of.cache_clear()
     for _ in range(3):  # a test, its call phase and a request all summarise the same events
         summarise(queries, CollectSettings(rootdir=REPO_ROOT))
@@ -111,11 +117,43 @@ def test_each_distinct_sql_is_normalized_once_however_often_it_is_summarised() -
 
 
 def test_parameters_are_stored_only_when_asked() -> None:
-    queries = [QueryEvent("default", "SELECT %s", (value,), 1.0, None) for value in ("secret", "secret", "other")]
+    queries = [event("default", "SELECT %s", (value,), 1.0, None) for value in ("secret", "secret", "other")]
     _, groups = summarise(queries, CollectSettings(rootdir=REPO_ROOT))
     assert groups[0].params is None
     _, groups = summarise(queries, CollectSettings(rootdir=REPO_ROOT, store_sql_params=True))
     assert groups[0].params == ["('secret',)", "('other',)"]
+
+
+def test_groups_are_keyed_by_shape_and_call_site() -> None:
+    select = 'SELECT * FROM "a" WHERE "a"."id" = %s'
+    queries = [
+        event("default", select, (1,), 1.0, "app.py:10"),
+        event("default", select, (2,), 1.0, "app.py:10"),
+        event("default", select, (1,), 1.0, "app.py:9"),  # the same execution, from another line
+        event("default", select, (3,), 1.0, "app.py:9"),
+        event("default", select, (4,), 1.0, None),  # from no project code: a call site of its own
+    ]
+    metrics, groups = summarise(queries, CollectSettings(rootdir=REPO_ROOT))
+    assert [(g.location, g.count, g.duplicates, g.n_plus_one) for g in groups] == [
+        ("app.py:9", 2, 0, False),  # by line number: 9 before 10
+        ("app.py:10", 2, 0, False),
+        (None, 1, 0, False),
+    ]
+    assert [g.key for g in groups] == [
+        ("default", select, "app.py:9"),
+        ("default", select, "app.py:10"),
+        ("default", select, ""),
+    ]
+    # Five of one shape, but at most two from any line: similar twice, no N+1; the
+    # repeated execution is a duplicate although its two runs came from two lines.
+    assert (metrics["similar_queries"], metrics["n_plus_one"], metrics["duplicate_queries"]) == (2, 0, 1)
+
+
+def test_stored_parameters_keep_the_order_of_first_execution_up_to_the_limit() -> None:
+    queries = [event("default", "SELECT %s", (n % 12,), 1.0, "app.py:1") for n in (3, 1, 3, *range(12))]
+    _, groups = summarise(queries, CollectSettings(rootdir=REPO_ROOT, store_sql_params=True))
+    assert groups[0].params == [repr((n,)) for n in (3, 1, 0, 2, 4, 5, 6, 7, 8, 9)]
+    assert groups[0].duplicates == 3
 
 
 # --- the collector on a real database ----------------------------------------------
@@ -175,29 +213,84 @@ def test_duplicates_and_n_plus_one_on_real_queries(collectors: Collectors) -> No
     make_posts(4)
     first = Author.objects.order_by("pk").first()
     with collectors.record() as recording:
+        loop_line = sys._getframe().f_lineno + 1
         names = [post.author.name for post in Post.objects.all()]  # 1 + 4: the N+1
         for _ in range(3):
+            repeat_line = sys._getframe().f_lineno + 1
             Author.objects.get(pk=first.pk)  # the same SQL and parameters three times
     assert len(names) == 4
     metrics, details = collectors.summarise(recording)
-    groups = details.sql_groups
     assert metrics["queries"] == 8
-    assert metrics["n_plus_one"] == 7  # the author lookups by pk: 4 from the loop + 3 repeats
+    assert metrics["n_plus_one"] == 4  # the author lookups of the loop; the 3 repeats are another line's group
     assert metrics["duplicate_queries"] == 3  # the first author is looked up 4 times: once new, 3 duplicates
-    author_group = next(g for g in groups if g.n_plus_one)
-    assert (author_group.count, author_group.duplicates, author_group.kind) == (7, 3, "select")
+    assert [(g.count, g.duplicates, g.kind, g.location) for g in details.n_plus_one_groups] == [
+        (4, 0, "select", f"{THIS_FILE}:{loop_line}"),  # four authors, each looked up once
+        (3, 2, "select", f"{THIS_FILE}:{repeat_line}"),  # one author three times: new to this line once
+    ]
 
 
 def test_a_select_repeated_twice_is_not_an_n_plus_one(collectors: Collectors) -> None:
     from perfapp.models import Author
 
     with collectors.record() as recording:
-        Author.objects.filter(name="x").exists()
-        Author.objects.filter(name="y").exists()
+        for name in ("x", "y"):
+            Author.objects.filter(name=name).exists()  # one line, twice
     metrics, details = collectors.summarise(recording)
     groups = details.sql_groups
     assert (metrics["n_plus_one"], metrics["similar_queries"], metrics["duplicate_queries"]) == (0, 1, 0)
     assert groups[0].count == 2 and not groups[0].n_plus_one
+
+
+def test_one_select_from_two_lines_is_two_groups_and_no_n_plus_one(collectors: Collectors) -> None:
+    from perfapp.models import Author
+
+    with collectors.record() as recording:
+        for name in ("x", "y"):
+            first_line = sys._getframe().f_lineno + 1
+            Author.objects.filter(name=name).exists()
+            second_line = sys._getframe().f_lineno + 1
+            Author.objects.filter(name=name).exists()
+    metrics, details = collectors.summarise(recording)
+    assert [(g.count, g.duplicates, g.location) for g in details.sql_groups] == [
+        (2, 0, f"{THIS_FILE}:{first_line}"),
+        (2, 0, f"{THIS_FILE}:{second_line}"),
+    ]
+    assert (metrics["queries"], metrics["similar_queries"], metrics["n_plus_one"]) == (4, 2, 0)
+    assert metrics["duplicate_queries"] == 2  # each name's second lookup repeats its first, from the other line
+
+
+def test_parameters_are_turned_to_text_once_per_query_however_many_recordings_hold_it(collectors: Collectors) -> None:
+    from django.db import connection
+
+    reprs: list[str] = []
+
+    class Traced(str):
+        def __repr__(self) -> str:
+            reprs.append(str(self))
+            return str.__repr__(self)
+
+    with collectors.record() as whole, collectors.record() as call, collectors.record() as request:
+        with connection.cursor() as cursor:  # a test, its call phase and a request: three open recordings
+            cursor.execute("SELECT %s", [Traced("a")])
+            cursor.execute("SELECT %s", [Traced("a")])
+    summaries = [collectors.summarise(recording)[0] for recording in (request, call, whole)]
+    assert reprs == ["a", "a"]  # once per query, not once per query per recording
+    assert [(m["queries"], m["duplicate_queries"]) for m in summaries] == [(2, 1)] * 3
+
+
+def test_parameters_whose_repr_raises_do_not_break_the_query(collectors: Collectors) -> None:
+    from django.db import connection
+
+    class Unprintable(str):
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr for you")
+
+    with collectors.record() as recording, connection.cursor() as cursor:
+        cursor.execute("SELECT %s", [Unprintable("a")])
+        assert cursor.fetchone() == ("a",)
+    assert collectors.summarise(recording)[0]["queries"] == 1
+    text = recording.queries[0][2]
+    assert text is not None and text.startswith("<list object at ")  # told apart by identity instead
 
 
 def _count_authors() -> tuple[int, int]:

@@ -33,7 +33,7 @@ OPERATIONS = (
 _MISSING = object()  # passed as ``get``'s default, to tell a miss from a stored value
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ManyKeysEvent(CacheEvent):
     """A ``get_many`` call: one call, a hit or a miss per distinct key."""
 
