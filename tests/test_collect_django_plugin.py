@@ -207,8 +207,10 @@ def test_django_configured_by_a_fixture_is_recorded_from_then_on(pytester: pytes
     assert "queries" not in tests["test_a_before_django"]["metrics"]
     queries = tests["test_b_queries"]
     assert (queries["metrics"]["queries"], queries["metrics"]["queries.select"], queries["metrics"]["requests"]) == (2, 2, 0)
+    # Groups are keyed by shape and call site: one shape from two lines is two groups.
     assert [(g["sql"], g["location"]) for g in queries["details"]["sql_groups"]] == [
         ("SELECT %s", "test_late.py:9"),
+        ("SELECT %s", "test_late.py:10"),
     ]
     cache = tests["test_c_cache"]["metrics"]
     assert (cache["cache_calls"], cache["cache_hits"], cache["queries"]) == (2, 1, 0)

@@ -110,6 +110,7 @@ class Budgets:
     ignore: list[str] = field(default_factory=list)
     ignore_source: str = ""
     warnings: list[str] = field(default_factory=list)  # found while loading (empty file...)
+    _rules: dict[str, RegressionRule] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def limits_for_test(self, test: TestRecord, marker: bool = True) -> dict[str, Limit]:
         """defaults.tests < matching rules in file order < the perf_budget marker.
@@ -133,9 +134,15 @@ class Budgets:
         return limits
 
     def regression_rule(self, metric: str) -> RegressionRule:
-        """The metric's own rule, else its kind's, else the built-in one for its kind."""
-        kind = kind_of(metric)
-        return self.regression.get(metric) or self.regression.get(kind) or DEFAULT_REGRESSION[kind]
+        """The metric's own rule, else its kind's, else the built-in one for its kind.
+
+        Remembered per metric: compare asks it twice per metric per subject.
+        """
+        rule = self._rules.get(metric)
+        if rule is None:
+            kind = kind_of(metric)
+            rule = self._rules[metric] = self.regression.get(metric) or self.regression.get(kind) or DEFAULT_REGRESSION[kind]
+        return rule
 
     def is_ignored(self, subject: str) -> bool:
         return any(fnmatchcase(subject, pattern) for pattern in self.ignore)

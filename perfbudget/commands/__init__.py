@@ -21,8 +21,11 @@ def add_judging_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--force-baseline", action="store_true", help="use a baseline even when it is from another project")
 
 
-def judge(args: argparse.Namespace, no_baseline_note: str) -> Comparison:
-    """Judge ``args.results``; ResultsError exits 3 and BudgetError 2 with their messages (cli.main)."""
+def judge(args: argparse.Namespace, no_baseline_note: str, details: bool = True) -> Comparison:
+    """Judge ``args.results``; ResultsError exits 3 and BudgetError 2 with their messages (cli.main).
+
+    ``details``: read the details of what is not OK (a report shows them; a verdict does not need them).
+    """
     from pathlib import Path
 
     from perfbudget.compare.judge import judge_results
@@ -34,5 +37,6 @@ def judge(args: argparse.Namespace, no_baseline_note: str) -> Comparison:
         baseline=args.baseline,
         no_baseline_note=no_baseline_note,
         force_baseline=args.force_baseline,
+        details=details,
     )
     return comparison

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from perfbudget.cli import EXIT_FAILED, EXIT_OK
     from perfbudget.report import write_report
 
-    comparison = judge(args, "no --baseline given: compared with budgets only")
+    comparison = judge(args, "no --baseline given: compared with budgets only", details=False)
     write_report(comparison, args.format, "-")  # the report layer's json and terminal reporters, to stdout
     failing = comparison.should_fail()
     return EXIT_FAILED if failing and not args.report_only else EXIT_OK

@@ -105,7 +105,7 @@ def load_baseline(
     runs: list[Run] = []
     for file in files:
         try:
-            run = load_run(file, allow_partial=False)  # a crashed run is no baseline
+            run = load_run(file, allow_partial=False, details=False)  # a crashed run is no baseline
         except ResultsError as exc:
             warnings.append(f"baseline ignored: {exc}")
             continue

@@ -17,7 +17,7 @@ from perfbudget.budgets import BudgetError, Budgets, Limit
 from perfbudget.compare.baseline import Baseline, baseline_value
 from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change, needs_cpu_confirmation
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
-from perfbudget.run.metrics import METRICS, format_value
+from perfbudget.run.metrics import METRICS, format_value, is_sampled
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 NOT_JUDGED_OUTCOMES = ("skipped", "xfailed")
@@ -129,6 +129,8 @@ def _judge(
         for metric in sorted(set(subject.metrics) & set(base.metrics)):
             if metric not in METRICS or metric in NOT_GATED or not budgets.regression_rule(metric).enabled:
                 continue
+            if subject.metrics[metric] == base.metrics[metric] and not is_sampled(metric):
+                continue  # an unchanged count neither regressed nor improved, whatever the rule
             change = cpu if metric == "cpu_time" else _change(subject, base, history, budgets, metric)
             if change is None or change.status is Status.OK:
                 continue
@@ -154,7 +156,8 @@ def _change(
     """The regression check of one metric, None when either side lacks it."""
     if metric not in subject.metrics or metric not in base.metrics:
         return None
-    samples = history(metric)
+    # A count's baseline is its latest value (counts are facts): its history is not looked up.
+    samples = history(metric) if is_sampled(metric) else []
     reference = baseline_value(samples, base.metrics[metric], metric)
     # judge_change ignores ``enabled``: a metric disabled for verdicts is still a witness for wall-clock changes.
     rule = budgets.regression_rule(metric)

@@ -12,9 +12,9 @@ from pathlib import Path
 from perfbudget.budgets import Budgets, find_budget_file, load_budgets
 from perfbudget.compare.baseline import load_baseline
 from perfbudget.compare.engine import compare
-from perfbudget.compare.verdicts import Comparison
-from perfbudget.run.model import Run
-from perfbudget.run.store import load_run
+from perfbudget.compare.verdicts import Comparison, Status
+from perfbudget.run.model import Run, TestRecord
+from perfbudget.run.store import load_details, load_run
 
 
 def judge(
@@ -50,14 +50,38 @@ def judge_results(
     baseline: str | None,
     no_baseline_note: str,
     force_baseline: bool = False,
+    details: bool = True,
 ) -> tuple[Comparison, Path | None]:
     """Judge a stored results file; returns the Comparison and the budget file used.
 
+    The run is read light (metrics only) and judged; with ``details``, the
+    details of what is not OK are then read, which is all a report shows.
+    At 50,000 tests that is a fraction of reading every test's SQL.
     Errors are the package's own (ResultsError, BudgetError): the CLI prints
     them with their exit code.
     """
-    run = load_run(results)
     path = find_budget_file(rootdir, budget_file)
     budgets = load_budgets(path) if path else Budgets()
+    run = load_run(results, details=False)
     comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note)
+    if details:
+        attach_details(run, load_details(results, tests_behind_changes(comparison)))
     return comparison, path
+
+
+def tests_behind_changes(comparison: Comparison) -> set[str]:
+    """Node ids of the tests that are not OK, and of the tests that requested a URL that is not OK."""
+    changed = {(verdict.subject_kind, verdict.subject) for verdict in comparison.verdicts if verdict.status is not Status.OK}
+    tests = {name for kind, name in changed if kind == "test"}
+    for url in comparison.run.urls:
+        if ("url", url.key) in changed:
+            tests.update(url.tests)
+    return tests
+
+
+def attach_details(run: Run, full: dict[str, TestRecord]) -> None:
+    """Give the run's tests the details, requests and call metrics of their full records."""
+    for test in run.tests:
+        record = full.get(test.node_id)
+        if record is not None:
+            test.details, test.requests, test.call_metrics = record.details, record.requests, record.call_metrics

@@ -20,28 +20,36 @@ file, line and field, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import gzip
 import json
-import math
 import os
 import re
-import reprlib
 import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from perfbudget.errors import PerfBudgetError
 from perfbudget.run.aggregate import aggregate_urls
+from perfbudget.run.decode import (
+    ResultsError,
+    Where,
+    apply_header,
+    checked_list,
+    describe,
+    environment,
+    flag,
+    opt_str,
+    test_from_dict,
+    url_from_dict,
+)
 from perfbudget.run.model import (
-    CacheOp,
     Details,
-    NetworkCall,
     RequestRecord,
     Run,
     SqlGroup,
-    TemplateStat,
     TestRecord,
     UrlSummary,
 )
@@ -52,11 +60,6 @@ from perfbudget.run.model import (
 SCHEMA_VERSION = 2
 OLDEST_READABLE = 1
 GZIP_MAGIC = b"\x1f\x8b"
-_MAX_INT = 2**63  # larger integers are no count or line number perfbudget wrote
-
-
-class ResultsError(PerfBudgetError):
-    """A results file is missing, unreadable, corrupt or of an unknown schema."""
 
 
 # --- writing -------------------------------------------------------------------
@@ -112,17 +115,20 @@ def test_to_dict(test: TestRecord) -> dict[str, Any]:
     """One test's line, without the values that say nothing."""
     out: dict[str, Any] = {"type": "test", "node_id": test.node_id, "file": test.file, "line": test.line,
                            "outcome": test.outcome, "metrics": _metrics_out(test.metrics)}  # fmt: skip
-    if test.call_metrics:
-        out["call_metrics"] = _metrics_out(test.call_metrics)
-    details = _details_out(test.details)
-    if details:
-        out["details"] = details
-    if test.requests:
-        out["requests"] = [_request_out(request) for request in test.requests]
     if test.samples:
         out["samples"] = dict(sorted(test.samples.items()))
     if test.budget_marker is not None:
         out["budget_marker"] = test.budget_marker
+    # The call phase's metrics, details and requests last: a light read (a baseline, compare)
+    # cuts the line at the first of them, keys no metric is named after; "details" is
+    # written, if only empty, whenever requests follow.
+    if test.call_metrics:
+        out["call_metrics"] = _metrics_out(test.call_metrics)
+    details = _details_out(test.details)
+    if details or test.requests:
+        out["details"] = details
+    if test.requests:
+        out["requests"] = [_request_out(request) for request in test.requests]
     return out
 
 
@@ -330,257 +336,6 @@ def _deepest_line(text: str) -> int:
     return text.count("\n", 0, at) + 1
 
 
-class _Where:
-    """Where a value was read, for error messages: ``file:line: field`` (``file: field`` in a schema-1 document)."""
-
-    __slots__ = ("source", "line")
-
-    def __init__(self, source: str, line: int | None) -> None:
-        self.source, self.line = source, line
-
-    @property
-    def at(self) -> str:
-        return self.source if self.line is None else f"{self.source}:{self.line}"
-
-    def error(self, field: str, problem: str) -> ResultsError:
-        return ResultsError(f"{self.at}: malformed results file: {field}: {problem}")
-
-
-# Bounded in length and depth: the value may be a huge list or nested hundreds deep.
-_repr = reprlib.Repr()
-_repr.maxstring = _repr.maxother = _repr.maxlong = 40
-
-
-def _describe(value: Any) -> str:
-    return _repr.repr(value)
-
-
-def _str(where: _Where, value: Any, field: str) -> str:
-    if type(value) is not str:
-        raise where.error(field, f"expected a string, got {_describe(value)}")
-    if "\x00" in value:
-        raise where.error(field, "contains a NUL byte")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate (\ud800): no file or terminal could print it
-            raise where.error(field, f"not valid Unicode ({exc.reason})") from exc
-    return value
-
-
-def _opt_str(where: _Where, value: Any, field: str) -> str | None:
-    return None if value is None else _str(where, value, field)
-
-
-def _int(where: _Where, value: Any, field: str) -> int:
-    if type(value) is not int:
-        raise where.error(field, f"expected a whole number, got {_describe(value)}")
-    if not -_MAX_INT < value < _MAX_INT:
-        raise where.error(field, "number out of range")
-    return value
-
-
-def _opt_int(where: _Where, value: Any, field: str) -> int | None:
-    return None if value is None else _int(where, value, field)
-
-
-def _flag(where: _Where, value: Any, field: str) -> bool:
-    """A true/false field; absent is false, anything else than a boolean is refused rather than read as false."""
-    if value is None or type(value) is bool:
-        return value is True
-    raise where.error(field, f"expected true or false, got {_describe(value)}")
-
-
-def _num(where: _Where, value: Any, field: str) -> float:
-    kind = type(value)
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        raise where.error(field, f"{value} is not a number perfbudget accepts")
-    if kind is int:
-        if -_MAX_INT < value < _MAX_INT:
-            return float(value)
-        raise where.error(field, "number out of range")
-    raise where.error(field, f"expected a number, got {_describe(value)}")
-
-
-def _dict(where: _Where, value: Any, field: str) -> dict[str, Any]:
-    if type(value) is not dict:
-        raise where.error(field, f"expected an object, got {_describe(value)}")
-    return value
-
-
-def _list(where: _Where, value: Any, field: str) -> list[Any]:
-    if type(value) is not list:
-        raise where.error(field, f"expected a list, got {_describe(value)}")
-    return value
-
-
-def _metrics(where: _Where, value: Any, field: str) -> dict[str, float]:
-    data = _dict(where, value, field)
-    return {_str(where, name, field): _num(where, number, f"{field}.{name}") for name, number in data.items()}
-
-
-def _samples(where: _Where, value: Any, field: str) -> dict[str, list[float]]:
-    data = _dict(where, value, field)
-    return {
-        _str(where, name, field): [_num(where, x, f"{field}.{name}") for x in _list(where, series, f"{field}.{name}")]
-        for name, series in data.items()
-    }
-
-
-def _counts(where: _Where, value: Any, field: str) -> dict[str, int]:
-    data = _dict(where, value, field)
-    return {_str(where, name, field): _int(where, count, f"{field}.{name}") for name, count in data.items()}
-
-
-def _marker(where: _Where, value: Any, field: str) -> dict[str, Any] | None:
-    """A perf_budget marker's keywords: flat, with plain values (budgets/ checks them further)."""
-    if value is None:
-        return None
-    data = _dict(where, value, field)
-    for name, item in data.items():
-        _str(where, name, field)
-        kind = type(item)
-        if kind is str:
-            _str(where, item, f"{field}.{name}")
-        elif kind in (int, float):
-            _num(where, item, f"{field}.{name}")
-        elif item is not None and kind is not bool:
-            raise where.error(f"{field}.{name}", f"expected a limit such as 5 or '200ms', got {_describe(item)}")
-    return data
-
-
-def _sql_group(where: _Where, data: Any, field: str) -> SqlGroup:
-    data = _dict(where, data, field)
-    params = data.get("params")
-    return SqlGroup(
-        sql=_str(where, data.get("sql"), f"{field}.sql"),
-        kind=_str(where, data.get("kind", "other"), f"{field}.kind"),
-        database=_str(where, data.get("database", "default"), f"{field}.database"),
-        count=_int(where, data.get("count"), f"{field}.count"),
-        time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
-        duplicates=_int(where, data.get("duplicates", 0), f"{field}.duplicates"),
-        location=_opt_str(where, data.get("location"), f"{field}.location"),
-        n_plus_one=_flag(where, data.get("n_plus_one"), f"{field}.n_plus_one"),
-        params=None if params is None else [_str(where, p, f"{field}.params") for p in _list(where, params, f"{field}.params")],
-    )
-
-
-def _network_call(where: _Where, data: Any, field: str) -> NetworkCall:
-    data = _dict(where, data, field)
-    return NetworkCall(
-        host=_str(where, data.get("host"), f"{field}.host"),
-        port=_opt_int(where, data.get("port"), f"{field}.port"),
-        loopback=_flag(where, data.get("loopback"), f"{field}.loopback"),
-        method=_opt_str(where, data.get("method"), f"{field}.method"),
-        url=_opt_str(where, data.get("url"), f"{field}.url"),
-        count=_int(where, data.get("count", 1), f"{field}.count"),
-    )
-
-
-def _cache_op(where: _Where, data: Any, field: str) -> CacheOp:
-    data = _dict(where, data, field)
-    return CacheOp(
-        operation=_str(where, data.get("operation"), f"{field}.operation"),
-        cache=_str(where, data.get("cache", "default"), f"{field}.cache"),
-        calls=_int(where, data.get("calls", 0), f"{field}.calls"),
-        hits=_int(where, data.get("hits", 0), f"{field}.hits"),
-        misses=_int(where, data.get("misses", 0), f"{field}.misses"),
-        time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
-    )
-
-
-def _template(where: _Where, data: Any, field: str) -> TemplateStat:
-    data = _dict(where, data, field)
-    return TemplateStat(
-        name=_str(where, data.get("name"), f"{field}.name"),
-        count=_int(where, data.get("count"), f"{field}.count"),
-        time_ms=_num(where, data.get("time_ms", 0.0), f"{field}.time_ms"),
-    )
-
-
-def _details(where: _Where, value: Any, field: str) -> Details:
-    if value is None:
-        return Details()
-    data = _dict(where, value, field)
-
-    def each(key: str, read: Any) -> list[Any]:
-        items = _list(where, data.get(key, []), f"{field}.{key}")
-        return [read(where, item, f"{field}.{key}[{index}]") for index, item in enumerate(items)]
-
-    return Details(
-        sql_groups=each("sql_groups", _sql_group),
-        network_calls=each("network_calls", _network_call),
-        cache_ops=each("cache_ops", _cache_op),
-        templates=each("templates", _template),
-        signals=_counts(where, data.get("signals", {}), f"{field}.signals"),
-    )
-
-
-def _request(where: _Where, data: Any, field: str) -> RequestRecord:
-    data = _dict(where, data, field)
-    return RequestRecord(
-        method=_str(where, data.get("method"), f"{field}.method"),
-        path=_str(where, data.get("path"), f"{field}.path"),
-        route=_opt_str(where, data.get("route"), f"{field}.route"),
-        view_name=_opt_str(where, data.get("view_name"), f"{field}.view_name"),
-        status=_int(where, data.get("status", 0), f"{field}.status"),
-        metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
-        details=_details(where, data.get("details"), f"{field}.details"),
-    )
-
-
-def test_from_dict(where: _Where, data: Any, field: str = "test") -> TestRecord:
-    data = _dict(where, data, field)
-    node_id = _str(where, data.get("node_id"), f"{field}.node_id")
-    requests = _list(where, data.get("requests", []), f"{field}.requests")
-    return TestRecord(
-        node_id=node_id,
-        file=_str(where, data.get("file", ""), f"{field}.file"),
-        line=_opt_int(where, data.get("line"), f"{field}.line"),
-        outcome=_str(where, data.get("outcome", "passed"), f"{field}.outcome"),
-        metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
-        call_metrics=_metrics(where, data.get("call_metrics", {}), f"{field}.call_metrics"),
-        details=_details(where, data.get("details"), f"{field}.details"),
-        requests=[_request(where, r, f"{field}.requests[{i}]") for i, r in enumerate(requests)],
-        samples=_samples(where, data.get("samples", {}), f"{field}.samples"),
-        budget_marker=_marker(where, data.get("budget_marker"), f"{field}.budget_marker"),
-    )
-
-
-def _url(where: _Where, data: Any, field: str = "url") -> UrlSummary:
-    data = _dict(where, data, field)
-    return UrlSummary(
-        method=_str(where, data.get("method"), f"{field}.method"),
-        route=_str(where, data.get("route"), f"{field}.route"),
-        view_name=_opt_str(where, data.get("view_name"), f"{field}.view_name"),
-        hits=_int(where, data.get("hits", 0), f"{field}.hits"),
-        metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
-        status_codes=_counts(where, data.get("status_codes", {}), f"{field}.status_codes"),
-        tests=[_str(where, t, f"{field}.tests") for t in _list(where, data.get("tests", []), f"{field}.tests")],
-        samples=_samples(where, data.get("samples", {}), f"{field}.samples"),
-    )
-
-
-def _apply_header(where: _Where, run: Run, data: dict[str, Any]) -> None:
-    version = data.get("schema_version")
-    if type(version) is not int or not OLDEST_READABLE <= version <= SCHEMA_VERSION:
-        raise ResultsError(
-            f"{where.source}: results schema version {_describe(version)} is not supported (this perfbudget "
-            f"reads versions {OLDEST_READABLE} to {SCHEMA_VERSION}); upgrade perfbudget or re-record"
-        )
-    run.project = _str(where, data.get("project", ""), "project")
-    for key in ("commit", "branch", "base_commit", "build_id", "shard", "started", "finished"):
-        setattr(run, key, _opt_str(where, data.get(key), key))
-    run.environment.update(_environment(where, data.get("environment", {})))
-
-
-def _environment(where: _Where, value: Any) -> dict[str, str]:
-    data = _dict(where, value, "environment")
-    return {_str(where, key, "environment"): _str(where, item, f"environment.{key}") for key, item in data.items()}
-
-
 _CUT = b"<cut>"  # yielded, by identity, where a compressed stream ends early
 
 
@@ -600,7 +355,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number + 1, _CUT
 
 
-def _parse(where: _Where, line: bytes) -> Any:
+def _parse(where: Where, line: bytes) -> Any:
     try:
         text = line.decode("utf-8")
         return _decode(text)
@@ -619,7 +374,7 @@ def _problem(exc: json.JSONDecodeError) -> str:
     return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
 
 
-def _refusal(where: _Where, text: str, exc: ValueError) -> ResultsError:
+def _refusal(where: Where, text: str, exc: ValueError) -> ResultsError:
     """The error for a value the decoder refused, naming its field when the lenient decoder can find it."""
     found = _refused_field(text)
     if found is None:
@@ -628,14 +383,34 @@ def _refusal(where: _Where, text: str, exc: ValueError) -> ResultsError:
     return where.error(field, f"{what} is not a number perfbudget accepts")
 
 
-def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True) -> Run:
-    """Read a results file of any readable schema; every failure is a ResultsError naming the file.
+def check_version(where: Where, data: dict[str, Any]) -> None:
+    """Refuse, rather than guess at, a schema this perfbudget cannot read."""
+    version = data.get("schema_version")
+    if type(version) is not int or not OLDEST_READABLE <= version <= SCHEMA_VERSION:
+        raise ResultsError(
+            f"{where.source}: results schema version {describe(version)} is not supported (this perfbudget "
+            f"reads versions {OLDEST_READABLE} to {SCHEMA_VERSION}); upgrade perfbudget or re-record"
+        )
 
-    A stream cut short (no end line: the run crashed) reads as an
-    interrupted run of the tests it finished, unless ``allow_partial`` is
-    False (a baseline must be complete). Tests come sorted by node id.
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a run is read.
+
+    Reading builds millions of small objects and no cycles; the collector,
+    run again and again over the growing heap, took a third of the time.
     """
-    source = Path(path)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _is_stream(source: Path) -> bool:
+    """NDJSON (schema 2, maybe gzip) rather than one JSON document (schema 1)."""
     try:
         with source.open("rb") as probe:
             head = probe.read(2)
@@ -645,11 +420,22 @@ def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True) -> Run
         raise ResultsError(f"{source}: results file not found") from exc
     except OSError as exc:
         raise ResultsError(f"{source}: cannot read results file ({exc.strerror})") from exc
+    return head == GZIP_MAGIC or first.lstrip().startswith(b'{"type"')
+
+
+def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True, details: bool = True) -> Run:
+    """Read a results file of any readable schema; every failure is a ResultsError naming the file.
+
+    A stream cut short (no end line: the run crashed) reads as an
+    interrupted run of the tests it finished, unless ``allow_partial`` is
+    False (a baseline must be complete). ``details=False`` reads tests
+    without their call-phase metrics, details and requests: what a
+    baseline and compare need. Tests come sorted by node id.
+    """
+    source = Path(path)
     try:
-        if head == GZIP_MAGIC or first.lstrip().startswith(b'{"type"'):
-            run = _read_stream(source, allow_partial)
-        else:
-            run = _read_document(source)
+        with _collector_paused():
+            run = _read_stream(source, allow_partial, details) if _is_stream(source) else _read_document(source, details)
     except OSError as exc:
         raise ResultsError(f"{source}: cannot read results file ({exc.strerror or exc})") from exc
     run.tests.sort(key=lambda test: test.node_id)
@@ -663,59 +449,107 @@ class _Torn(Exception):
     """The stream ended in the middle of a line: a crash while writing, or a cut copy."""
 
 
-def _records(path: Path) -> Iterator[tuple[_Where, dict[str, Any]]]:
-    """Each line of a stream as a JSON object; a bad line is an error, or ``_Torn`` when it is the last."""
+# Where a light read cuts a test's line: call metrics, details and requests come last in it (test_to_dict).
+_HEAVY_KEYS = (b',"call_metrics":', b',"details":')
+
+
+def _light(line: bytes) -> bytes | None:
+    """A test's line without its call-phase metrics, details and requests, or None when it has none of them.
+
+    A quote inside a JSON string is escaped, so ``,"details":`` in the raw
+    bytes is always a key; only a cut at the top level leaves valid JSON
+    (any deeper one leaves a brace open), and the caller falls back to the
+    whole line when the cut does not parse.
+    """
+    cuts = [index for index in map(line.find, _HEAVY_KEYS) if index > 0]
+    return line[: min(cuts)] + b"}" if cuts else None
+
+
+def _records(path: Path, light: bool = False) -> Iterator[tuple[Where, dict[str, Any], bytes]]:
+    """Each line of a stream as a JSON object, with its bytes; a bad line is an error, or ``_Torn`` when it is the last.
+
+    ``light``: test lines are decoded without their call-phase metrics,
+    details and requests (most of a line), which a baseline and compare never read.
+    """
     pending: ResultsError | None = None
     for number, line in _lines(path):
         if pending is not None:
             raise pending
-        where = _Where(str(path), number)
+        where = Where(str(path), number, b"\\u" in line)
         if line is _CUT:
             raise _Torn(f"{path}:{number}: corrupt results file (compressed stream cut short)")
         if not line.strip():
             continue
+        cut = _light(line) if light and line.startswith(b'{"type":"test"') else None
         try:
-            data = _parse(where, line)
+            data = _parse(where, cut) if cut is not None else None
+        except ResultsError:
+            data = None  # not cut cleanly: the whole line is decoded, and judged, below
+        try:
+            if data is None:
+                data = _parse(where, line)
         except ResultsError as exc:
             if line.endswith(b"\n"):  # a whole line that does not parse is corruption, not a crash mid-write
                 raise
             pending = exc  # fatal, unless nothing follows it
             continue
         if type(data) is not dict:
-            raise where.error("line", f"expected an object, got {_describe(data)}")
-        yield where, data
+            raise where.error("line", f"expected an object, got {describe(data)}")
+        yield where, data, line
     if pending is not None:
         raise _Torn(str(pending))
 
 
-def _read_stream(path: Path, allow_partial: bool) -> Run:
+def load_details(path: str | os.PathLike[str], node_ids: set[str]) -> dict[str, TestRecord]:
+    """The full records of the tests named, decoding in full only their lines.
+
+    Reports show details only for what changed: a run is read light, judged,
+    and then this fetches the details of the few tests that need them.
+    """
+    source = Path(path)
+    if not node_ids:
+        return {}
+    if not _is_stream(source):
+        return {test.node_id: test for test in read_run(source).tests if test.node_id in node_ids}
+    found: dict[str, TestRecord] = {}
+    try:
+        for where, data, line in _records(source, light=True):
+            if data.get("type") == "test" and data.get("node_id") in node_ids:
+                found[data["node_id"]] = test_from_dict(where, _parse(where, line))
+    except _Torn:
+        pass  # a run cut short: what it finished is there
+    return found
+
+
+def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
     run = Run()
     urls: list[UrlSummary] = []
     ended = header = False
     torn: str | None = None
     try:
-        for where, data in _records(path):
+        for where, data, _ in _records(path, light=not details):
             kind = data.get("type")
             if ended:
                 raise where.error("type", "a record after the end line")
             if not header:
                 if kind != "run":
                     raise where.error("type", "not a perfbudget results file (no header line)")
-                _apply_header(where, run, data)
+                check_version(where, data)
+                apply_header(where, run, data)
                 header = True
             elif kind == "run":
                 raise where.error("type", "a second header line (two files joined?)")
             elif kind == "test":
-                run.tests.append(test_from_dict(where, data))
+                run.tests.append(test_from_dict(where, data, details=details))
             elif kind == "url":
-                urls.append(_url(where, data))
+                urls.append(url_from_dict(where, data))
             elif kind == "end":
-                run.finished = _opt_str(where, data.get("finished"), "finished")
-                run.interrupted = _flag(where, data.get("interrupted"), "interrupted")
-                run.environment.update(_environment(where, data.get("environment", {})))
+                run.finished = opt_str(where, data.get("finished"), "finished")
+                run.interrupted = flag(where, data.get("interrupted"), "interrupted")
+                run.environment.update(environment(where, data.get("environment", {})))
                 ended = True
             else:
-                raise where.error("type", f"unknown record type {_describe(kind)}")
+                raise where.error("type", f"unknown record type {describe(kind)}")
     except _Torn as exc:
         torn = str(exc)
     if not header:
@@ -730,9 +564,9 @@ def _read_stream(path: Path, allow_partial: bool) -> Run:
     return run
 
 
-def _read_document(path: Path) -> Run:
+def _read_document(path: Path, details: bool) -> Run:
     """Schema 1: the whole run as one JSON document."""
-    where = _Where(str(path), None)  # one document: fields are named by their path in it
+    where = Where(str(path), None)  # one document: fields are named by their path in it
     try:
         text = path.read_bytes().decode("utf-8")
         data = _decode(text)
@@ -747,15 +581,15 @@ def _read_document(path: Path) -> Run:
     if type(data) is not dict or "schema_version" not in data:
         raise ResultsError(f"{path}: not a perfbudget results file (no schema_version)")
     if data["schema_version"] != 1:
-        _apply_header(where, Run(), data)  # refuses it with the versions this perfbudget reads
+        check_version(where, data)  # refuses it with the versions this perfbudget reads
         raise ResultsError(f"{path}: a schema {data['schema_version']} results file must be NDJSON")
     run = Run()
-    _apply_header(where, run, data)
-    run.interrupted = _flag(where, data.get("interrupted"), "interrupted")
-    tests = _list(where, data.get("tests", []), "tests")
-    run.tests = [test_from_dict(where, test, f"tests[{index}]") for index, test in enumerate(tests)]
-    urls = _list(where, data.get("urls", []), "urls")
-    run.urls = [_url(where, url, f"urls[{index}]") for index, url in enumerate(urls)]
+    apply_header(where, run, data)
+    run.interrupted = flag(where, data.get("interrupted"), "interrupted")
+    tests = checked_list(where, data.get("tests", []), "tests")
+    run.tests = [test_from_dict(where, test, f"tests[{index}]", details) for index, test in enumerate(tests)]
+    urls = checked_list(where, data.get("urls", []), "urls")
+    run.urls = [url_from_dict(where, url, f"urls[{index}]") for index, url in enumerate(urls)]
     return run
 
 
@@ -766,7 +600,7 @@ def iter_test_lines(path: str | os.PathLike[str]) -> Iterator[tuple[TestRecord, 
     bad line is a ResultsError.
     """
     try:
-        for where, data in _records(Path(path)):
+        for where, data, _ in _records(Path(path)):
             if data.get("type") == "test":
                 yield test_from_dict(where, data), encode_line(data)
     except _Torn:

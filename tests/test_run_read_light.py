@@ -1,0 +1,89 @@
+"""Reading a run light (metrics only), then the details of what changed: what compare and the reports do at scale."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import SimpleNamespace
+
+from perfbudget.collect import benchmark
+from perfbudget.compare.judge import judge_results
+from perfbudget.compare.verdicts import Status
+from perfbudget.run.aggregate import aggregate_urls
+from perfbudget.run.model import Details, RequestRecord, Run, SqlGroup, TestRecord
+from perfbudget.run.store import load_details, load_run, write_run
+
+N_PLUS_ONE = SqlGroup('SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', "select", "default", 5, 1.0, location="app/views.py:7", n_plus_one=True)
+
+
+def _test(index: int, queries: int = 3) -> TestRecord:
+    details = Details(sql_groups=[dataclasses.replace(N_PLUS_ONE, count=queries)], signals={"post_save": 1})
+    request = RequestRecord("GET", f"/items/{index}/", "/items/<int:pk>/", "item", 200, {"queries": float(queries), "duration": 4.0}, details)
+    return TestRecord(
+        node_id=f"tests/test_items.py::test_{index}", file="tests/test_items.py", line=index + 1, outcome="passed",
+        metrics={"queries": float(queries), "requests": 1.0, "duration": 5.0}, call_metrics={"queries": float(queries)},
+        details=details, requests=[request],
+    )  # fmt: skip
+
+
+def _run(tests: list[TestRecord]) -> Run:
+    return Run(project="demo", tests=tests, urls=aggregate_urls(tests))
+
+
+def test_a_light_read_has_every_metric_and_url_but_no_details(tmp_path: Path) -> None:
+    run = _run([_test(n) for n in range(5)])
+    path = write_run(run, tmp_path / "results.ndjson.gz")
+    light = load_run(path, details=False)
+    assert [t.metrics for t in light.tests] == [t.metrics for t in run.tests]
+    assert light.urls == run.urls
+    assert all(t.details == Details() and t.requests == [] and t.call_metrics == {} for t in light.tests)
+
+
+def test_a_metric_named_like_a_cut_key_falls_back_to_the_whole_line(tmp_path: Path) -> None:
+    """The light read cuts a line at its "call_metrics"/"details" key; the same text elsewhere must not fool it."""
+    odd = _test(0)
+    odd.metrics["details"] = 1.0  # not a catalogue metric, but a results file may hold any name
+    odd.samples = {"call_metrics": [1.0, 2.0]}
+    path = write_run(_run([odd]), tmp_path / "results.ndjson")
+    [read] = load_run(path, details=False).tests
+    assert read.metrics == odd.metrics and read.samples == odd.samples
+
+
+def test_details_are_read_only_for_the_tests_asked_for(tmp_path: Path) -> None:
+    run = _run([_test(n) for n in range(5)])
+    path = write_run(run, tmp_path / "results.ndjson.gz")
+    found = load_details(path, {run.tests[1].node_id, "tests/test_items.py::missing"})
+    assert list(found) == [run.tests[1].node_id] and found[run.tests[1].node_id] == run.tests[1]
+
+
+def test_judging_a_file_reads_the_details_of_what_changed_only(tmp_path: Path) -> None:
+    base = write_run(_run([_test(n) for n in range(4)]), tmp_path / "base.ndjson.gz")
+    head_tests = [_test(n) for n in range(4)]
+    head_tests[2] = _test(2, queries=9)  # the N+1 grew in one test
+    head = write_run(_run(head_tests), tmp_path / "head.ndjson.gz")
+    comparison, _ = judge_results(head, rootdir=tmp_path, budget_file=None, baseline=str(base), no_baseline_note="")
+    regressed = {v.subject for v in comparison.verdicts if v.status is Status.REGRESSED}
+    assert regressed == {head_tests[2].node_id, "GET /items/<int:pk>/"}
+    with_details = {t.node_id for t in comparison.run.tests if t.details.sql_groups}
+    # The regressed test, and every test behind the regressed URL (here: all of them).
+    assert with_details == {t.node_id for t in head_tests}
+    assert comparison.run.tests[2].details.sql_groups[0].count == 9
+    quiet, _ = judge_results(base, rootdir=tmp_path, budget_file=None, baseline=str(base), no_baseline_note="")
+    assert not any(t.details.sql_groups for t in quiet.run.tests)  # nothing changed: no details read
+
+
+def test_benchmark_rounds_are_judged_as_samples_of_benchmark_median(tmp_path: Path) -> None:
+    """The rounds used to be stored under "benchmark", a key compare never looked up, so one value was judged."""
+
+    def record(rounds: list[float]) -> TestRecord:
+        fixture = SimpleNamespace(stats=SimpleNamespace(stats=SimpleNamespace(
+            data=rounds, min=min(rounds), max=max(rounds), mean=sum(rounds) / len(rounds), median=sorted(rounds)[len(rounds) // 2], stddev=0.0)))  # fmt: skip
+        metrics, samples = benchmark.summarise(fixture)
+        return TestRecord("tests/test_b.py::test_sum", "tests/test_b.py", 3, "passed", metrics=metrics, samples=samples)
+
+    base = write_run(Run(project="demo", tests=[record([0.100, 0.101, 0.102, 0.100, 0.101])]), tmp_path / "base.ndjson")
+    head = write_run(Run(project="demo", tests=[record([0.200, 0.201, 0.199, 0.202, 0.200])]), tmp_path / "head.ndjson")
+    comparison, _ = judge_results(head, rootdir=tmp_path, budget_file=None, baseline=str(base), no_baseline_note="")
+    [median] = [v for v in comparison.verdicts if v.metric == "benchmark.median"]
+    assert median.status is Status.REGRESSED
+    assert "median of 5 runs vs median of 5 baseline samples" in median.reason
