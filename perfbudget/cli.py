@@ -18,10 +18,6 @@ from typing import Sequence
 from perfbudget import __version__
 from perfbudget.errors import PerfBudgetError
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
 # name -> one-line help; the module perfbudget.commands.<name> implements it.
 COMMANDS = {
     "show": "print the terminal summary of a results file",

@@ -24,7 +24,7 @@ from perfbudget.github.comments import marker_for
 from perfbudget.github.context import read_context
 from perfbudget.run.store import read_run
 from tests.fakegithub.runner import JobRun, Runner
-from tests.helpers_github import TOKEN, FakeGitHub, fake_github, pr_event, write_event  # noqa: F401
+from tests.helpers_github import TOKEN, FakeGitHub, pr_event, write_event
 
 ROOT = Path(__file__).resolve().parent.parent
 N_PLUS_ONE_FROM = 'Post.objects.select_related("author").prefetch_related("tags")'

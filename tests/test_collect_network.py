@@ -19,7 +19,6 @@ import pytest
 from perfbudget.collect import network
 from perfbudget.collect.recording import Recorder
 from perfbudget.run.model import NetworkCall
-from tests.helpers_plugin import local_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture

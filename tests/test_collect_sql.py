@@ -14,7 +14,7 @@ import pytest
 
 from perfbudget.collect.recording import CollectSettings, QueryEvent
 from perfbudget.collect.sql import kind_of, normalize, shape_of, summarise
-from tests.helpers_django import REPO_ROOT, Collectors, collectors, django_project, make_posts  # noqa: F401
+from tests.helpers_django import REPO_ROOT, Collectors, make_posts
 
 THIS_FILE = "tests/test_collect_sql.py"
 

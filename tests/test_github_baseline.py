@@ -8,7 +8,7 @@ import pytest
 
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.store import dumps, load_run
-from tests.helpers_github import TOKEN, FakeGitHub, cli, fake_github, zip_bytes  # noqa: F401
+from tests.helpers_github import TOKEN, FakeGitHub, cli, zip_bytes
 
 
 def results_json(queries: float, commit: str = "c0ffee") -> str:

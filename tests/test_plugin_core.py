@@ -17,7 +17,7 @@ from perfbudget.budgets import Budgets
 from perfbudget.plugin.finish import PipelineOutcome
 from perfbudget.plugin.options import PerfOptions
 from perfbudget.run.store import SCHEMA_VERSION
-from tests.helpers_plugin import local_server, read_results, records_by_name  # noqa: F401  (fixture)
+from tests.helpers_plugin import read_results, records_by_name
 
 pytest_plugins = ["pytester"]
 

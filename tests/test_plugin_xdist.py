@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers_plugin import local_server, read_results, records_by_name  # noqa: F401  (fixture)
+from tests.helpers_plugin import read_results, records_by_name
 
 pytest_plugins = ["pytester"]
 pytest.importorskip("xdist")

@@ -11,7 +11,15 @@ import pytest
 
 from perfbudget.compare.verdicts import Status
 from perfbudget.report.charts import Change, _edges, change_bars, histogram
-from perfbudget.report.html import DETAILS_BUDGET, FINDINGS_SHOWN, LIST_LIMIT, build_view, embedded_details, json_for_script, render_html
+from perfbudget.report.html import (
+    DETAILS_BUDGET,
+    FINDINGS_SHOWN,
+    LIST_LIMIT,
+    build_view,
+    embedded_details,
+    json_for_script,
+    render_html,
+)
 from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
 

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfbudget.cli import EXIT_FAILED, EXIT_OK
+    from perfbudget.errors import EXIT_FAILED, EXIT_OK
     from perfbudget.report import write_report
 
     comparison = judge(args, "no --baseline given: compared with budgets only", details=False)

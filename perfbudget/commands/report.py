@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfbudget.cli import EXIT_OK
+    from perfbudget.errors import EXIT_OK
     from perfbudget.report import write_report
 
     comparison = judge(args, "no baseline given: compared with budgets only")
