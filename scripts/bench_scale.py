@@ -65,6 +65,23 @@ from shop.views import items
 
 urlpatterns = [path("items/", items, name="items")]
 """
+# Resident memory at the end of the test loop, before any plugin's session-finish work
+# (perfbudget's reading back and judging), so the figure is what the recording holds.
+CONFTEST = """
+import os
+
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    path = os.environ.get("BENCH_RSS_FILE")
+    if path:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+        with open(path, "w") as out:
+            out.write(str(pages * os.sysconf("SC_PAGE_SIZE")))
+"""
 TESTS = """
 import pytest
 from shop.models import Category, Item
@@ -89,21 +106,34 @@ def make_project(root: Path, count: int) -> Path:
                        "__init__.py": ""}.items():  # fmt: skip
         (shop / name).write_text(textwrap.dedent(text))
     (project / "test_shop.py").write_text(textwrap.dedent(TESTS.format(count=count)))
+    (project / "conftest.py").write_text(textwrap.dedent(CONFTEST))
     (project / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = shop.settings\n")
     return project
 
 
-def measure(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
+# A child's ru_maxrss counts what it inherited from this (large) process before exec;
+# this small launcher starts the command from a fresh interpreter and reports the command's own.
+LAUNCHER = ("import os,subprocess,sys; p=subprocess.Popen(sys.argv[1:]); _,s,u=os.wait4(p.pid,0); "
+            "print(u.ru_maxrss, file=sys.stderr); sys.exit(os.waitstatus_to_exitcode(s))")  # fmt: skip
+
+
+def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one command in its own process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *command], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, check=False)  # fmt: skip
     elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    stderr = done.stderr.decode(errors="replace")
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {done.returncode}:\n{stderr[-2000:]}")
+    return elapsed, int(stderr.strip().splitlines()[-1]) / 1024
+
+
+def measure_pytest(command: list[str], project: Path, work: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, RSS MB at the end of the test loop) of a pytest run."""
+    marker = work / "rss"
+    wall, peak = measure(command, project, {**os.environ, "BENCH_RSS_FILE": str(marker)})
+    return wall, peak, int(marker.read_text()) / 1e6
 
 
 def json_reference(path: Path) -> tuple[float, float]:
@@ -133,8 +163,9 @@ def bench_size(work: Path, count: int, real_max: int, template: Run | None) -> t
     if count <= real_max:
         project = make_project(work, count)
         plain = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-        figures["pytest"] = measure(plain, project)
-        figures["recording"] = measure([*plain, "--perf-budget", f"--perf-output={results}"], project)
+        *figures["pytest"], plain_rss = measure_pytest(plain, project, work)
+        *figures["recording"], perf_rss = measure_pytest([*plain, "--perf-budget", f"--perf-output={results}"], project, work)
+        figures["rss in run"] = (plain_rss, perf_rss)
         template = load_run(results)
     else:
         assert template is not None
@@ -166,9 +197,13 @@ def report(count: int, figures: dict[str, tuple[float, float]]) -> None:
     for step in ("json.loads", "pytest", "recording", "compare", "markdown", "html", "merge"):
         if step not in figures:
             continue
-        wall, rss = figures[step]
+        wall, rss = figures[step][:2]
         vs_pytest = f"{wall / figures['pytest'][0]:.2f}" if step == "recording" and "pytest" in figures else ""
         print(f"  {step:<12}{wall:>9.2f}{rss:>10.0f}{wall / ref_time:>14.1f}{vs_pytest:>10}")
+    if "rss in run" in figures:
+        plain_rss, perf_rss = figures["rss in run"]
+        print(f"  resident at the end of the test loop: pytest {plain_rss:.0f} MB, with perfbudget {perf_rss:.0f} MB "
+              f"({(perf_rss - plain_rss) * 1e6 / count / 1000:.1f} KB a test, fixed costs included)")  # fmt: skip
     both = figures["compare"][0] + figures["markdown"][0]
     print(f"  compare + markdown: {both:.2f} s, peak {max(figures['compare'][1], figures['markdown'][1]):.0f} MB")
 
@@ -188,6 +223,11 @@ def main() -> int:
         figures, template = bench_size(work, count, args.real_max, template)
         report(count, figures)
         per_test.append((count, figures))
+    real = [(count, figures["rss in run"]) for count, figures in per_test if "rss in run" in figures]
+    if len(real) > 1:
+        (small, (plain_a, perf_a)), (large, (plain_b, perf_b)) = real[0], real[-1]
+        slope = ((perf_b - plain_b) - (perf_a - plain_a)) * 1e6 / (large - small)
+        print(f"\nmemory the recording holds per test while the run goes on ({small:,} -> {large:,} tests): {slope / 1000:.1f} KB")
     if len(per_test) > 1:
         print("\nper 1,000 tests (linear growth keeps these flat):")
         for count, figures in per_test:

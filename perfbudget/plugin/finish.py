@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.budgets import Budgets
-from perfbudget.compare.judge import judge
+from perfbudget.compare.judge import attach_details, judge, tests_behind_changes
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.errors import PerfBudgetError
 from perfbudget.plugin.options import PerfOptions
+from perfbudget.report.summary import tests_shown_in_detail
 from perfbudget.report.terminal import render_comparison
 from perfbudget.run.model import Run
+from perfbudget.run.store import load_details
 
 
 @dataclass
@@ -29,10 +31,15 @@ class PipelineOutcome:
 def after_run(run: Run, results_path: Path, budgets: Budgets, options: PerfOptions) -> PipelineOutcome:
     """Judge ``run`` against the budgets read at configure time and ``options.baseline``.
 
+    ``run`` may have been read without details (a long run's are not held in
+    memory): judging needs none, and the details that the reports and the
+    run summary show are then read for the tests they concern only.
     Never raises for user mistakes: problems become lines of the outcome.
     """
     outcome = PipelineOutcome()
     comparison = judge(run, budgets, options.baseline, exclude=results_path)
+    wanted = tests_behind_changes(comparison) | tests_shown_in_detail(run)
+    attach_details(run, load_details(results_path, wanted))
     outcome.lines.extend(render_comparison(comparison))
     failing = comparison.should_fail()
     if failing and options.report_only:

@@ -338,7 +338,7 @@ class PerfBudgetPlugin:
         with self.guard(f"reading back {self.results_path}"):
             from perfbudget.run.store import load_run
 
-            self._run = load_run(self.results_path)
+            self._run = load_run(self.results_path, details=False)  # after_run reads the details it shows
         if self._run is None:
             return
         with self.guard("the after-run pipeline"):

@@ -52,6 +52,15 @@ def _external_lines(tests: list[TestRecord]) -> list[str]:
     return ["Tests calling outside hosts:", *lines] if lines else []
 
 
+def tests_shown_in_detail(run: Run) -> set[str]:
+    """The tests whose details the summary prints: N+1 candidates and calls to outside hosts.
+
+    Their metrics say so, so a run read without details (as at the end of
+    a long run) fetches the details of these alone.
+    """
+    return {t.node_id for t in run.tests if t.metrics.get("n_plus_one") or t.metrics.get("external_network_calls")}
+
+
 def render_run_summary(run: Run) -> str:
     """The summary of ``run``; sections with nothing to show are left out."""
     tests, urls = run.tests, run.urls
