@@ -41,3 +41,15 @@ def test_warns_when_commits_differ(tmp_path: Path, capsys: pytest.CaptureFixture
     b = write_run(run_of(record("tests/b.py::t"), commit="bbb"), tmp_path / "b.json")
     assert cli.main(["merge", str(a), str(b), "-o", str(tmp_path / "out.json")]) == 0
     assert "different commits (aaa, bbb)" in capsys.readouterr().err
+
+
+def test_reruns_keep_the_samples_of_every_measured_metric(tmp_path: Path) -> None:
+    """What is a time is the catalogue's word: benchmark.* and duration_p95 used to lose their rerun samples."""
+    first = record("tests/a.py::t", queries=3, duration=10.0, benchmark_median=2.0, peak_memory=1_000_000.0)
+    again = record("tests/a.py::t", queries=3, duration=12.0, benchmark_median=2.5, peak_memory=1_200_000.0)
+    a = write_run(run_of(first), tmp_path / "a.ndjson")
+    b = write_run(run_of(again), tmp_path / "b.ndjson")
+    assert cli.main(["merge", str(a), str(b), "-o", str(tmp_path / "all.ndjson")]) == 0
+    [merged] = load_run(tmp_path / "all.ndjson").tests
+    assert merged.samples == {"benchmark.median": [2.0, 2.5], "duration": [10.0, 12.0], "peak_memory": [1_000_000.0, 1_200_000.0]}
+    assert "queries" not in merged.samples  # counts are facts, not samples

@@ -335,6 +335,16 @@ def test_unwritable_results_path_is_a_warning(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines([f"perfbudget: writing {pytester.path / 'blocker' / 'results.json'} failed: *"])
 
 
+def test_an_unwritable_stream_is_reported_once_not_per_test(pytester: pytest.Pytester) -> None:
+    """Tests are streamed as they finish: a results path that cannot be opened must not warn at every test."""
+    pytester.makepyfile("import pytest\n\n@pytest.mark.parametrize('n', range(5))\ndef test_n(n):\n    pass\n")
+    (pytester.path / "blocker").write_text("a file, not a directory")
+    result = pytester.runpytest_inprocess("--perf-budget", "--perf-output", "blocker/results.ndjson")
+    result.assert_outcomes(passed=5)
+    # Once in perfbudget's own section (pytest's warnings summary shows the same warning once more).
+    assert len([line for line in result.stdout.lines if line.startswith("perfbudget: building a test record failed")]) == 1
+
+
 def test_without_django_only_the_plain_metrics(pytester: pytest.Pytester) -> None:
     """A project without Django: a fresh process with pytest-django disabled."""
     pytester.makepyfile("def test_one():\n    pass\n")

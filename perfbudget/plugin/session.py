@@ -70,6 +70,7 @@ class PerfBudgetPlugin:
         self._uninstall: list[Callable[[], None]] = []
         self._run: Run | None = None  # the run's identity, then the run as written
         self._writer: ResultsWriter | None = None  # opened at the first finished test
+        self._stream_failed = False  # it could not be opened: the run goes on unrecorded
         self._rollup: UrlRollup | None = None  # per-URL figures of the tests streamed so far
         self._crashed: dict[str, TestRecord] = {}  # xdist: tests whose worker died under them
         self._streams: Path | None = None  # xdist controller: where the workers stream
@@ -286,9 +287,16 @@ class PerfBudgetPlugin:
                 self._stream(records.build_record(item, state, self._settings_for_record()))
 
     def _stream(self, record: TestRecord) -> None:
-        """Write one finished test to this process's stream; the record is not kept."""
+        """Write one finished test to this process's stream; the record is not kept.
+
+        A stream that cannot be opened is reported once, not at every test.
+        """
         if self._writer is None:
+            if self._stream_failed:
+                return
+            self._stream_failed = True  # until the open below succeeds
             self._writer = self._open_stream()
+            self._stream_failed = False
         self._writer.write_test(record)
         if self._rollup is not None:
             self._rollup.add(record)
