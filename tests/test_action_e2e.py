@@ -22,7 +22,7 @@ import pytest
 from perfbudget.github.artifacts import BASELINE_NAME, RESULTS_NAME, artifact_name, build_dir
 from perfbudget.github.comments import marker_for
 from perfbudget.github.context import read_context
-from perfbudget.run.store import read_run
+from perfbudget.run.store import load_run
 from tests.fakegithub.runner import JobRun, Runner
 from tests.helpers_github import TOKEN, FakeGitHub, pr_event, write_event
 
@@ -198,7 +198,7 @@ def test_the_artifact_is_named_and_filled_as_artifacts_says(fake_github: FakeGit
     assert job.outputs["build-dir"] == str(directory) and job.outputs["results-path"] == str(directory / RESULTS_NAME)
     assert set(files) == {p.name for p in directory.iterdir()} and RESULTS_NAME in files
     (tmp_path / RESULTS_NAME).write_bytes(files[RESULTS_NAME])
-    assert read_run(tmp_path / RESULTS_NAME).tests  # gzip NDJSON, as its name says
+    assert load_run(tmp_path / RESULTS_NAME).tests  # gzip NDJSON, as its name says
 
     # The pull request finds that artifact by the same prefix and keeps the baseline it compared with.
     fake_github.add_pull(7, "2" * 40)

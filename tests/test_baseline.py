@@ -92,3 +92,10 @@ def test_an_empty_directory(tmp_path: Path) -> None:
         f"{tmp_path}: no results files (*.ndjson, *.ndjson.gz, *.json) in the baseline directory",
         "no usable baseline; compared with budgets only",
     ]
+
+
+def test_an_interrupted_run_is_no_baseline(tmp_path: Path) -> None:
+    """Stopped with Ctrl-C, its missing tests would all look new against it."""
+    path = write_run(run_of(record(A), interrupted=True), tmp_path / "base.ndjson")
+    loaded = load_baseline(path)
+    assert loaded.baseline is None and "is an interrupted run" in loaded.warnings[0]

@@ -20,7 +20,7 @@ from perfbudget.github.artifacts import (
     save_results,
     write_pr_context,
 )
-from perfbudget.run.store import GZIP_MAGIC, read_run
+from perfbudget.run.store import GZIP_MAGIC, load_run
 from tests.fakegithub.runner import read_outputs
 from tests.helpers_github import cli
 
@@ -86,7 +86,7 @@ def test_save_results_reencodes_so_the_name_tells_the_truth(tmp_path: Path) -> N
     old.write_text(json.dumps({"schema_version": 1, "project": "shop", "tests": [{"node_id": "t.py::test_a", "metrics": {"queries": 3}}]}))
     target = save_results(old, tmp_path / "build" / "results.ndjson.gz")
     assert target == tmp_path / "build" / "results.ndjson.gz" and target.read_bytes()[:2] == GZIP_MAGIC
-    assert [(t.node_id, t.metrics) for t in read_run(target).tests] == [("t.py::test_a", {"queries": 3})]
+    assert [(t.node_id, t.metrics) for t in load_run(target).tests] == [("t.py::test_a", {"queries": 3})]
     assert save_results(target, target) == target  # already in place: untouched
     assert save_results(tmp_path / "missing.json", tmp_path / "build" / "baseline.ndjson.gz") is None
     (tmp_path / "broken.json").write_text("{broken")

@@ -341,8 +341,11 @@ def test_an_unwritable_stream_is_reported_once_not_per_test(pytester: pytest.Pyt
     (pytester.path / "blocker").write_text("a file, not a directory")
     result = pytester.runpytest_inprocess("--perf-budget", "--perf-output", "blocker/results.ndjson")
     result.assert_outcomes(passed=5)
-    # Once in perfbudget's own section (pytest's warnings summary shows the same warning once more).
-    assert len([line for line in result.stdout.lines if line.startswith("perfbudget: building a test record failed")]) == 1
+    # In perfbudget's own section (pytest's warnings summary shows the same warnings once more):
+    # once when the session starts, then nothing at each test.
+    own = [line for line in result.stdout.lines if line.startswith("perfbudget: ") and "failed" in line]
+    assert [line.split(" failed")[0] for line in own] == [f"perfbudget: starting {pytester.path / 'blocker' / 'results.ndjson'}",
+                                                        f"perfbudget: writing {pytester.path / 'blocker' / 'results.ndjson'}"]
 
 
 def test_without_django_only_the_plain_metrics(pytester: pytest.Pytester) -> None:
@@ -367,3 +370,55 @@ def test_a_path_option_written_with_a_space_is_flagged(pytester: pytest.Pytester
     joined.stdout.no_fnmatch_line("*with '='*")
     joined.stdout.fnmatch_lines([f"rootdir: {pytester.path}*"])
     joined.assert_outcomes(passed=1)
+
+
+def test_the_results_file_is_started_when_the_session_starts(pytester: pytest.Pytester) -> None:
+    """A run killed half way must not leave the previous run's results looking like its own."""
+    pytester.makepyfile(test_old="def test_old():\n    pass\n")
+    pytester.runpytest_inprocess("--perf-budget", "--perf-output=results.ndjson").assert_outcomes(passed=1)
+    (pytester.path / "test_old.py").unlink()
+    pytester.makepyfile(
+        test_new="""
+        from pathlib import Path
+
+        def test_reads_the_file_mid_run():
+            text = Path("results.ndjson").read_text()
+            assert text.startswith('{"type":"run"') and "test_old" not in text
+        """
+    )
+    pytester.runpytest_inprocess("--perf-budget", "--perf-output=results.ndjson").assert_outcomes(passed=1)
+
+
+def test_a_marker_limit_of_the_wrong_shape_is_a_warning_not_an_unreadable_file(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.perf_budget(queries=[1, 2])
+        def test_marked():
+            pass
+
+        def test_plain():
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("--perf-budget")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*perf_budget*queries*marker ignored*"])
+    results = read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")
+    assert len(results["tests"]) == 2
+
+
+def test_results_that_cannot_be_read_back_are_not_judged_as_an_empty_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(_live("perfbudget.run.store"), "load_run", unreadable)
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = pytester.runpytest_inprocess("--perf-budget")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["perfbudget: not judged: * could not be read back"])
+    result.stdout.no_fnmatch_line("*0 tests recorded*")
+    result.stdout.no_fnmatch_line("perfbudget: 0 regressions*")

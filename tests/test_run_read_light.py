@@ -11,7 +11,7 @@ from perfbudget.compare.judge import judge_results
 from perfbudget.compare.verdicts import Status
 from perfbudget.run.aggregate import aggregate_urls
 from perfbudget.run.model import Details, RequestRecord, Run, SqlGroup, TestRecord
-from perfbudget.run.store import load_details, load_run, write_run
+from perfbudget.run.store import ResultsWriter, load_details, load_run, write_run
 
 N_PLUS_ONE = SqlGroup('SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', "select", "default", 5, 1.0, location="app/views.py:7", n_plus_one=True)
 
@@ -87,3 +87,34 @@ def test_benchmark_rounds_are_judged_as_samples_of_benchmark_median(tmp_path: Pa
     [median] = [v for v in comparison.verdicts if v.metric == "benchmark.median"]
     assert median.status is Status.REGRESSED
     assert "median of 5 runs vs median of 5 baseline samples" in median.reason
+
+
+def test_a_crashed_stream_read_light_still_has_its_url_rollups(tmp_path: Path) -> None:
+    """A run cut short never wrote its URL lines: they are rebuilt from the requests, light read or not."""
+    run = _run([_test(0), _test(1)])
+    writer = ResultsWriter(tmp_path / "results.ndjson", run)
+    for test in run.tests:
+        writer.write_test(test)
+    writer.abandon()
+    light = load_run(tmp_path / "results.ndjson", details=False)
+    assert light.interrupted and light.urls == run.urls
+
+
+def test_a_rerun_test_is_its_last_attempt_with_the_earlier_ones_as_samples(tmp_path: Path) -> None:
+    """pytest-rerunfailures runs a test again: each attempt is streamed, the last one counts."""
+    failed, passed = _test(0), _test(0)
+    failed.outcome, failed.metrics["duration"], passed.metrics["duration"] = "failed", 50.0, 20.0
+    writer = ResultsWriter(tmp_path / "results.ndjson", Run(project="demo"))
+    writer.write_test(failed)
+    writer.write_test(passed)
+    writer.close(Run(project="demo"), aggregate_urls([passed]))
+    for details in (True, False):
+        [read] = load_run(tmp_path / "results.ndjson", details=details).tests
+        assert read.outcome == "passed" and read.metrics["duration"] == 20.0 and read.samples["duration"] == [50.0, 20.0]
+    assert load_details(tmp_path / "results.ndjson", {passed.node_id})[passed.node_id].outcome == "passed"
+
+
+def test_details_of_a_malformed_node_id_are_never_looked_up(tmp_path: Path) -> None:
+    path = tmp_path / "results.ndjson"
+    path.write_text('{"type":"run","schema_version":2}\n{"type":"test","node_id":["a"],"metrics":{}}\n')
+    assert load_details(path, {"a"}) == {}

@@ -109,6 +109,9 @@ def load_baseline(
         except ResultsError as exc:
             warnings.append(f"baseline ignored: {exc}")
             continue
+        if run.interrupted:
+            warnings.append(f"baseline ignored: {file} is an interrupted run (its missing tests would look new)")
+            continue
         if project and run.project and run.project != project and not force:
             warnings.append(
                 f"baseline ignored: {file} is from project {run.project!r}, not {project!r} "

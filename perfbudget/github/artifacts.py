@@ -18,7 +18,7 @@ from pathlib import Path
 
 from perfbudget.budgets.discover import DEFAULT_NAMES
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.store import ResultsError, read_run, write_run
+from perfbudget.run.store import ResultsError, load_run, write_run
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
 RESULTS_NAME = "results.ndjson.gz"  # the run's results; write_run compresses by the suffix
@@ -113,7 +113,7 @@ def save_results(source: Path | None, target: Path) -> Path | None:
     if source.resolve() == target.resolve():
         return target
     try:
-        return write_run(read_run(source), target)
+        return write_run(load_run(source), target)
     except ResultsError:
         return None
 

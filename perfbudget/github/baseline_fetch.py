@@ -141,9 +141,11 @@ def _validate_and_write(data: bytes, output: Path, run: dict[str, Any]) -> None:
     partial = output.with_name(output.name + ".download")
     partial.write_bytes(data)
     try:
-        loaded = load_run(partial)
+        loaded = load_run(partial, allow_partial=False)  # a run cut short is no baseline
     finally:
         partial.unlink(missing_ok=True)
+    if loaded.interrupted:  # stopped with Ctrl-C: its missing tests would all look new
+        raise ResultsError("its results are of an interrupted run")
     if not loaded.build_id:
         loaded.build_id = f"{run.get('id')}-{run.get('run_attempt', 1)}"
     write_run(loaded, output)

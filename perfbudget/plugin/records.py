@@ -8,7 +8,7 @@ results file and dropped.
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,9 +54,20 @@ def outcome_of(phases: dict[str, tuple[str, bool]]) -> str:
     return "passed"
 
 
-def _json_safe(value: Any) -> Any:
-    """``value`` as plain JSON types (anything exotic becomes its string form)."""
-    return json.loads(json.dumps(value, default=str))
+def _marker_kwargs(marker: pytest.Mark) -> dict[str, Any]:
+    """The marker's keywords as plain JSON scalars, the only kind a limit can be.
+
+    Anything else (a list, a dict, NaN, an object) is kept as its text, so the
+    results file stays readable and budgets/ reports the bad limit as a
+    warning naming the test, instead of one test breaking the whole file.
+    """
+    return {str(name): _scalar(value) for name, value in marker.kwargs.items()}
+
+
+def _scalar(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool) or (type(value) is float and math.isfinite(value)):
+        return value
+    return str(value)
 
 
 def build_record(item: pytest.Item, state: TestState, settings: CollectSettings) -> TestRecord:
@@ -89,5 +100,5 @@ def build_record(item: pytest.Item, state: TestState, settings: CollectSettings)
         details=details,
         requests=list(state.whole.requests),
         samples=samples,
-        budget_marker=_json_safe(dict(marker.kwargs)) if marker is not None else None,
+        budget_marker=_marker_kwargs(marker) if marker is not None else None,
     )

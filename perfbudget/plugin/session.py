@@ -106,6 +106,13 @@ class PerfBudgetPlugin:
                 from perfbudget.collect import metadata
 
                 self._run = metadata.new_run(self.config.rootpath, workers=0)
+            if not self.config.option.collectonly:  # --collect-only runs nothing: the last results stay
+                with self.guard(f"starting {self.options.output}"):
+                    # Now, not at the first test: a run killed before its end must not leave
+                    # the previous run's file looking like its own.
+                    self._ensure_writer()
+                    if self.is_controller:
+                        self._sweep_stale_worker_streams()
         if not self.is_controller:
             with self.guard("installing collectors"):
                 self._install()
@@ -291,15 +298,20 @@ class PerfBudgetPlugin:
 
         A stream that cannot be opened is reported once, not at every test.
         """
-        if self._writer is None:
-            if self._stream_failed:
-                return
+        writer = self._ensure_writer()
+        if writer is None:
+            return
+        writer.write_test(record)
+        if self._rollup is not None:
+            self._rollup.add(record)
+
+    def _ensure_writer(self) -> ResultsWriter | None:
+        """This process's stream, opened on first need; None once opening it failed (raised once, then quiet)."""
+        if self._writer is None and not self._stream_failed:
             self._stream_failed = True  # until the open below succeeds
             self._writer = self._open_stream()
             self._stream_failed = False
-        self._writer.write_test(record)
-        if self._rollup is not None:
-            self._rollup.add(record)
+        return self._writer
 
     def _open_stream(self) -> ResultsWriter:
         from perfbudget.collect import metadata
@@ -343,10 +355,13 @@ class PerfBudgetPlugin:
             self.results_path = self._finish_results(int(exitstatus))
         if self.results_path is None:
             return
+        written, self._run = self._run, None  # judged and summarised only once read back
         with self.guard(f"reading back {self.results_path}"):
             from perfbudget.run.store import load_run
 
             self._run = load_run(self.results_path, details=False)  # after_run reads the details it shows
+        if self._run is None and written is not None:
+            self.warn(f"perfbudget: not judged: {self.results_path} could not be read back")
         if self._run is None:
             return
         with self.guard("the after-run pipeline"):
@@ -375,8 +390,14 @@ class PerfBudgetPlugin:
         assert self._rollup is not None
         return self._writer.close(run, self._rollup.summaries())
 
+    def _sweep_stale_worker_streams(self) -> None:
+        """Remove what workers of a killed earlier run left beside the results file."""
+        output = self.options.output
+        for stale in output.parent.glob(f".{output.name}.workers-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
     def _merge_worker_streams(self) -> None:
-        """Copy each worker's test lines into the results file, as written; tests lost with a worker last.
+        """Copy each worker's test lines into the results file; tests lost with a worker last.
 
         One record is in memory at a time; a line a dying worker left half
         written is skipped, and a file that cannot be read is a warning.
@@ -389,10 +410,10 @@ class PerfBudgetPlugin:
         for stream in streams:
             try:
                 for record, line in iter_test_lines(stream):
-                    if record.node_id not in seen:
-                        seen.add(record.node_id)
-                        self._writer.write_line(line)
-                        self._rollup.add(record)
+                    # Every attempt of a rerun test is kept, as a serial run keeps it; readers keep the last.
+                    seen.add(record.node_id)
+                    self._writer.write_line(line)
+                    self._rollup.add(record)
             except ResultsError as exc:
                 self.warn(f"perfbudget: part of a worker's results was lost: {exc}")
         for node_id, record in sorted(self._crashed.items()):

@@ -104,16 +104,27 @@ def merge_runs(runs: list[Run]) -> Run:
         interrupted=any(r.interrupted for r in runs),
         environment=dict(first.environment),
     )
-    by_id: dict[str, TestRecord] = {}
-    for run in runs:
-        for test in run.tests:
-            previous = by_id.get(test.node_id)
-            if previous is not None:
-                _carry_samples(previous, test)
-            by_id[test.node_id] = test
-    merged.tests = [by_id[node_id] for node_id in sorted(by_id)]
+    merged.tests = sorted(last_attempts([test for run in runs for test in run.tests]), key=lambda t: t.node_id)
     merged.urls = aggregate_urls(merged.tests)
     return merged
+
+
+def last_attempts(tests: list[TestRecord]) -> list[TestRecord]:
+    """One record per node id: the last attempt, with the samples of the earlier ones.
+
+    A test that pytest-rerunfailures (or a flaky-test plugin) runs again is
+    streamed once per attempt; the attempt that counts is the last, as in
+    pytest's own report, and the earlier ones' times are kept as samples.
+    """
+    if len({test.node_id for test in tests}) == len(tests):
+        return tests
+    by_id: dict[str, TestRecord] = {}
+    for test in tests:
+        previous = by_id.get(test.node_id)
+        if previous is not None:
+            _carry_samples(previous, test)
+        by_id[test.node_id] = test
+    return list(by_id.values())
 
 
 def _carry_samples(previous: TestRecord, test: TestRecord) -> None:

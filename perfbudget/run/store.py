@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from perfbudget.run.aggregate import aggregate_urls
+from perfbudget.run.aggregate import aggregate_urls, last_attempts
 from perfbudget.run.decode import (
     ResultsError,
     Where,
@@ -212,7 +212,6 @@ class ResultsWriter:
         self.path = Path(path)
         self._raw = raw = _open_for_writing(self.path)
         self._gzip = isinstance(raw, gzip.GzipFile)
-        self.tests_written = 0
         raw.write(encode_line(header_to_dict(run)))
         self._flush()
 
@@ -225,7 +224,6 @@ class ResultsWriter:
     def write_line(self, line: bytes) -> None:
         """A test line already encoded (one a worker wrote), copied as is."""
         self._raw.write(line)
-        self.tests_written += 1
         self._flush()
 
     def close(self, run: Run, urls: list[UrlSummary]) -> Path:
@@ -423,7 +421,7 @@ def _is_stream(source: Path) -> bool:
     return head == GZIP_MAGIC or first.lstrip().startswith(b'{"type"')
 
 
-def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True, details: bool = True) -> Run:
+def load_run(path: str | os.PathLike[str], *, allow_partial: bool = True, details: bool = True) -> Run:
     """Read a results file of any readable schema; every failure is a ResultsError naming the file.
 
     A stream cut short (no end line: the run crashed) reads as an
@@ -441,8 +439,6 @@ def read_run(path: str | os.PathLike[str], *, allow_partial: bool = True, detail
     run.tests.sort(key=lambda test: test.node_id)
     return run
 
-
-load_run = read_run
 
 
 class _Torn(Exception):
@@ -510,12 +506,13 @@ def load_details(path: str | os.PathLike[str], node_ids: set[str]) -> dict[str, 
     if not node_ids:
         return {}
     if not _is_stream(source):
-        return {test.node_id: test for test in read_run(source).tests if test.node_id in node_ids}
+        return {test.node_id: test for test in load_run(source).tests if test.node_id in node_ids}
     found: dict[str, TestRecord] = {}
     try:
         for where, data, line in _records(source, light=True):
-            if data.get("type") == "test" and data.get("node_id") in node_ids:
-                found[data["node_id"]] = test_from_dict(where, _parse(where, line))
+            node_id = data.get("node_id")
+            if data.get("type") == "test" and type(node_id) is str and node_id in node_ids:
+                found[node_id] = test_from_dict(where, _parse(where, line))  # the last attempt wins, as in load_run
     except _Torn:
         pass  # a run cut short: what it finished is there
     return found
@@ -535,6 +532,8 @@ def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
                 if kind != "run":
                     raise where.error("type", "not a perfbudget results file (no header line)")
                 check_version(where, data)
+                if data["schema_version"] != SCHEMA_VERSION:
+                    raise where.error("schema_version", f"a stream is schema {SCHEMA_VERSION}, not {describe(data['schema_version'])}")
                 apply_header(where, run, data)
                 header = True
             elif kind == "run":
@@ -557,9 +556,12 @@ def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
     if not ended:
         if not allow_partial:
             raise ResultsError(torn or f"{path}: incomplete results file (no end line: the run was cut short)")
+        if not details:  # its URL rollups were never written: they are rebuilt from the requests
+            return _read_stream(path, allow_partial, details=True)
         run.interrupted = True  # what it finished is kept, and it says so
     elif torn:
         raise ResultsError(torn)
+    run.tests = last_attempts(run.tests)
     run.urls = urls if ended else aggregate_urls(run.tests)
     return run
 
@@ -580,8 +582,8 @@ def _read_document(path: Path, details: bool) -> Run:
         raise _refusal(where, text, exc) from exc
     if type(data) is not dict or "schema_version" not in data:
         raise ResultsError(f"{path}: not a perfbudget results file (no schema_version)")
+    check_version(where, data)  # refuses what this perfbudget cannot read (a bool or a float too)
     if data["schema_version"] != 1:
-        check_version(where, data)  # refuses it with the versions this perfbudget reads
         raise ResultsError(f"{path}: a schema {data['schema_version']} results file must be NDJSON")
     run = Run()
     apply_header(where, run, data)
