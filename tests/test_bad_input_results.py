@@ -204,3 +204,22 @@ def test_a_bad_baseline_is_a_warning_and_the_run_is_judged_on_budgets(
     assert cli.main(["compare", str(head), "--baseline", str(bad.path), "--format", "json"]) == 1  # over budget
     out = capsys.readouterr().out
     assert "baseline ignored" in out and "compared with budgets only" in out and "over_budget" in out
+
+
+@pytest.mark.parametrize(
+    ("test_line", "message"),
+    [
+        ('"metrics":{"queries":-5}', ":2: malformed results file: test.metrics.queries: -5 is negative; no metric is"),
+        ('"metrics":{"duration":-0.5}', ":2: malformed results file: test.metrics.duration: -0.5 is negative"),
+        ('"outcome":"banana","metrics":{}', ":2: malformed results file: test.outcome: expected one of error, failed, passed, skipped, xfailed, xpassed, got 'banana'"),
+        ('"outcome":["passed"],"metrics":{}', ":2: malformed results file: test.outcome: expected one of"),
+    ],
+    ids=["negative count", "negative time", "unknown outcome", "outcome not a string"],
+)
+def test_values_no_recording_could_have_made_are_refused(tmp_path: Path, test_line: str, message: str) -> None:
+    path = tmp_path / "results.ndjson"
+    path.write_text('{"type":"run","schema_version":2}\n{"type":"test","node_id":"t.py::a",' + test_line + '}\n{"type":"end"}\n')
+    for details in (True, False):
+        with pytest.raises(ResultsError) as caught:
+            load_run(path, details=details)
+        assert message in str(caught.value) and "\n" not in str(caught.value)

@@ -144,9 +144,17 @@ def _metrics(where: Where, value: Any, field: str) -> dict[str, float]:
         out = {name: _AS_FLOAT[type(number)](number) for name, number in data.items()}
     except KeyError:  # a value that is not a number
         out = None
-    if out is not None and math.isfinite(sum(out.values())) and max(map(abs, out.values()), default=0.0) < _MAX_INT:
+    if out is not None and math.isfinite(sum(out.values())) and 0.0 <= min(out.values(), default=0.0) and max(out.values(), default=0.0) < _MAX_INT:
         return out
-    return {name: _num(where, number, field, name) for name, number in data.items()}
+    return {name: _measure(where, number, field, name) for name, number in data.items()}
+
+
+def _measure(where: Where, value: Any, field: str, name: str) -> float:
+    """A metric's value: a number, and never negative (no count, time or size is)."""
+    number = _num(where, value, field, name)
+    if number < 0:
+        raise where.error(_join(field, name), f"{describe(value)} is negative; no metric is")
+    return number
 
 
 def _samples(where: Where, value: Any, field: str) -> dict[str, list[float]]:
@@ -259,6 +267,16 @@ def _request(where: Where, data: Any, field: str) -> RequestRecord:
     )
 
 
+# What pytest's summary counts a test as (plugin/records.py outcome_of).
+OUTCOMES = frozenset({"passed", "failed", "error", "skipped", "xfailed", "xpassed"})
+
+
+def _outcome(where: Where, value: Any, field: str) -> str:
+    if type(value) is str and value in OUTCOMES:
+        return value
+    raise where.error(_join(field, "outcome"), f"expected one of {', '.join(sorted(OUTCOMES))}, got {describe(value)}")
+
+
 def test_from_dict(where: Where, data: Any, field: str = "test", details: bool = True) -> TestRecord:
     """One test's record; with ``details=False`` its call-phase metrics, details and requests are skipped unread.
 
@@ -272,7 +290,7 @@ def test_from_dict(where: Where, data: Any, field: str = "test", details: bool =
         node_id=node_id,
         file=_str(where, data.get("file", ""), field, "file"),
         line=_opt_int(where, data.get("line"), field, "line"),
-        outcome=_str(where, data.get("outcome", "passed"), field, "outcome"),
+        outcome=_outcome(where, data.get("outcome", "passed"), field),
         metrics=_metrics(where, data.get("metrics", {}), f"{field}.metrics"),
         call_metrics=_metrics(where, data.get("call_metrics", {}), f"{field}.call_metrics") if details else {},
         details=_details(where, data.get("details"), f"{field}.details") if details else Details(),
