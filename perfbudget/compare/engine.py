@@ -10,10 +10,10 @@ kind, subject and metric, so every report lists them in the same order.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from perfbudget.budgets import BudgetError, Budgets, Limit
+from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
 from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change, needs_cpu_confirmation
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
@@ -45,10 +45,9 @@ def compare(
     """Judge ``run``; ``warnings`` (from loading the baseline, say) are carried into the Comparison."""
     budgets = budgets or Budgets()
     notes = list(warnings or []) + budgets.warnings + budgets.unused_rule_warnings(run)
-    unchecked: Counter[tuple[str, str]] = Counter()
-    unconfirmed: list[str] = []
     verdicts: list[Verdict] = []
     latest = baseline.latest if baseline else None
+    judging = _Judging(budgets, latest is not None, _Gates(budgets))
     locations = {test.node_id: (test.file, test.line) for test in run.tests}
 
     for test in run.tests:
@@ -60,7 +59,7 @@ def compare(
         limits = _test_limits(budgets, test, notes)
         base = baseline.latest_test(test.node_id) if baseline else None
         history = (lambda metric, node_id=test.node_id: baseline.test_values(node_id, metric)) if baseline else None
-        verdicts.extend(_judge(subject, limits, base, history, budgets, latest is not None, unchecked, unconfirmed))
+        verdicts.extend(_judge(subject, limits, base, history, judging))
 
     for url in run.urls:
         first = next((node_id for node_id in url.tests if node_id in locations), None)
@@ -68,16 +67,15 @@ def compare(
         subject = _Subject(url.key, "url", url.metrics, url.samples, file, line)
         base_url = baseline.latest_url(url.key) if baseline else None
         history = (lambda metric, key=url.key: baseline.url_values(key, metric)) if baseline else None
-        verdicts.extend(
-            _judge(subject, budgets.limits_for_url(url), base_url, history, budgets, latest is not None, unchecked, unconfirmed)
-        )
+        verdicts.extend(_judge(subject, budgets.limits_for_url(url), base_url, history, judging))
 
     if latest is not None:
         removed = _removed(run, latest)
         if removed and run.interrupted:
             notes.append(f"the run was interrupted: {len(removed)} subjects of the baseline it did not reach show as removed")
         verdicts.extend(removed)
-    for (kind, metric), count in sorted(unchecked.items()):
+    unconfirmed = judging.unconfirmed
+    for (kind, metric), count in sorted(judging.unchecked.items()):
         notes.append(
             f"budget on {metric!r} not checked for {count} {kind}{'s' if count > 1 else ''}: "
             "the metric was not recorded (is its collector on, e.g. Django configured or --perf-memory?)"
@@ -105,49 +103,82 @@ def _test_limits(budgets: Budgets, test: TestRecord, notes: list[str]) -> dict[s
 
 
 def _judge(
-    subject: _Subject,
-    limits: dict[str, Limit],
-    base: TestRecord | UrlSummary | None,
-    history: History | None,
-    budgets: Budgets,
-    has_baseline: bool,
-    unchecked: Counter[tuple[str, str]],
-    unconfirmed: list[str],
+    subject: _Subject, limits: dict[str, Limit], base: TestRecord | UrlSummary | None, history: History | None, judging: _Judging
 ) -> list[Verdict]:
+    budgets, has_baseline = judging.budgets, judging.has_baseline
     if budgets.is_ignored(subject.name):
         return [_whole(subject, Status.OK, f"ignored ('ignore' in {budgets.ignore_source})")]
     verdicts = []
     for metric, limit in sorted(limits.items()):
         if metric not in subject.metrics:
-            unchecked[(subject.kind, metric)] += 1
+            judging.unchecked[(subject.kind, metric)] += 1
             continue
         value = _figure(subject, metric)
         if value > limit.value:
             verdicts.append(_over_budget(subject, metric, value, limit))
     if base is not None and history is not None:
-        cpu = _change(subject, base, history, budgets, "cpu_time")
-        for metric in sorted(set(subject.metrics) & set(base.metrics)):
-            if metric not in METRICS or metric in NOT_GATED or not budgets.regression_rule(metric).enabled:
-                continue
-            if subject.metrics[metric] == base.metrics[metric] and not is_sampled(metric):
-                continue  # an unchanged count neither regressed nor improved, whatever the rule
-            change = cpu if metric == "cpu_time" else _change(subject, base, history, budgets, metric)
-            if change is None or change.status is Status.OK:
-                continue
-            if (
-                cpu is not None
-                and budgets.regression_rule(metric).confirm_with_cpu
-                and needs_cpu_confirmation(metric, subject.samples.get(metric))
-                and cpu.status is not change.status
-            ):
-                unconfirmed.append(f"{subject.name}: {change.reason.split(' (', 1)[0]}")
-                continue
-            verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
+        verdicts.extend(_regressions(subject, base, history, judging))
     if has_baseline and base is None:
         verdicts.append(_whole(subject, Status.NEW, "not in the baseline"))
     elif not verdicts:
         verdicts.append(_whole(subject, Status.OK, "within budget and baseline" if has_baseline else "within budget"))
     return verdicts
+
+
+def _regressions(subject: _Subject, base: TestRecord | UrlSummary, history: History, judging: _Judging) -> list[Verdict]:
+    """The subject's metrics that regressed or improved against its baseline record.
+
+    A single wall-clock measurement counts only when CPU time moved the same
+    way; CPU time is judged once, and only when such a change needs it.
+    """
+    verdicts = []
+    cpu: list[Change | None] = []  # judged on first need
+    for metric in sorted(subject.metrics.keys() & base.metrics.keys()):
+        gate = judging.gates[metric]
+        if gate is None:
+            continue
+        rule, sampled = gate
+        if not sampled and subject.metrics[metric] == base.metrics[metric]:
+            continue  # an unchanged count neither regressed nor improved, whatever the rule
+        change = _change(subject, base, history, judging.budgets, metric)
+        if change is None or change.status is Status.OK:
+            continue
+        if rule.confirm_with_cpu and needs_cpu_confirmation(metric, subject.samples.get(metric)):
+            if not cpu:
+                cpu.append(_change(subject, base, history, judging.budgets, "cpu_time"))
+            if cpu[0] is not None and cpu[0].status is not change.status:
+                judging.unconfirmed.append(f"{subject.name}: {change.reason.split(' (', 1)[0]}")
+                continue
+        verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
+    return verdicts
+
+
+@dataclass
+class _Judging:
+    """What judging one run carries from subject to subject."""
+
+    budgets: Budgets
+    has_baseline: bool
+    gates: _Gates
+    unchecked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, metric) budgets not checked
+    unconfirmed: list[str] = field(default_factory=list)  # wall-time changes CPU time did not confirm
+
+
+class _Gates(dict[str, "tuple[RegressionRule, bool] | None"]):
+    """Per metric, its regression rule and whether it is sampled, or None when its changes are not judged.
+
+    Worked out once per metric per comparison: asked for every metric of every subject.
+    """
+
+    def __init__(self, budgets: Budgets) -> None:
+        super().__init__()
+        self._budgets = budgets
+
+    def __missing__(self, metric: str) -> tuple[RegressionRule, bool] | None:
+        rule = self._budgets.regression_rule(metric)
+        gate = None if metric not in METRICS or metric in NOT_GATED or not rule.enabled else (rule, is_sampled(metric))
+        self[metric] = gate
+        return gate
 
 
 def _change(

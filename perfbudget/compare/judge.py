@@ -14,7 +14,7 @@ from perfbudget.compare.baseline import load_baseline
 from perfbudget.compare.engine import compare
 from perfbudget.compare.verdicts import Comparison, Status
 from perfbudget.run.model import Run, TestRecord
-from perfbudget.run.store import load_details, load_run
+from perfbudget.run.store import collector_paused, load_details, load_run
 
 
 def judge(
@@ -39,7 +39,8 @@ def judge(
         base, warnings = loaded.baseline, loaded.warnings
     elif no_baseline_note:
         warnings.append(no_baseline_note)
-    return compare(run, budgets, base, warnings)
+    with collector_paused():
+        return compare(run, budgets, base, warnings)
 
 
 def judge_results(
