@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from perfbudget.run.model import Run, TestRecord
-from perfbudget.run.store import dumps, load_run
+from perfbudget.run.store import load_run, write_run
 from tests.helpers_github import TOKEN, FakeGitHub, cli, zip_bytes
 
 
-def results_json(queries: float, commit: str = "c0ffee") -> str:
+def results_json(queries: float, commit: str = "c0ffee") -> bytes:
+    """A results file's bytes, as an artifact holds them."""
     run = Run(project="shop", commit=commit, branch="main", build_id="1-1")
     run.tests = [TestRecord("tests/test_a.py::test_list", "tests/test_a.py", 3, "passed", {"queries": queries})]
-    return dumps(run)
+    with tempfile.TemporaryDirectory() as directory:
+        return write_run(run, Path(directory) / "results.ndjson").read_bytes()
 
 
 @pytest.fixture

@@ -239,13 +239,6 @@ class ResultsWriter:
         self._raw.close()
 
 
-def dumps(run: Run) -> str:
-    """A whole run's file as text (uncompressed): header, tests by node id, URLs, trailer."""
-    lines = [header_to_dict(run), *map(test_to_dict, sorted(run.tests, key=lambda t: t.node_id)),
-             *map(url_to_dict, sorted(run.urls, key=lambda u: u.key)), trailer_to_dict(run)]  # fmt: skip
-    return "".join(_encode(line) + "\n" for line in lines)
-
-
 def write_run(run: Run, path: str | os.PathLike[str]) -> Path:
     """Write a whole run at once, atomically: a reader sees the old file or the new one."""
     target = Path(path)
