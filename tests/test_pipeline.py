@@ -128,6 +128,16 @@ def test_plugin_fails_the_run_naming_test_metric_limit_and_value(pytester: pytes
     )
 
 
+def test_the_verdict_line_is_red_when_it_fails_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_net=NETWORK_TEST)
+    pytester.makefile(".yaml", perfbudget="tests:\n  - match: '*test_by_rule'\n    network_calls: 2\n")
+    failing = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider", "--color=yes")
+    assert "\x1b[31mperfbudget: 0 regressions, 2 over budget, 1 ok" in failing.stdout.str()
+    reported = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider", "--color=yes", "--perf-budget-report-only")
+    assert "\x1b[31mperfbudget: 0 regressions" not in reported.stdout.str()
+    assert "perfbudget: 0 regressions, 2 over budget, 1 ok" in reported.stdout.str()
+
+
 def test_plugin_report_only_keeps_a_green_run_green(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass"))
     result = pytester.runpytest_inprocess("--perf-budget", "--perf-budget-report-only", "-p", "no:cacheprovider")

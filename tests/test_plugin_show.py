@@ -125,3 +125,37 @@ def test_show_refuses_a_missing_or_corrupt_file(tmp_path, capsys: pytest.Capture
     future.write_text('{"schema_version": 99}')
     assert cli.main(["show", str(future)]) == 3
     assert "results schema version 99 is not supported" in capsys.readouterr().err
+
+
+def _n_plus_one_run(count: int) -> Run:
+    """``count`` tests, each with an N+1 of its own size (3, 4, 5...)."""
+    tests = [
+        TestRecord(
+            node_id=f"tests/test_n.py::test_{index}", file="tests/test_n.py", line=index + 1, outcome="passed",
+            metrics={"queries": float(index + 3), "n_plus_one": float(index + 3)},
+            details=Details(sql_groups=[SqlGroup(f"SELECT {index}", "select", "default", index + 3, 1.0, location=f"app/v.py:{index}", n_plus_one=True)]),
+        )  # fmt: skip
+        for index in range(count)
+    ]
+    return Run(project="demo", tests=tests)
+
+
+def test_every_section_is_bounded_largest_first_and_says_where_the_rest_is() -> None:
+    lines = render_run_summary(_n_plus_one_run(8), more="see the HTML report").splitlines()
+    start = lines.index("N+1 candidates (the same SELECT repeated):")
+    shown = [line for line in lines[start + 1 :] if line.startswith("  tests/")]
+    assert [line.split(": ")[1].split()[0] for line in shown] == ["10", "9", "8", "7", "6"]  # largest first, 5 of 8
+    assert "  ... and 3 more" in lines and lines[-1] == "see the HTML report"
+    assert render_run_summary(_n_plus_one_run(5), more="see the HTML report").splitlines()[-1] != "see the HTML report"
+
+
+def test_show_lists_everything_with_top_0(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from perfbudget.run.store import write_run
+
+    path = write_run(_n_plus_one_run(8), tmp_path / "results.ndjson")
+    assert cli.main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "  ... and 3 more" in out and out.endswith(f"perfbudget show {path} --top 0 lists them all\n")
+    assert cli.main(["show", str(path), "--top", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" x on 'default' at app/v.py:") == 8 and "more" not in out

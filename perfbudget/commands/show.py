@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=".perfbudget/results.ndjson.gz",
         help="results file written by pytest --perf-budget (default: %(default)s)",
     )
+    parser.add_argument("--top", type=int, default=5, metavar="N", help="entries per section, largest first; 0 shows all (default: 5)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,5 +24,6 @@ def run(args: argparse.Namespace) -> int:
     from perfbudget.run.store import load_run
 
     run_ = load_run(args.results)  # a ResultsError becomes the CLI's message and exit code 3
-    print(render_run_summary(run_), end="")
+    top = args.top if args.top > 0 else None
+    print(render_run_summary(run_, top, more=f"perfbudget show {args.results} --top 0 lists them all"), end="")
     return 0

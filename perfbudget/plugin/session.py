@@ -77,6 +77,7 @@ class PerfBudgetPlugin:
         self._workers: set[str] = set()
         self._problems: list[str] = []
         self._pipeline_lines: list[str] = []
+        self._verdict_failed = False  # the first pipeline line is the verdict: red when it fails the run
         self.results_path: Path | None = None
 
     # --- guarding ---------------------------------------------------------
@@ -369,6 +370,7 @@ class PerfBudgetPlugin:
 
             outcome = after_run(self._run, self.results_path, self.budgets, self.options)
             self._pipeline_lines = list(outcome.lines)
+            self._verdict_failed = outcome.failed
             if outcome.failed and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -430,10 +432,11 @@ class PerfBudgetPlugin:
             if self._run is not None and self.results_path is not None:
                 from perfbudget.report.summary import render_run_summary
 
-                for line in render_run_summary(self._run).splitlines():
+                more = f"perfbudget show {self.results_path} --top 0 lists them all; --perf-report=html for the full report"
+                for line in render_run_summary(self._run, more=more).splitlines():
                     terminalreporter.write_line(line)
                 terminalreporter.write_line(f"perfbudget: results written to {self.results_path}")
-            for line in self._pipeline_lines:
-                terminalreporter.write_line(line)
+            for index, line in enumerate(self._pipeline_lines):
+                terminalreporter.write_line(line, red=index == 0 and self._verdict_failed)
             for problem in self._problems:
                 terminalreporter.write_line(problem, yellow=True)

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from perfbudget.report.escape import shorten
 from perfbudget.run.metrics import format_value
-from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
+from perfbudget.run.model import Run, TestRecord, UrlSummary
 
-TOP = 5  # rows in each "most ..." table
+TOP = 5  # entries in each section of the summary, by default
 SQL_WIDTH = 160  # characters of SQL shown per N+1 candidate
 
 
-def _top_tests(tests: list[TestRecord], metric: str) -> list[TestRecord]:
+def _top_tests(tests: list[TestRecord], metric: str, top: int | None) -> list[TestRecord]:
     ranked = [t for t in tests if t.metrics.get(metric, 0) > 0]
-    return sorted(ranked, key=lambda t: (-t.metrics[metric], t.node_id))[:TOP]
+    return sorted(ranked, key=lambda t: (-t.metrics[metric], t.node_id))[:top]
 
 
-def _top_urls(urls: list[UrlSummary], metric: str) -> list[UrlSummary]:
+def _top_urls(urls: list[UrlSummary], metric: str, top: int | None) -> list[UrlSummary]:
     ranked = [u for u in urls if u.metrics.get(metric, 0) > 0]
-    return sorted(ranked, key=lambda u: (-u.metrics[metric], u.key))[:TOP]
+    return sorted(ranked, key=lambda u: (-u.metrics[metric], u.key))[:top]
 
 
 def _table(title: str, rows: list[tuple[str, str]]) -> list[str]:
@@ -32,24 +32,31 @@ def _table(title: str, rows: list[tuple[str, str]]) -> list[str]:
     return [title, *(f"  {value:>{width}}  {label}" for value, label in rows)]
 
 
-def _n_plus_one_lines(tests: list[TestRecord]) -> list[str]:
+def _n_plus_one_lines(tests: list[TestRecord], top: int | None) -> list[str]:
+    """The largest N+1 groups first: how many times one SELECT repeated is its impact."""
+    found = [(test, group) for test in tests for group in test.details.n_plus_one_groups]
+    found.sort(key=lambda pair: (-pair[1].count, pair[0].node_id, pair[1].sql))
     lines: list[str] = []
-    for test in sorted(tests, key=lambda t: t.node_id):
-        groups: list[SqlGroup] = test.details.n_plus_one_groups
-        for group in sorted(groups, key=lambda g: (-g.count, g.sql)):
-            where = f" at {group.location}" if group.location else ""
-            lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where}")
-            lines.append(f"    {shorten(' '.join(group.sql.split()), SQL_WIDTH)}")
-    return ["N+1 candidates (the same SELECT repeated):", *lines] if lines else []
+    for test, group in found[:top]:
+        where = f" at {group.location}" if group.location else ""
+        lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where}")
+        lines.append(f"    {shorten(' '.join(group.sql.split()), SQL_WIDTH)}")
+    return ["N+1 candidates (the same SELECT repeated):", *lines, *_more(len(found), top)] if lines else []
 
 
-def _external_lines(tests: list[TestRecord]) -> list[str]:
-    lines: list[str] = []
-    for test in sorted(tests, key=lambda t: t.node_id):
-        for call in test.details.external_calls:
-            target = f"{call.method} {call.url}" if call.method and call.url else f"{call.host}:{call.port}"
-            lines.append(f"  {test.node_id}: {target} ({call.count}x)")
-    return ["Tests calling outside hosts:", *lines] if lines else []
+def _external_lines(tests: list[TestRecord], top: int | None) -> list[str]:
+    """The most frequent outside calls first."""
+    found = [(test, call) for test in tests for call in test.details.external_calls]
+    found.sort(key=lambda pair: (-pair[1].count, pair[0].node_id))
+    lines = []
+    for test, call in found[:top]:
+        target = f"{call.method} {call.url}" if call.method and call.url else f"{call.host}:{call.port}"
+        lines.append(f"  {test.node_id}: {target} ({call.count}x)")
+    return ["Tests calling outside hosts:", *lines, *_more(len(found), top)] if lines else []
+
+
+def _more(found: int, top: int | None) -> list[str]:
+    return [f"  ... and {found - top} more"] if top is not None and found > top else []
 
 
 def tests_shown_in_detail(run: Run) -> set[str]:
@@ -61,8 +68,13 @@ def tests_shown_in_detail(run: Run) -> set[str]:
     return {t.node_id for t in run.tests if t.metrics.get("n_plus_one") or t.metrics.get("external_network_calls")}
 
 
-def render_run_summary(run: Run) -> str:
-    """The summary of ``run``; sections with nothing to show are left out."""
+def render_run_summary(run: Run, top: int | None = TOP, more: str | None = None) -> str:
+    """The summary of ``run``; sections with nothing to show are left out.
+
+    Each section shows its ``top`` entries, largest first (None: all of
+    them); ``more`` is the last line when anything was left out, saying
+    where the rest is.
+    """
     tests, urls = run.tests, run.urls
     counts = {outcome: sum(1 for t in tests if t.outcome == outcome) for outcome in sorted({t.outcome for t in tests})}
     head = ", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "no tests"
@@ -71,19 +83,19 @@ def render_run_summary(run: Run) -> str:
     sections.append(
         _table(
             "Most queries (tests):",
-            [(format_value("queries", t.metrics["queries"]), t.node_id) for t in _top_tests(tests, "queries")],
+            [(format_value("queries", t.metrics["queries"]), t.node_id) for t in _top_tests(tests, "queries", top)],
         )
     )
     sections.append(
         _table(
             "Most queries (URLs, worst request):",
-            [(format_value("queries", u.metrics["queries"]), f"{u.key} ({u.hits} hits)") for u in _top_urls(urls, "queries")],
+            [(format_value("queries", u.metrics["queries"]), f"{u.key} ({u.hits} hits)") for u in _top_urls(urls, "queries", top)],
         )
     )
     sections.append(
         _table(
             "Slowest tests:",
-            [(format_value("duration", t.metrics["duration"]), t.node_id) for t in _top_tests(tests, "duration")],
+            [(format_value("duration", t.metrics["duration"]), t.node_id) for t in _top_tests(tests, "duration", top)],
         )
     )
     sections.append(
@@ -94,10 +106,12 @@ def render_run_summary(run: Run) -> str:
                     format_value("duration", u.metrics["duration"]),
                     f"{u.key} (p95 {format_value('duration', u.metrics.get('duration_p95'))}, {u.hits} hits)",
                 )
-                for u in _top_urls(urls, "duration")
+                for u in _top_urls(urls, "duration", top)
             ],
         )
     )
-    sections.append(_n_plus_one_lines(tests))
-    sections.append(_external_lines(tests))
+    sections.append(_n_plus_one_lines(tests, top))
+    sections.append(_external_lines(tests, top))
+    if more and any(line.startswith("  ... and ") for section in sections for line in section):
+        sections.append([more])
     return "\n".join(line for section in sections for line in section) + "\n"
