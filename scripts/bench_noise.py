@@ -127,7 +127,7 @@ def snapshot(workdir: Path) -> Path:
 def record(
     workdir: Path, name: str, pad_ms: float, slowdown: float = 1.0, extra_query: bool = False, kind: str = "cpu"
 ) -> Run:
-    output = workdir / f"{name}.json"
+    output = workdir / f"{name}.ndjson"
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")]),

@@ -333,11 +333,11 @@ def main(argv: list[str] | None = None) -> int:
             write_generated_suite(generated, args.generated_tests)
             suites.append(Suite("generated", generated))
         for suite in suites:
-            run_once(suite, plugin_args, work / "warmup.json", extra)  # fill OS and bytecode caches before timing
+            run_once(suite, plugin_args, work / "warmup.ndjson", extra)  # fill OS and bytecode caches before timing
             for round_no in range(args.repeats):
                 # alternate which side goes first, so drift over time hits both equally
                 for plugin in (False, True) if round_no % 2 == 0 else (True, False):
-                    sample = run_once(suite, plugin_args if plugin else None, work / f"{suite.name}.json", extra)
+                    sample = run_once(suite, plugin_args if plugin else None, work / f"{suite.name}.ndjson", extra)
                     (suite.on if plugin else suite.off).append(sample)
                 print(f"{suite.name}: round {round_no + 1}/{args.repeats} done", file=sys.stderr)
         report(suites, args.repeats)
