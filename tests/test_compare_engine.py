@@ -214,3 +214,16 @@ def test_the_comparison_carries_the_budget_files_fail_on() -> None:
     assert not comparison.should_fail()
     assert comparison_to_dict(comparison)["failed"] is False
     assert comparison.should_fail((Status.OVER_BUDGET,))
+
+
+def test_a_urls_hits_in_one_run_are_not_independent_samples() -> None:
+    """Four slow hits under a loaded runner are one measurement: wall time alone, unconfirmed by CPU, is noise."""
+    base_url = url("/api/posts/", tests=[A], duration=10.0, cpu_time=9.0)
+    base_url.samples = {"duration": [10.0, 10.0, 10.0, 10.0]}
+    head_url = url("/api/posts/", tests=[A], duration=30.0, cpu_time=9.0)
+    head_url.samples = {"duration": [30.0, 30.0, 30.0, 30.0]}
+    comparison = compare(run_of(record(A), urls=[head_url]), None, Baseline([run_of(record(A), urls=[base_url])], "base"))
+    assert not comparison.failing
+    assert any("without a matching CPU-time change" in note for note in comparison.warnings)
+    head_url.metrics["cpu_time"] = 29.0  # the CPU agrees: a real slowdown
+    assert [v.metric for v in compare(run_of(record(A), urls=[head_url]), None, Baseline([run_of(record(A), urls=[base_url])], "base")).failing] == ["cpu_time", "duration"]

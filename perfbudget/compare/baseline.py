@@ -42,7 +42,8 @@ class Baseline:
         return _values([tests.get(node_id) for tests in self._tests], metric)
 
     def url_values(self, key: str, metric: str) -> list[float]:
-        return _values([urls.get(key) for urls in self._urls], metric)
+        """One value per baseline run: a URL's hits within a run are not independent samples."""
+        return [url.metrics[metric] for urls in self._urls if (url := urls.get(key)) is not None and metric in url.metrics]
 
     def latest_test(self, node_id: str) -> TestRecord | None:
         return self._tests[-1].get(node_id)

@@ -64,7 +64,9 @@ def compare(
     for url in run.urls:
         first = next((node_id for node_id in url.tests if node_id in locations), None)
         file, line = locations[first] if first else (None, None)
-        subject = _Subject(url.key, "url", url.metrics, url.samples, file, line)
+        # A URL's hits in one run are no independent repeats (one machine state, one warm-up):
+        # its figures are judged as single measurements, wall time confirmed by CPU time.
+        subject = _Subject(url.key, "url", url.metrics, {}, file, line)
         base_url = baseline.latest_url(url.key) if baseline else None
         history = (lambda metric, key=url.key: baseline.url_values(key, metric)) if baseline else None
         verdicts.extend(_judge(subject, budgets.limits_for_url(url), base_url, history, judging))
