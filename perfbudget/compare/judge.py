@@ -13,7 +13,7 @@ from perfbudget.budgets import Budgets, find_budget_file, load_budgets
 from perfbudget.compare.baseline import load_baseline
 from perfbudget.compare.engine import compare
 from perfbudget.compare.verdicts import Comparison, Status
-from perfbudget.run.model import Run, TestRecord
+from perfbudget.run.model import Run
 from perfbudget.run.store import collector_paused, load_details, load_run
 
 
@@ -66,7 +66,7 @@ def judge_results(
     run = load_run(results, details=False)
     comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note)
     if details:
-        attach_details(run, load_details(results, tests_behind_changes(comparison)))
+        read_details(run, results, tests_behind_changes(comparison))
     return comparison, path
 
 
@@ -80,8 +80,9 @@ def tests_behind_changes(comparison: Comparison) -> set[str]:
     return tests
 
 
-def attach_details(run: Run, full: dict[str, TestRecord]) -> None:
-    """Give the run's tests the details, requests and call metrics of their full records."""
+def read_details(run: Run, results: str | Path, node_ids: set[str]) -> None:
+    """Give the named tests of a run read light the details, requests and call metrics of their full records."""
+    full = load_details(results, node_ids)
     for test in run.tests:
         record = full.get(test.node_id)
         if record is not None:

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.budgets import Budgets
-from perfbudget.compare.judge import attach_details, judge, tests_behind_changes
+from perfbudget.compare.judge import judge, read_details, tests_behind_changes
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.errors import PerfBudgetError
 from perfbudget.plugin.options import PerfOptions
 from perfbudget.report.summary import tests_shown_in_detail
 from perfbudget.report.terminal import render_comparison
 from perfbudget.run.model import Run
-from perfbudget.run.store import load_details
 
 
 @dataclass
@@ -38,8 +37,7 @@ def after_run(run: Run, results_path: Path, budgets: Budgets, options: PerfOptio
     """
     outcome = PipelineOutcome()
     comparison = judge(run, budgets, options.baseline, exclude=results_path)
-    wanted = tests_behind_changes(comparison) | tests_shown_in_detail(run)
-    attach_details(run, load_details(results_path, wanted))
+    read_details(run, results_path, tests_behind_changes(comparison) | tests_shown_in_detail(run))
     outcome.lines.extend(render_comparison(comparison))
     failing = comparison.should_fail()
     if failing and options.report_only:
