@@ -7,11 +7,13 @@ the number a user compares ours with.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import unittest
 
 import pytest
 
+from perfbudget.collect import summary
 from perfbudget.collect.recording import CollectSettings, QueryEvent
 from perfbudget.collect.sql import kind_of, normalize, shape_of, summarise
 from tests.helpers_django import REPO_ROOT, Collectors, make_posts
@@ -19,10 +21,12 @@ from tests.helpers_django import REPO_ROOT, Collectors, make_posts
 THIS_FILE = "tests/test_collect_sql.py"
 
 
-def event(database: str, sql: str, params: object, duration_ms: float, location: str | None) -> QueryEvent:
+def event(
+    database: str, sql: str, params: object, duration_ms: float, location: str | None, scope: int = 1, warmup: bool = False
+) -> QueryEvent:
     """A query as the collector records it, from the parameters themselves and a ``"path:line"``."""
     path, line = location.rsplit(":", 1) if location is not None else (None, "0")
-    return (database, sql, None if params is None else repr(params), duration_ms, path, int(line))
+    return (database, sql, None if params is None else repr(params), duration_ms, path, int(line), scope, warmup)
 
 
 def _only(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -95,6 +99,8 @@ def test_summarise_counts_duplicates_similar_and_n_plus_one_from_events() -> Non
         "duplicate_queries": 1.0,
         "similar_queries": 4.0,
         "n_plus_one": 3.0,
+        "n_plus_one_in_tests": 0.0,
+        "warmup_queries": 0.0,
         "query_time": 9.5,
     }
     shapes = [(g.database, g.kind, g.count, g.duplicates, g.n_plus_one, g.location, g.params) for g in groups]
@@ -219,13 +225,21 @@ def test_duplicates_and_n_plus_one_on_real_queries(collectors: Collectors) -> No
             repeat_line = sys._getframe().f_lineno + 1
             Author.objects.get(pk=first.pk)  # the same SQL and parameters three times
     assert len(names) == 4
-    metrics, details = collectors.summarise(recording)
+    # Judged as application code would be: this file is test code by default (see below).
+    metrics, details = summary.summarise(recording, dataclasses.replace(collectors.settings, test_files=()))
     assert metrics["queries"] == 8
     assert metrics["n_plus_one"] == 4  # the author lookups of the loop; the 3 repeats are another line's group
     assert metrics["duplicate_queries"] == 3  # the first author is looked up 4 times: once new, 3 duplicates
     assert [(g.count, g.duplicates, g.kind, g.location) for g in details.n_plus_one_groups] == [
         (4, 0, "select", f"{THIS_FILE}:{loop_line}"),  # four authors, each looked up once
         (3, 2, "select", f"{THIS_FILE}:{repeat_line}"),  # one author three times: new to this line once
+    ]
+    # As it is: test code, whose repetitions are flagged apart and never make the n_plus_one metric.
+    metrics, details = collectors.summarise(recording)
+    assert (metrics["n_plus_one"], details.n_plus_one_groups) == (0, [])
+    assert [(g.count, g.location) for g in details.sql_groups if g.n_plus_one_in_tests] == [
+        (4, f"{THIS_FILE}:{loop_line}"),
+        (3, f"{THIS_FILE}:{repeat_line}"),
     ]
 
 
@@ -392,7 +406,7 @@ def test_five_thousand_queries_in_one_recording(collectors: Collectors) -> None:
         with connection.cursor() as cursor:
             for number in range(5000):
                 cursor.execute("SELECT %s", [number])
-    metrics, details = collectors.summarise(recording)
+    metrics, details = summary.summarise(recording, dataclasses.replace(collectors.settings, test_files=()))
     groups = details.sql_groups
     assert (metrics["queries"], metrics["n_plus_one"], metrics["duplicate_queries"]) == (5000, 5000, 0)
     assert len(groups) == 1 and groups[0].count == 5000

@@ -9,6 +9,7 @@ has no use for (``!!python/object``, ``!custom``) are refused, never ignored.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.run.metrics import METRICS, did_you_mean, suggest
 
 SUPPORTED_VERSIONS = (1,)
-TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore"]
+TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore", "sql"]
+SQL_KEYS = ["n_plus_one_threshold", "warmup_functions"]
 REGRESSION_KEYS = ["max_increase", "floor", "relative", "confirm_with_cpu"]
 KINDS = ["count", "time", "bytes"]
 MAX_NESTING = 50  # a budget file needs 4 levels; libyaml's composer crashes the interpreter near 100,000
@@ -44,6 +46,7 @@ _PLAIN_TAGS = {
     yaml.SequenceNode: {f"{_YAML_TAG}seq"},
 }
 _MAX_INT_TEXT = 100  # characters: far more than any 64-bit integer, far fewer than int() chokes on
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")  # package.module.Class.method
 
 
 class _BoundedComposer(Composer):
@@ -247,7 +250,33 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
         _, node = sections["ignore"]
         budgets.ignore = _strings(reader, node, "ignore")
         budgets.ignore_source = reader.where(node)
+    if "sql" in sections:
+        _sql(reader, sections["sql"][1], budgets)
     return budgets
+
+
+def _sql(reader: _Reader, node: yaml.Node, budgets: Budgets) -> None:
+    """``sql``: the N+1 threshold and the project's cache-filling functions, whose queries are warm-up.
+
+    A function's name is checked for its form here; whether it exists is
+    known only once Django is set up, and the SQL collector then warns,
+    naming the line given here.
+    """
+    for key, _, value_node in reader.mapping(node, "sql", SQL_KEYS):
+        if key == "n_plus_one_threshold":
+            value = reader.scalar(value_node, "sql.n_plus_one_threshold")
+            if type(value) is not int or value < 2:
+                raise reader.fail(value_node, f"sql.n_plus_one_threshold: expected a whole number of at least 2, got {value!r}")
+            budgets.n_plus_one_threshold = value
+            continue
+        functions = []
+        for index, item in enumerate(reader.sequence(value_node, "sql.warmup_functions"), start=1):
+            path = f"sql.warmup_functions[{index}]"
+            value = reader.scalar(item, path)
+            if not isinstance(value, str) or not _DOTTED.match(value):
+                raise reader.fail(item, f"{path}: expected a function's dotted path such as 'myapp.models.SettingsManager.get_cached', got {value!r}")
+            functions.append((value, f"{reader.where(item)}: {path}"))
+        budgets.warmup_functions = tuple(functions)
 
 
 def _rules(reader: _Reader, node: yaml.Node, section: str) -> list[Rule]:

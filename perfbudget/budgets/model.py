@@ -15,7 +15,7 @@ from typing import Any
 
 from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.metrics import METRICS, Kind, did_you_mean, kind_of
+from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, Kind, did_you_mean, kind_of
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 
@@ -110,6 +110,11 @@ class Budgets:
     ignore: list[str] = field(default_factory=list)
     ignore_source: str = ""
     warnings: list[str] = field(default_factory=list)  # found while loading (empty file...)
+    # The ``sql`` section: what the collectors need from the file, in every process.
+    n_plus_one_threshold: int = N_PLUS_ONE_THRESHOLD
+    # (dotted path, "perfbudget.yaml:12: sql.warmup_functions[1]"): looked up by the SQL
+    # collector once Django is set up, which names the place of a bad one.
+    warmup_functions: tuple[tuple[str, str], ...] = ()
     _rules: dict[str, RegressionRule] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def limits_for_test(self, test: TestRecord, marker: bool = True) -> dict[str, Limit]:

@@ -16,13 +16,18 @@ rest, with every string a report needs built later, once per group.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from perfbudget.run.metrics import N_PLUS_ONE_THRESHOLD
 from perfbudget.run.model import RequestRecord
+
+# pytest's default ``python_files``, and conftest.py: what counts as test code when nobody says otherwise.
+TEST_FILES = ("test_*.py", "*_test.py", "conftest.py")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,15 @@ class CollectSettings:
     # Django collectors are installed: Django metrics are reported even when zero,
     # so "no queries" is a recorded fact rather than a missing value.
     django: bool = False
+    # The budget file's ``sql`` section (read by every process, xdist workers included):
+    # an N+1 is a SELECT repeated this often from one call site within one request or test phase,
+    n_plus_one_threshold: int = N_PLUS_ONE_THRESHOLD
+    # and the project's functions that fill a per-process cache, as (dotted path, where the
+    # budget file names it): queries they issue are warm-up, kept apart from the compared counts.
+    warmup_functions: tuple[tuple[str, str], ...] = ()
+    # Globs on a file's name (or, with a "/", its path) that make it test code, whose
+    # repeated queries are reported apart and never judged as N+1 (pytest's ``python_files``).
+    test_files: tuple[str, ...] = TEST_FILES
 
 
 # One SQL query, as a plain tuple: the SQL collector makes one per query, and
@@ -46,8 +60,10 @@ class CollectSettings:
 #   duration  milliseconds
 #   path      the first project-code frame's file, relative to the rootdir; None if none
 #   line      that frame's line, 0 if none
+#   scope     the request or test phase it was issued in (``Recorder.scope``): N+1s are judged within one
+#   warmup    True if a function filling a per-process cache (ContentType, Site...) was on the stack
 # The "path:line" location is built once per group, when a recording is summarised.
-QueryEvent = tuple[str, str, str | None, float, str | None, int]
+QueryEvent = tuple[str, str, str | None, float, str | None, int, int, bool]
 
 
 @dataclass(slots=True)
@@ -100,6 +116,9 @@ class Recording:
     # Time spent suspended (session-scoped fixtures), left out of wall_ms/cpu_ms.
     suspended_wall: float = 0.0
     suspended_cpu: float = 0.0
+    # The scope of the queries issued while this is the innermost open recording; renewed
+    # after every suspension, so a test's setup and teardown are two scopes (``Recorder.scope``).
+    scope: int = 0
 
     def finish(self) -> None:
         self.wall_ms = max(0.0, (time.perf_counter() - self.wall_start - self.suspended_wall) * 1000.0)
@@ -116,7 +135,16 @@ class Suspension:
 
 
 class Recorder:
-    """The session's open recordings; collectors emit to it, the plugin opens and closes."""
+    """The session's open recordings; collectors emit to it, the plugin opens and closes.
+
+    ``scope`` names the stretch of work a query belongs to, for judging N+1s
+    within one request or one test phase: each recording, when opened, gets
+    a new scope, and so does each recording resumed after a suspension (the
+    plugin suspends between a test's phases). A query takes the scope of the
+    innermost open recording: a test-client request's queries are the
+    request's, the call phase's others are the call's, and the whole test's
+    recording has one scope for its setup and another for its teardown.
+    """
 
     def __init__(self) -> None:
         self._open: list[Recording] = []
@@ -124,13 +152,16 @@ class Recorder:
         # ``_open``, not a property: every hook reads it on every call, and
         # Python 3.11 reads a property in ~100 ns, an attribute in ~15 (issue 8).
         self.active = False
+        self.scope = 0  # the innermost open recording's scope; 0 with none open
+        self._scopes = itertools.count(1)
 
     def _update_active(self) -> None:
         """Called by every method that changes ``_open``."""
         self.active = bool(self._open)
+        self.scope = self._open[-1].scope if self._open else 0
 
     def start(self) -> Recording:
-        recording = Recording()
+        recording = Recording(scope=next(self._scopes))
         self._open.append(recording)
         self._update_active()
         return recording
@@ -160,6 +191,7 @@ class Recorder:
         for recording in suspension.recordings:
             recording.suspended_wall += wall
             recording.suspended_cpu += cpu
+            recording.scope = next(self._scopes)  # the next phase
         self._open = suspension.recordings + self._open
         self._update_active()
 

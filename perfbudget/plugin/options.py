@@ -164,12 +164,17 @@ def load_budgets_once(config: pytest.Config, budget_file: str | None) -> Budgets
     """The run's budgets, read once before any test runs; a broken file stops the run naming file, line and key.
 
     Finding out only after a long run, or judging without the user's limits,
-    would both be worse. xdist workers do not judge and skip it.
+    would both be worse. xdist workers do not judge, but read the file too
+    (quietly: the controller already reported any mistake in it), for what
+    their collectors need from it: the ``sql`` section.
     """
     from perfbudget.budgets import BudgetError, Budgets, load_project_budgets
 
     if hasattr(config, "workerinput"):
-        return Budgets()
+        try:
+            return load_project_budgets(config.rootpath, budget_file)
+        except BudgetError:
+            return Budgets()
     try:
         return load_project_budgets(config.rootpath, budget_file)
     except BudgetError as exc:

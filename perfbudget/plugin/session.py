@@ -126,7 +126,12 @@ class PerfBudgetPlugin:
 
         recorder = Recorder()
         settings = CollectSettings(
-            rootdir=self.config.rootpath, store_sql_params=self.options.sql_params, memory=self.options.memory
+            rootdir=self.config.rootpath,
+            store_sql_params=self.options.sql_params,
+            memory=self.options.memory,
+            n_plus_one_threshold=self.budgets.n_plus_one_threshold,
+            warmup_functions=self.budgets.warmup_functions,
+            test_files=(*self.config.getini("python_files"), "conftest.py"),
         )
         network = NetworkCollector(recorder)
         network.install()

@@ -200,6 +200,8 @@ def _sql_group(where: Where, data: Any, field: str) -> SqlGroup:
         location=opt_str(where, data.get("location"), field, "location"),
         n_plus_one=flag(where, data.get("n_plus_one"), field, "n_plus_one"),
         params=None if params is None else [_str(where, p, field, "params") for p in checked_list(where, params, f"{field}.params")],
+        warmup=flag(where, data.get("warmup"), field, "warmup"),
+        n_plus_one_in_tests=flag(where, data.get("n_plus_one_in_tests"), field, "n_plus_one_in_tests"),
     )
 
 

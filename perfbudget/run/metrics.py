@@ -28,14 +28,20 @@ class Metric:
 
 _QUERY_KINDS = ("select", "insert", "update", "delete", "other")
 
+# An N+1: the same SELECT shape from one call site at least this many times within one
+# test-client request or one test phase (the budget file's ``sql.n_plus_one_threshold``).
+N_PLUS_ONE_THRESHOLD = 3
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
-        Metric("queries", "count", "SQL queries, all databases"),
+        Metric("queries", "count", "SQL queries, all databases, per-process cache warm-up apart"),
         *(Metric(f"queries.{kind}", "count", f"{kind.upper()} queries") for kind in _QUERY_KINDS),
         Metric("duplicate_queries", "count", "queries repeating an identical SQL and parameters"),
-        Metric("n_plus_one", "count", "size of the largest N+1 group (same SELECT repeated)"),
+        Metric("n_plus_one", "count", "size of the largest N+1 group (same SELECT repeated from one line of application code)"),
         Metric("similar_queries", "count", "queries in groups of the same normalized SQL, beyond the first of each"),
+        Metric("warmup_queries", "count", "queries filling a per-process cache (ContentType, Site...): not compared"),
+        Metric("n_plus_one_in_tests", "count", "size of the largest N+1 group whose call site is test code: not compared"),
         Metric("query_time", "time", "total SQL time"),
         Metric("duration", "time", "wall time"),
         Metric("cpu_time", "time", "CPU time of the test process"),

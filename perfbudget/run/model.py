@@ -25,7 +25,8 @@ class SqlGroup:
     Keyed by shape *and* call site (``key``): the same SELECT issued from a
     loop in a view and once from a template are two groups, so an N+1 is
     pinned to the line that repeats it and a change can be diffed against the
-    baseline group by group.
+    baseline group by group. ``count`` is the group's total in the test or
+    request; whether it is an N+1 is judged within one request or test phase.
     """
 
     sql: str  # normalized: literals and placeholders as %s
@@ -37,8 +38,15 @@ class SqlGroup:
     # count minus the number of distinct parameter sets.
     duplicates: int = 0
     location: str | None = None  # the call site: first project-code frame, "path:line"
-    n_plus_one: bool = False  # a SELECT repeated >= N_PLUS_ONE_THRESHOLD times
+    # An N+1 in application code: a SELECT repeated at least the threshold's times
+    # (run/metrics.N_PLUS_ONE_THRESHOLD by default) within one request or test phase.
+    n_plus_one: bool = False
     params: list[str] | None = None  # only stored when the user opts in
+    # Queries that filled a per-process cache (ContentType, Site, the budget file's
+    # sql.warmup_functions): outside every compared count, counted as warmup_queries.
+    warmup: bool = False
+    # The same repetition as an N+1, from test code: reported apart, never judged.
+    n_plus_one_in_tests: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:
