@@ -218,7 +218,7 @@ class Locator:
                 try:
                     codes.append(_code_of(dotted))
                 except Exception as exc:
-                    _warn(f"perfbudget: {where}: sql.warmup_functions: {dotted!r}: {exc}; its queries are counted as usual")
+                    _warn(f"perfbudget: {where}: {dotted!r} is no warm-up function: {exc}; its queries are counted as usual")
             self._warmup_codes = codes
             self._warmup_ids = {id(code) for code in codes}
             for filename in {code.co_filename for code in codes}:

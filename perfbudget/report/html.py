@@ -99,7 +99,9 @@ def _by_count(groups: list[SqlGroup]) -> list[SqlGroup]:
 
 
 def _details(data: dict[str, Any], details: Details, sql_groups: list[SqlGroup]) -> dict[str, Any]:
-    _put(data, "sql", [[g.sql, g.kind, g.database, g.count, format_value("query_time", g.time_ms), g.duplicates, g.location or "", g.n_plus_one] for g in sql_groups])
+    # One row per group, so every call site of a shape shows; the last two flags: warm-up, N+1 in test code.
+    _put(data, "sql", [[g.sql, g.kind, g.database, g.count, format_value("query_time", g.time_ms), g.duplicates, g.location or "", g.n_plus_one,
+                        g.warmup, g.n_plus_one_in_tests] for g in sql_groups])  # fmt: skip
     _put(data, "network", [[c.method or "", c.url or f"{c.host}:{c.port}", c.count, c.loopback] for c in details.network_calls])
     _put(data, "cache", [[c.cache, c.operation, c.calls, c.hits, c.misses, format_value("cache_time", c.time_ms)] for c in details.cache_ops])
     _put(data, "templates", [[t.name, t.count, format_value("template_time", t.time_ms)] for t in details.templates])

@@ -156,6 +156,17 @@ def _sections(comparison: Comparison) -> list[_Section]:
     if groups:
         rows = (_n_plus_one_row(kind, subject, group) for kind, subject, group in groups)
         sections.append(_Section(["#### N+1 queries", ""], rows, len(groups), "N+1 groups", max_rows=MAX_N_PLUS_ONE))
+    in_tests = _n_plus_one_groups(comparison, in_tests=True)
+    if in_tests:
+        sections.append(
+            _collapsed(
+                f"N+1 in test code (not judged): {len(in_tests):,}",
+                [],
+                (_test_code_row(kind, subject, group) for kind, subject, group in in_tests),
+                len(in_tests),
+                "N+1 groups in test code",
+            )
+        )
     if improved:
         sections.append(
             _collapsed(
@@ -246,10 +257,12 @@ def _improved_row(verdict: Verdict) -> str:
     return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {change} |"
 
 
-def _n_plus_one_groups(comparison: Comparison) -> list[tuple[str, str, SqlGroup]]:
+def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False) -> list[tuple[str, str, SqlGroup]]:
     """(kind, subject, group) for the N+1 groups of the subjects that broke or are new: the likely cause.
 
-    Each group (SQL and call site) is listed once, under the first subject that has it.
+    Each group (SQL and call site) is listed once, under the first subject that
+    has it; every call site of a shape is its own group. ``in_tests``: those
+    whose call site is test code instead, which are never judged.
     Only the list is built here; the rows that fit are formatted by the section.
     """
     statuses = comparison.subject_statuses()
@@ -261,20 +274,26 @@ def _n_plus_one_groups(comparison: Comparison) -> list[tuple[str, str, SqlGroup]
     found, shown = [], set()
     # Tests before URLs: a URL's group is usually a test's group seen again; show it once.
     for kind, subject in sorted(wanted, key=lambda key: key[0] != "test"):
-        for group in _subject_n_plus_one(tests, urls, kind, subject):
+        for group in _subject_n_plus_one(tests, urls, kind, subject, in_tests):
             if (group.sql, group.location) not in shown:
                 shown.add((group.sql, group.location))
                 found.append((kind, subject, group))
     return found
 
 
-def _subject_n_plus_one(tests: Mapping[str, TestRecord], urls: Mapping[str, UrlSummary], kind: str, subject: str) -> list[SqlGroup]:
-    """A test's or URL's N+1 groups, in the order of ``url_sql_groups`` (count, SQL, call site)."""
+def _subject_n_plus_one(
+    tests: Mapping[str, TestRecord], urls: Mapping[str, UrlSummary], kind: str, subject: str, in_tests: bool = False
+) -> list[SqlGroup]:
+    """A test's or URL's N+1 groups (or those in test code), in the order of ``url_sql_groups`` (count, SQL, call site)."""
+    def wanted(group: SqlGroup) -> bool:
+        return group.n_plus_one_in_tests if in_tests else group.n_plus_one
+
     if kind == "test":
         test = tests.get(subject)
-        return sorted(test.details.n_plus_one_groups, key=lambda g: (-g.count, g.sql, g.location or "")) if test else []
+        found = [group for group in test.details.sql_groups if wanted(group)] if test else []
+        return sorted(found, key=lambda g: (-g.count, g.sql, g.location or ""))
     url = urls.get(subject)
-    return [group for group in url_sql_groups(url, tests) if group.n_plus_one] if url else []
+    return [group for group in url_sql_groups(url, tests) if wanted(group)] if url else []
 
 
 def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
@@ -286,6 +305,13 @@ def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
         f" ({format_value('query_time', group.time_ms)}){where}"
     )
     return f"{title}\n\n{code_fence(shorten(group.sql, SQL_WIDTH), 'sql')}\n"
+
+
+def _test_code_row(kind: str, subject: str, group: SqlGroup) -> str:
+    """One short line: the test's own repetition, named by its call site."""
+    where = f" at {code_span(group.location, in_table=False)}" if group.location else ""
+    prefix = "URL " if kind == "url" else ""
+    return f"- {prefix}{code_span(subject, width=NAME_WIDTH, in_table=False)}: {group.count:,} × {md_text(group.kind.upper())}{where}"
 
 
 def _shortened_note(sections: list[_Section], report_url: str | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from perfbudget.report.escape import shorten
 from perfbudget.run.metrics import format_value
-from perfbudget.run.model import Run, TestRecord, UrlSummary
+from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
 TOP = 5  # entries in each section of the summary, by default
 SQL_WIDTH = 160  # characters of SQL shown per N+1 candidate
@@ -33,15 +33,39 @@ def _table(title: str, rows: list[tuple[str, str]]) -> list[str]:
 
 
 def _n_plus_one_lines(tests: list[TestRecord], top: int | None) -> list[str]:
-    """The largest N+1 groups first: how many times one SELECT repeated is its impact."""
+    """The largest N+1 groups first: how many times one SELECT repeated is its impact.
+
+    Every call site is its own entry. Those in test code follow, apart and
+    shorter: they are the test's own doing and never judged.
+    """
     found = [(test, group) for test in tests for group in test.details.n_plus_one_groups]
-    found.sort(key=lambda pair: (-pair[1].count, pair[0].node_id, pair[1].sql))
+    in_tests = [(test, group) for test in tests for group in test.details.sql_groups if group.n_plus_one_in_tests]
+    lines = _group_lines(found, top, with_sql=True)
+    test_lines = _group_lines(in_tests, top, with_sql=False)
+    return [
+        *(["N+1 candidates (the same SELECT repeated):", *lines, *_more(len(found), top)] if lines else []),
+        *(["N+1 in test code (not judged):", *test_lines, *_more(len(in_tests), top)] if test_lines else []),
+    ]
+
+
+def _group_lines(found: list[tuple[TestRecord, SqlGroup]], top: int | None, with_sql: bool) -> list[str]:
+    found.sort(key=lambda pair: (-pair[1].count, pair[0].node_id, pair[1].sql, pair[1].location or ""))
     lines: list[str] = []
     for test, group in found[:top]:
         where = f" at {group.location}" if group.location else ""
         lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where}")
-        lines.append(f"    {shorten(' '.join(group.sql.split()), SQL_WIDTH)}")
-    return ["N+1 candidates (the same SELECT repeated):", *lines, *_more(len(found), top)] if lines else []
+        if with_sql:
+            lines.append(f"    {shorten(' '.join(group.sql.split()), SQL_WIDTH)}")
+    return lines
+
+
+def _warmup_lines(tests: list[TestRecord]) -> list[str]:
+    """One line: how many queries filled per-process caches, which no count compares."""
+    warm = [t.metrics["warmup_queries"] for t in tests if t.metrics.get("warmup_queries")]
+    if not warm:
+        return []
+    total = format_value("warmup_queries", sum(warm))
+    return [f"Cache warm-up (ContentType, Site...): {total} queries in {len(warm)} tests, kept out of the compared counts"]
 
 
 def _external_lines(tests: list[TestRecord], top: int | None) -> list[str]:
@@ -60,12 +84,16 @@ def _more(found: int, top: int | None) -> list[str]:
 
 
 def tests_shown_in_detail(run: Run) -> set[str]:
-    """The tests whose details the summary prints: N+1 candidates and calls to outside hosts.
+    """The tests whose details the summary prints: N+1 candidates (test code's too) and calls to outside hosts.
 
     Their metrics say so, so a run read without details (as at the end of
     a long run) fetches the details of these alone.
     """
-    return {t.node_id for t in run.tests if t.metrics.get("n_plus_one") or t.metrics.get("external_network_calls")}
+    return {
+        t.node_id
+        for t in run.tests
+        if t.metrics.get("n_plus_one") or t.metrics.get("n_plus_one_in_tests") or t.metrics.get("external_network_calls")
+    }
 
 
 def render_run_summary(run: Run, top: int | None = TOP, more: str | None = None) -> str:
@@ -112,6 +140,7 @@ def render_run_summary(run: Run, top: int | None = TOP, more: str | None = None)
     )
     sections.append(_n_plus_one_lines(tests, top))
     sections.append(_external_lines(tests, top))
+    sections.append(_warmup_lines(tests))
     if more and any(line.startswith("  ... and ") for section in sections for line in section):
         sections.append([more])
     return "\n".join(line for section in sections for line in section) + "\n"

@@ -157,6 +157,8 @@
       d.sql.forEach(function (g) {
         var head = el("div", g[3] + " × " + g[1].toUpperCase() + " on " + g[2] + " · " + g[4] + (g[5] ? " · " + g[5] + " duplicates" : "") + (g[6] ? " · " + g[6] : ""));
         if (g[7]) head.insertBefore(el("span", "N+1 ", "n1"), head.firstChild);
+        if (g[8]) head.insertBefore(el("span", "warm-up, not compared ", "warm"), head.firstChild);
+        if (g[9]) head.insertBefore(el("span", "N+1 in test code, not judged ", "warm"), head.firstChild);
         wrap.appendChild(head);
         wrap.appendChild(el("pre", g[0]));
       });
