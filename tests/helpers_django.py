@@ -254,7 +254,6 @@ def collectors(django_project: Path, request: pytest.FixtureRequest) -> Iterator
     """Django collectors installed for one test, on empty tables and caches."""
     from django.core.cache import caches
 
-    from perfbudget.collect import django as django_collectors
 
     unblock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if request.config.pluginmanager.hasplugin("django"):
@@ -266,13 +265,21 @@ def collectors(django_project: Path, request: pytest.FixtureRequest) -> Iterator
         _clear_tables()
         for cache in caches.all():
             cache.clear()
-        settings = CollectSettings(rootdir=REPO_ROOT, django=True)
-        recorder = Recorder()
-        uninstall = django_collectors.install(recorder, settings)
-        try:
-            yield Collectors(recorder, settings)
-        finally:
-            uninstall()
+        with installed(CollectSettings(rootdir=REPO_ROOT, django=True)) as found:
+            yield found
+
+
+@contextlib.contextmanager
+def installed(settings: CollectSettings) -> Iterator[Collectors]:
+    """The Django collectors installed with ``settings`` on a fresh recorder, removed on exit."""
+    from perfbudget.collect import django as django_collectors
+
+    recorder = Recorder()
+    uninstall = django_collectors.install(recorder, settings)
+    try:
+        yield Collectors(recorder, settings)
+    finally:
+        uninstall()
 
 
 def make_posts(count: int, using: str = "default") -> list[Any]:

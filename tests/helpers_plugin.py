@@ -11,6 +11,7 @@ import dataclasses
 import gzip
 import http.server
 import json
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,14 @@ def local_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """A throwaway project: each file's text dedented, its directories made."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
 
 
 def read_results(path: Path) -> dict[str, Any]:

@@ -8,12 +8,11 @@ the inner suite passing means Django agrees with the counts checked here.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 import pytest
 
-from tests.helpers_plugin import read_results, records_by_name
+from tests.helpers_plugin import read_results, records_by_name, write_files
 
 pytest_plugins = ["pytester"]
 pytest.importorskip("pytest_django", reason="these runs use pytest-django")
@@ -110,10 +109,7 @@ EXPECTED_QUERIES = {"test_get_or_create": 4, "test_transactional": 3, "test_page
 
 @pytest.fixture
 def django_suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    for name, text in PROJECT.items():
-        path = pytester.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    write_files(pytester.path, PROJECT)
     return pytester
 
 

@@ -9,13 +9,12 @@ filled by whichever test comes first, in either order and under xdist.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers_plugin import read_results, records_by_name
+from tests.helpers_plugin import read_results, records_by_name, write_files
 
 pytest_plugins = ["pytester"]
 pytest.importorskip("pytest_django", reason="these runs use pytest-django")
@@ -154,10 +153,7 @@ sql:
 
 @pytest.fixture
 def warm_suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    for name, text in PROJECT.items():
-        path = pytester.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    write_files(pytester.path, PROJECT)
     _budgets(pytester)
     return pytester
 

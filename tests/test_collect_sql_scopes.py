@@ -19,7 +19,7 @@ import pytest
 
 from perfbudget.collect.recording import CollectSettings, Recorder
 from perfbudget.collect.sql import is_test_file, summarise
-from tests.helpers_django import REPO_ROOT, Collectors
+from tests.helpers_django import REPO_ROOT, Collectors, installed
 from tests.test_collect_sql import event
 
 SELECT = 'SELECT * FROM "a" WHERE "a"."id" = %s'
@@ -144,8 +144,6 @@ def warm_collectors(collectors: Collectors, request: pytest.FixtureRequest) -> I
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection
 
-    from perfbudget.collect import django as django_collectors
-
     if ContentType._meta.db_table not in connection.introspection.table_names():
         with connection.schema_editor() as editor:
             editor.create_model(ContentType)
@@ -155,12 +153,10 @@ def warm_collectors(collectors: Collectors, request: pytest.FixtureRequest) -> I
     settings = dataclasses.replace(
         collectors.settings, test_files=(), warmup_functions=tuple((name, "perfbudget.yaml:7: sql.warmup_functions[1]") for name in names)
     )
-    recorder = Recorder()
-    uninstall = django_collectors.install(recorder, settings)
     try:
-        yield Collectors(recorder, settings)
+        with installed(settings) as found:
+            yield found
     finally:
-        uninstall()
         ContentType.objects.clear_cache()
 
 
