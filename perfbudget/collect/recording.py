@@ -118,7 +118,7 @@ class Recording:
     suspended_cpu: float = 0.0
     # The scope of the queries issued while this is the innermost open recording; renewed
     # after every suspension, so a test's setup and teardown are two scopes (``Recorder.scope``).
-    scope: int = 0
+    scope: int = field(default=0, compare=False)
 
     def finish(self) -> None:
         self.wall_ms = max(0.0, (time.perf_counter() - self.wall_start - self.suspended_wall) * 1000.0)
