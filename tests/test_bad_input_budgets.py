@@ -66,7 +66,7 @@ TAGS = [
     pytest.param("tests:\n  - match: !!set {a}\n", 2, "'!!set'", id="!!set"),
     pytest.param("defaults:\n  tests:\n    queries: !!int lots\n", 3, "defaults.tests.queries", id="!!int on a word"),
     pytest.param("defaults:\n  tests:\n    queries: !!float lots\n", 3, "defaults.tests.queries", id="!!float on a word"),
-    pytest.param("regression:\n  time:\n    confirm_with_cpu: !!bool maybe\n", 3, "regression.time.confirm_with_cpu", id="!!bool on a word"),
+    pytest.param("regression:\n  time:\n    confirm: !!bool maybe\n", 3, "regression.time.confirm", id="!!bool on a word"),
     pytest.param("tests:\n  - match: !!timestamp soon\n", 2, "tests[1].match", id="!!timestamp on a word"),
     pytest.param("tests:\n  - match: !!binary '%%'\n", 2, "tests[1].match", id="!!binary on a word"),
     pytest.param("defaults:\n  tests:\n    <<: {queries: 1}\n", 3, "'<<'", id="merge key"),
@@ -76,7 +76,7 @@ WRONG_TYPES = [
     pytest.param("regression:\n  time: {relative: true}\n", 2, "regression.time.relative", id="bool relative"),
     pytest.param("tests:\n  - match: a\n    queries: 2024-01-01\n", 3, "queries", id="date limit"),
     pytest.param("version: {a: 1}\n", 1, "version", id="mapping version"),
-    pytest.param("regression:\n  time: {confirm_with_cpu: 1}\n", 2, "regression.time.confirm_with_cpu", id="number for a flag"),
+    pytest.param("regression:\n  time: {confirm: 1}\n", 2, "regression.time.confirm", id="number for a flag"),
     pytest.param("fail_on: {over_budget: 1}\n", 1, "fail_on", id="mapping fail_on"),
 ]
 

@@ -75,7 +75,7 @@ def test_every_key_is_read_in_storage_units() -> None:
         ("regression:\n  tiem: {relative: 10%}\n", "perfbudget.yaml:2: regression: unknown key 'tiem'"),
         ("regression:\n  time: {relative: lots}\n", "perfbudget.yaml:2: regression.time.relative: expected a percentage"),
         ("regression:\n  time: {floor: 1, max_increase: 2}\n", "'floor' and 'max_increase' mean the same"),
-        ("regression:\n  time: {confirm_with_cpu: maybe}\n", "perfbudget.yaml:2: regression.time.confirm_with_cpu: expected true or false"),
+        ("regression:\n  time: {confirm: maybe}\n", "perfbudget.yaml:2: regression.time.confirm: expected true or false"),
         ("urls:\n  - match: /a\n    method: 'GET /'\n", "perfbudget.yaml:3: urls[1].method: expected an HTTP method"),
         ("tests:\n  - match: a\n    queries: 1\n    queries: 2\n", "perfbudget.yaml:4: tests[1]: key 'queries' appears twice"),
         ("ignore: [1]\n", "perfbudget.yaml:1: ignore: expected a glob"),

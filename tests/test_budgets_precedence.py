@@ -100,7 +100,7 @@ def test_rules_matching_nothing_are_warned_about_not_errors() -> None:
 
 def test_regression_rules_resolve_metric_then_kind_then_builtin() -> None:
     budgets = parse_budgets("regression:\n  time: {relative: 50%}\n  duration: {floor: 30ms}\n")
-    assert (budgets.regression_rule("duration").floor, budgets.regression_rule("duration").relative) == (30.0, 0.25)
+    assert (budgets.regression_rule("duration").floor, budgets.regression_rule("duration").relative) == (30.0, 0.20)
     assert budgets.regression_rule("cpu_time").relative == 0.5
     assert budgets.regression_rule("peak_memory").floor == 1_000_000
     assert budgets.regression_rule("queries").floor == 0

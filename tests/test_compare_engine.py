@@ -9,6 +9,7 @@ from perfbudget.compare import compare, comparison_to_dict
 from perfbudget.compare.baseline import Baseline
 from perfbudget.compare.verdicts import Status
 from perfbudget.report.terminal import render_comparison
+from perfbudget.run.model import Confirmation, Reruns, TestRecord, UrlSummary
 from tests.helpers_compare import record, run_of, url
 
 A, B, C = "tests/test_app.py::test_a", "tests/test_app.py::test_b", "tests/test_app.py::test_c"
@@ -16,6 +17,13 @@ A, B, C = "tests/test_app.py::test_a", "tests/test_app.py::test_b", "tests/test_
 
 def statuses(comparison) -> list[tuple[str, str | None, str]]:  # type: ignore[no-untyped-def]
     return [(v.subject, v.metric, v.status.value) for v in comparison.verdicts]
+
+
+def reran(subject: TestRecord | UrlSummary, calibration: list[float] | None = None, **samples: list[float]) -> TestRecord | UrlSummary:
+    """``subject`` with the evidence of its reruns after the run: per metric, one value per round."""
+    rounds = len(next(iter(samples.values())))
+    subject.reruns = Reruns(samples=dict(samples), calibration=calibration or [2.0] * rounds)
+    return subject
 
 
 def test_every_subject_gets_a_verdict_new_removed_and_ok() -> None:
@@ -52,7 +60,7 @@ def test_a_new_subject_keeps_its_budget_verdicts() -> None:
 
 
 def test_regressions_and_improvements_with_baseline_figures() -> None:
-    head = run_of(record(A, queries=4, duration=300), record(B, queries=1, duration=50))
+    head = run_of(reran(record(A, queries=4, duration=300), duration=[290, 300, 310, 295, 305]), record(B, queries=1, duration=50))
     base = run_of(record(A, queries=3, duration=200), record(B, queries=2, duration=50))
     comparison = compare(head, None, Baseline([base], "base.json"))
     assert statuses(comparison) == [
@@ -70,7 +78,7 @@ def test_a_test_repeated_over_history_is_judged_on_the_median() -> None:
     history = [run_of(record(A, duration=d)) for d in (100, 104, 96, 250, 101)]  # one outlier run
     steady = compare(run_of(record(A, duration=118)), None, Baseline(history, "hist/"))
     assert statuses(steady) == [(A, None, "ok")]
-    slow = compare(run_of(record(A, duration=160)), None, Baseline(history, "hist/"))
+    slow = compare(run_of(reran(record(A, duration=160), duration=[158, 160, 162])), None, Baseline(history, "hist/"))
     assert statuses(slow) == [(A, "duration", "regressed")]
     assert slow.verdicts[0].baseline == 101  # median of the history, not the latest or the mean
 
@@ -122,14 +130,14 @@ def test_limits_that_cannot_be_checked_and_bad_markers_are_warned() -> None:
 
 
 def test_timing_budgets_use_the_median_of_samples() -> None:
-    test = record(A, duration=900)
+    test = reran(record(A, duration=900), duration=[171, 175, 180])
     test.samples["duration"] = [100, 120, 900]
     budgets = parse_budgets("defaults:\n  tests: {duration: 150ms}\n")
     assert statuses(compare(run_of(test), budgets)) == [(A, None, "ok")]
     test.samples["duration"] = [160, 170, 900]
     verdict = compare(run_of(test), budgets).verdicts[0]
     assert verdict.status is Status.OVER_BUDGET and verdict.value == 170
-    assert verdict.reason.endswith(", median of 3 samples)")
+    assert verdict.reason.endswith(", median of 3 samples); confirmed by 3 reruns: lower quartile 171 ms > 150 ms")
 
 
 def test_json_form_and_terminal_lines() -> None:
@@ -167,30 +175,66 @@ def test_terminal_groups_by_subject_and_shows_improvements_on_request() -> None:
     ]
 
 
-def test_a_single_wall_time_jump_without_cpu_time_is_noise_not_a_regression() -> None:
-    base = run_of(record(A, duration=40, cpu_time=30, template_time=2), record(B, duration=40, cpu_time=30))
-    head = run_of(record(A, duration=95, cpu_time=31, template_time=50), record(B, duration=70, cpu_time=58))
+def test_a_slower_time_without_reruns_is_unconfirmed_and_never_fails() -> None:
+    base = run_of(record(A, duration=40, cpu_time=30, queries=2))
+    head = run_of(record(A, duration=95, cpu_time=31, queries=2))
     comparison = compare(head, None, Baseline([base], "b.json"))
-    assert statuses(comparison) == [(A, None, "ok"), (B, "cpu_time", "regressed"), (B, "duration", "regressed")]
+    assert statuses(comparison) == [(A, "duration", "unconfirmed")]
+    assert not comparison.should_fail()
+    assert comparison.verdicts[0].reason.endswith("; not confirmed: not rerun (recorded without --perf-baseline, or with --perf-confirm=0)")
+    assert comparison.summary_line() == "0 regressions, 0 over budget, 1 slower, not confirmed"
+    assert comparison.warnings == ["timing: 1 slower time, 0 confirmed by reruns"]
+
+
+def test_reruns_confirm_a_real_slowdown_and_clear_a_hiccup() -> None:
+    base = run_of(record(A, duration=40), record(B, duration=40))
+    head = run_of(
+        reran(record(A, duration=95), duration=[60, 61, 90, 62, 59]),  # every round slower: real
+        reran(record(B, duration=95), duration=[41, 40, 88, 39, 42]),  # one slow round: the first run was a hiccup
+        confirmation=Confirmation(calibration_ms=2.0, calibration_noise=0.05, tests=2, rounds=5, seconds=1.0, loop_seconds=4.0),
+    )
+    comparison = compare(head, None, Baseline([base], "b.json"))
+    assert statuses(comparison) == [(A, "duration", "regressed"), (B, "duration", "unconfirmed")]
+    assert comparison.verdicts[0].reason.endswith("confirmed by 5 reruns: lower quartile 60 ms > 48 ms")
+    assert comparison.verdicts[1].reason.endswith("not confirmed: 5 reruns, lower quartile 40 ms <= 48 ms")
     assert comparison.warnings == [
-        "2 wall-time changes without a matching CPU-time change, treated as machine noise "
-        f"({A}: duration 40 ms -> 95 ms; {A}: template_time 2.0 ms -> 50 ms); "
-        "several samples of the test (reruns merged with perfbudget merge, benchmark rounds) confirm real waits"
+        "timing: 2 slower times, 1 confirmed by reruns; 2 suspects rerun x5 in 1.0 s, +25% of the test loop; noise band +/-5%"
     ]
 
 
-def test_cpu_time_still_confirms_when_its_own_gate_is_off() -> None:
-    base = run_of(record(A, duration=40, cpu_time=30))
-    head = run_of(record(A, duration=70, cpu_time=58))
-    budgets = parse_budgets("regression:\n  cpu_time: false\n")
-    assert statuses(compare(head, budgets, Baseline([base], "b.json"))) == [(A, "duration", "regressed")]
+def test_a_machine_slower_during_the_reruns_is_divided_out() -> None:
+    base = run_of(record(A, duration=40), confirmation=Confirmation(calibration_ms=2.0))
+    # The machine ran the calibration loop twice as slowly as during the baseline: 70 ms is 35 ms there.
+    head = run_of(reran(record(A, duration=80), [4.0] * 5, duration=[70, 72, 75, 71, 70]))
+    verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
+    assert verdict.status is Status.UNCONFIRMED
+    assert "lower quartile 35 ms <= 48 ms, machine up to x2.00 slower, divided out" in verdict.reason
+    quick = run_of(reran(record(A, duration=80), [1.0] * 5, duration=[70, 72, 75, 71, 70]))  # a faster machine tightens nothing
+    assert compare(quick, None, Baseline([base], "b.json")).verdicts[0].status is Status.REGRESSED
 
 
-def test_repeated_wall_time_samples_need_no_cpu_witness() -> None:
-    base = run_of(record(A, duration=40, cpu_time=30))
-    test = record(A, duration=95, cpu_time=30)
-    test.samples["duration"] = [90, 95, 99]
-    assert statuses(compare(run_of(test), None, Baseline([base], "b.json"))) == [(A, "duration", "regressed")]
+def test_run_level_drift_is_reported_and_divided_out() -> None:
+    names = [f"tests/test_app.py::test_{index}" for index in range(30)]
+    base = run_of(*(record(name, duration=10) for name in names))
+    head = run_of(*(reran(record(name, duration=16), duration=[16] * 5) for name in names[:-1]),
+                  reran(record(names[-1], duration=40), duration=[40] * 5))  # fmt: skip
+    comparison = compare(head, None, Baseline([base], "b.json"))
+    assert [v.subject for v in comparison.failing] == [names[-1]]
+    assert "after dividing out the run's drift x1.60" in comparison.failing[0].reason
+    assert comparison.warnings[0] == (
+        "run-level drift: this runner was x1.60 slower than the baseline's across 30 tests (duration x1.60); "
+        "each test's time is judged relative to it"
+    )
+    assert not any(v.status is Status.IMPROVED for v in comparison.verdicts)
+
+
+def test_a_faster_runner_tightens_no_limit_and_improves_nothing_by_itself() -> None:
+    names = [f"tests/test_app.py::test_{index}" for index in range(30)]
+    base = run_of(*(record(name, duration=20) for name in names))
+    head = run_of(*(record(name, duration=10) for name in names[:-1]), record(names[-1], duration=20))
+    comparison = compare(head, None, Baseline([base], "b.json"))
+    assert "x2.00 faster" in comparison.warnings[0] and "limits are not tightened" in comparison.warnings[0]
+    assert (names[-1], None, "ok") in statuses(comparison)  # unchanged, however much faster the rest
 
 
 def test_an_interrupted_run_says_why_subjects_look_removed() -> None:
@@ -203,7 +247,7 @@ def test_an_interrupted_run_says_why_subjects_look_removed() -> None:
 def test_a_dedicated_runner_can_trust_single_wall_time_measurements() -> None:
     base = run_of(record(A, duration=40, cpu_time=30))
     head = run_of(record(A, duration=95, cpu_time=31))
-    budgets = parse_budgets("regression:\n  duration: {confirm_with_cpu: false}\n")
+    budgets = parse_budgets("regression:\n  duration: {confirm: false}\n")
     comparison = compare(head, budgets, Baseline([base], "b.json"))
     assert statuses(comparison) == [(A, "duration", "regressed")] and comparison.warnings == []
 
@@ -217,13 +261,13 @@ def test_the_comparison_carries_the_budget_files_fail_on() -> None:
 
 
 def test_a_urls_hits_in_one_run_are_not_independent_samples() -> None:
-    """Four slow hits under a loaded runner are one measurement: wall time alone, unconfirmed by CPU, is noise."""
-    base_url = url("/api/posts/", tests=[A], duration=10.0, cpu_time=9.0)
+    """Four slow hits under a loaded runner are one measurement: only the reruns of its tests confirm it."""
+    base_url = url("/api/posts/", tests=[A], duration=10.0)
     base_url.samples = {"duration": [10.0, 10.0, 10.0, 10.0]}
-    head_url = url("/api/posts/", tests=[A], duration=30.0, cpu_time=9.0)
+    head_url = url("/api/posts/", tests=[A], duration=30.0)
     head_url.samples = {"duration": [30.0, 30.0, 30.0, 30.0]}
     comparison = compare(run_of(record(A), urls=[head_url]), None, Baseline([run_of(record(A), urls=[base_url])], "base"))
-    assert not comparison.failing
-    assert any("without a matching CPU-time change" in note for note in comparison.warnings)
-    head_url.metrics["cpu_time"] = 29.0  # the CPU agrees: a real slowdown
-    assert [v.metric for v in compare(run_of(record(A), urls=[head_url]), None, Baseline([run_of(record(A), urls=[base_url])], "base")).failing] == ["cpu_time", "duration"]
+    assert statuses(comparison) == [(A, None, "ok"), ("GET /api/posts/", "duration", "unconfirmed")]
+    reran(head_url, duration=[29.0, 31.0, 30.0])
+    comparison = compare(run_of(record(A), urls=[head_url]), None, Baseline([run_of(record(A), urls=[base_url])], "base"))
+    assert [v.metric for v in comparison.failing] == ["duration"]

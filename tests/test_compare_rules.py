@@ -35,9 +35,10 @@ def test_count_reason_reads_as_words() -> None:
 @pytest.mark.parametrize(
     ("value", "baseline", "status"),
     [
-        (100.0, 80.0, Status.OK),  # +20 ms is exactly +25 %: at the threshold is not beyond it
-        (101.0, 80.0, Status.REGRESSED),
-        (8.0, 4.0, Status.OK),  # x2 but only +4 ms: under the 10 ms floor
+        (96.0, 80.0, Status.OK),  # +16 ms is exactly +20 %: at the threshold is not beyond it
+        (97.0, 80.0, Status.REGRESSED),
+        (5.5, 4.0, Status.OK),  # +37 % but only +1.5 ms: under the 2 ms floor
+        (7.5, 5.0, Status.REGRESSED),  # x1.5 of a 5 ms test: +2.5 ms and +50 %
         (215.0, 200.0, Status.OK),  # +15 ms but only +7.5 %
         (260.0, 200.0, Status.REGRESSED),  # +60 ms and +30 %
         (140.0, 200.0, Status.IMPROVED),  # -60 ms and -30 %
@@ -50,8 +51,18 @@ def test_times_need_both_the_relative_and_the_absolute_step(value: float, baseli
 
 def test_time_reason_names_the_thresholds() -> None:
     change = judge_change("duration", 260.0, None, 200.0, [200.0], TIME)
-    assert change.reason == "duration 200 ms -> 260 ms (+60 ms, +30%; threshold +25% and +10 ms; one run; default rule)"
-    assert change.threshold == 250.0
+    assert change.reason == "duration 200 ms -> 260 ms (+60 ms, +30%; threshold +20% and +2.0 ms; one run; default rule)"
+    assert change.threshold == 240.0
+
+
+def test_drift_is_divided_out_of_a_slowdown_and_the_noise_band_widens_the_margin() -> None:
+    assert judge_change("duration", 300.0, None, 200.0, [200.0], TIME, drift=1.5).status is Status.OK  # 300 / 1.5 = 200
+    change = judge_change("duration", 400.0, None, 200.0, [200.0], TIME, drift=1.5)
+    assert change.status is Status.REGRESSED and "after dividing out the run's drift x1.50" in change.reason
+    assert judge_change("duration", 260.0, None, 200.0, [200.0], TIME, noise=0.4).status is Status.OK  # band +80 ms
+    assert "noise band +80 ms" in judge_change("duration", 290.0, None, 200.0, [200.0], TIME, noise=0.4).reason
+    # A slow runner's drift makes no unchanged test look improved: improvements are judged as measured.
+    assert judge_change("duration", 200.0, None, 200.0, [200.0], TIME, drift=2.0).status is Status.OK
 
 
 def test_the_runs_median_is_used_and_its_min_must_clear_the_threshold() -> None:

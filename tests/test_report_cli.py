@@ -56,7 +56,11 @@ def test_cli_markdown_with_a_regression_against_the_baseline(results: tuple[Path
     code = main(["report", str(head), "--baseline", str(base), "--marker", "pb", "--report-url", "https://ci.example.com/r.html"])
     out = capsys.readouterr().out
     assert code == 0  # report renders; compare is the command that gates
-    assert out.startswith("<!-- pb -->\n### ❌ perfbudget: 3 regressions, 0 over budget, 1 improved, 2 new, 2 removed, 3 unchanged")
+    assert out.startswith(
+        "<!-- pb -->\n### ❌ perfbudget: 2 regressions, 0 over budget, 1 slower, not confirmed, 1 improved, 2 new, 2 removed, 3 unchanged"
+    )
+    assert "| duration | 45 ms → 140 ms | +95 ms (+211%) | allowed 54 ms · confirmed by 5 reruns\\: lower quartile 139 ms \\> 54 ms |" in out
+    assert "⏱️ 2 slower, not confirmed (not failing)" in out
     assert "| 🔺 regressed | `tests/test_views.py::test_archive` |" in out
     assert "| queries | 4 → 13 | +9 (+225%) | allowed 4 |" in out
     assert "[full report](<https://ci.example.com/r.html>)" in out

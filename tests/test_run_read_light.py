@@ -10,7 +10,7 @@ from perfbudget.collect import benchmark
 from perfbudget.compare.judge import judge_results
 from perfbudget.compare.verdicts import Status
 from perfbudget.run.aggregate import aggregate_urls
-from perfbudget.run.model import Details, RequestRecord, Run, SqlGroup, TestRecord
+from perfbudget.run.model import Details, RequestRecord, Reruns, Run, SqlGroup, TestRecord
 from perfbudget.run.store import ResultsWriter, load_details, load_run, write_run
 
 N_PLUS_ONE = SqlGroup('SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', "select", "default", 5, 1.0, location="app/views.py:7", n_plus_one=True)
@@ -82,11 +82,18 @@ def test_benchmark_rounds_are_judged_as_samples_of_benchmark_median(tmp_path: Pa
         return TestRecord("tests/test_b.py::test_sum", "tests/test_b.py", 3, "passed", metrics=metrics, samples=samples)
 
     base = write_run(Run(project="demo", tests=[record([0.100, 0.101, 0.102, 0.100, 0.101])]), tmp_path / "base.ndjson")
-    head = write_run(Run(project="demo", tests=[record([0.200, 0.201, 0.199, 0.202, 0.200])]), tmp_path / "head.ndjson")
+    slower = record([0.200, 0.201, 0.199, 0.202, 0.200])
+    head = write_run(Run(project="demo", tests=[slower]), tmp_path / "head.ndjson")
     comparison, _ = judge_results(head, rootdir=tmp_path, budget_file=None, baseline=str(base), no_baseline_note="")
     [median] = [v for v in comparison.verdicts if v.metric == "benchmark.median"]
-    assert median.status is Status.REGRESSED
+    # Rounds of one run are no independent repeats: without reruns the slowdown is a suspect only.
+    assert median.status is Status.UNCONFIRMED
     assert "median of 5 runs vs median of 5 baseline samples" in median.reason
+    slower.reruns = Reruns({"benchmark.median": [200.0, 199.0, 201.0]}, [2.0, 2.0, 2.0])
+    head = write_run(Run(project="demo", tests=[slower]), tmp_path / "head.ndjson")  # the evidence travels in the file
+    comparison, _ = judge_results(head, rootdir=tmp_path, budget_file=None, baseline=str(base), no_baseline_note="")
+    [median] = [v for v in comparison.verdicts if v.metric == "benchmark.median"]
+    assert median.status is Status.REGRESSED and "confirmed by 3 reruns" in median.reason
 
 
 def test_a_crashed_stream_read_light_still_has_its_url_rollups(tmp_path: Path) -> None:

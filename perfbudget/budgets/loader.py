@@ -33,7 +33,7 @@ from perfbudget.run.metrics import METRICS, did_you_mean, suggest
 SUPPORTED_VERSIONS = (1,)
 TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore", "sql"]
 SQL_KEYS = ["n_plus_one_threshold", "warmup_functions"]
-REGRESSION_KEYS = ["max_increase", "floor", "relative", "confirm_with_cpu"]
+REGRESSION_KEYS = ["max_increase", "floor", "relative", "confirm", "confirm_with_cpu"]
 KINDS = ["count", "time", "bytes"]
 MAX_NESTING = 50  # a budget file needs 4 levels; libyaml's composer crashes the interpreter near 100,000
 
@@ -331,12 +331,15 @@ def _regression(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
                     raise reader.fail(fields[name][1], f"regression.{key}.{name}: {exc}") from exc
         if "relative" in fields:
             relative = _percent(reader, fields["relative"][1], f"regression.{key}.relative")
+        if "confirm" in fields and "confirm_with_cpu" in fields:
+            raise reader.fail(fields["confirm_with_cpu"][0], f"regression.{key}: 'confirm_with_cpu' is the old name of 'confirm'; keep one")
         confirm = True
-        if "confirm_with_cpu" in fields:
-            confirm = reader.scalar(fields["confirm_with_cpu"][1], f"regression.{key}.confirm_with_cpu")
-            if not isinstance(confirm, bool):
-                raise reader.fail(fields["confirm_with_cpu"][1], f"regression.{key}.confirm_with_cpu: expected true or false, got {confirm!r}")
-        rules[key] = RegressionRule(floor, relative, source, confirm_with_cpu=confirm)
+        for name in ("confirm", "confirm_with_cpu"):  # the old name, from before reruns confirmed timings
+            if name in fields:
+                confirm = reader.scalar(fields[name][1], f"regression.{key}.{name}")
+                if not isinstance(confirm, bool):
+                    raise reader.fail(fields[name][1], f"regression.{key}.{name}: expected true or false, got {confirm!r}")
+        rules[key] = RegressionRule(floor, relative, source, confirm=confirm)
     return rules
 
 

@@ -5,6 +5,10 @@ nothing is notable, NEW when the baseline lacks it (its budget verdicts still
 apply), plus one verdict per metric over budget, regressed or improved.
 Subjects only in the baseline get REMOVED. Verdicts are sorted by subject
 kind, subject and metric, so every report lists them in the same order.
+
+Counts are judged exactly. A time past its budget or regression threshold
+is a suspect: it is REGRESSED (or OVER_BUDGET) only when its reruns confirm
+it, and UNCONFIRMED otherwise (``compare/timing.py`` has the rule).
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from typing import Callable
 
 from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
-from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change, needs_cpu_confirmation
+from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change
+from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
-from perfbudget.run.metrics import METRICS, format_value, is_sampled
-from perfbudget.run.model import Run, TestRecord, UrlSummary
+from perfbudget.run.metrics import METRICS, format_value, is_sampled, is_time
+from perfbudget.run.model import Reruns, Run, TestRecord, UrlSummary
 
 NOT_JUDGED_OUTCOMES = ("skipped", "xfailed")
 History = Callable[[str], list[float]]  # metric -> every baseline sample of one subject
@@ -34,6 +39,7 @@ class _Subject:
     samples: dict[str, list[float]]
     file: str | None
     line: int | None
+    reruns: Reruns | None = None
 
 
 def compare(
@@ -47,11 +53,13 @@ def compare(
     notes = list(warnings or []) + budgets.warnings + budgets.unused_rule_warnings(run)
     verdicts: list[Verdict] = []
     latest = baseline.latest if baseline else None
-    judging = _Judging(budgets, latest is not None, _Gates(budgets))
+    timing = _timing_context(run, latest)
+    notes.extend(drift_notes(timing.drifts))
+    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing)
     locations = {test.node_id: (test.file, test.line) for test in run.tests}
 
     for test in run.tests:
-        subject = _Subject(test.node_id, "test", test.metrics, test.samples, test.file, test.line)
+        subject = _Subject(test.node_id, "test", test.metrics, test.samples, test.file, test.line, test.reruns)
         if test.outcome in NOT_JUDGED_OUTCOMES:
             status = Status.NEW if baseline and baseline.latest_test(test.node_id) is None else Status.OK
             verdicts.append(_whole(subject, status, f"not judged: test {test.outcome}"))
@@ -65,8 +73,8 @@ def compare(
         first = next((node_id for node_id in url.tests if node_id in locations), None)
         file, line = locations[first] if first else (None, None)
         # A URL's hits in one run are no independent repeats (one machine state, one warm-up):
-        # its figures are judged as single measurements, wall time confirmed by CPU time.
-        subject = _Subject(url.key, "url", url.metrics, {}, file, line)
+        # its figures are judged as single measurements, confirmed by the reruns of its tests.
+        subject = _Subject(url.key, "url", url.metrics, {}, file, line, url.reruns)
         base_url = baseline.latest_url(url.key) if baseline else None
         history = (lambda metric, key=url.key: baseline.url_values(key, metric)) if baseline else None
         verdicts.extend(_judge(subject, budgets.limits_for_url(url), base_url, history, judging))
@@ -76,23 +84,50 @@ def compare(
         if removed and run.interrupted:
             notes.append(f"the run was interrupted: {len(removed)} subjects of the baseline it did not reach show as removed")
         verdicts.extend(removed)
-    unconfirmed = judging.unconfirmed
     for (kind, metric), count in sorted(judging.unchecked.items()):
         notes.append(
             f"budget on {metric!r} not checked for {count} {kind}{'s' if count > 1 else ''}: "
             "the metric was not recorded (is its collector on, e.g. Django configured or --perf-memory?)"
         )
-    if unconfirmed:
-        shown = "; ".join(unconfirmed[:3]) + (f"; and {len(unconfirmed) - 3} more" if len(unconfirmed) > 3 else "")
-        notes.append(
-            f"{len(unconfirmed)} wall-time change{'s' if len(unconfirmed) > 1 else ''} without a matching CPU-time "
-            f"change, treated as machine noise ({shown}); several samples of the test "
-            "(reruns merged with perfbudget merge, benchmark rounds) confirm real waits"
-        )
+    notes.extend(_confirmation_notes(run, judging))
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
     return Comparison(
         run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source, fail_on=tuple(Status(value) for value in budgets.fail_on)
     )
+
+
+def _timing_context(run: Run, latest: Run | None) -> TimingContext:
+    """Drift, noise band and the calibration the reruns are measured against."""
+    if latest is None:
+        own = run.confirmation
+        return TimingContext(noise=noise_band(own), calibration_ms=own.calibration_ms if own else None, confirmation=own)
+    reference = {test.node_id: test.metrics for test in latest.tests}
+    base = latest.confirmation
+    calibration = (base.calibration_ms if base else None) or (run.confirmation.calibration_ms if run.confirmation else None)
+    return TimingContext(
+        drifts=run_drift(run, reference),
+        noise=noise_band(run.confirmation, base),
+        calibration_ms=calibration,
+        confirmation=run.confirmation,
+    )
+
+
+def _confirmation_notes(run: Run, judging: _Judging) -> list[str]:
+    """What confirming timing suspects found and cost, in one line."""
+    suspects = judging.suspects
+    cost = run.confirmation
+    if not suspects and not (cost and cost.tests):
+        return []
+    confirmed = sum(1 for verdict in suspects if verdict.status is not Status.UNCONFIRMED)
+    line = f"timing: {len(suspects)} slower time{'s' if len(suspects) != 1 else ''}, {confirmed} confirmed by reruns"
+    if cost is not None and cost.tests:
+        share = f", +{cost.seconds / cost.loop_seconds:.0%} of the test loop" if cost.loop_seconds else ""
+        line += f"; {cost.tests} suspect{'s' if cost.tests != 1 else ''} rerun x{cost.rounds} in {cost.seconds:.1f} s{share}"
+    if cost is not None and cost.not_rerun:
+        line += f"; {cost.not_rerun} not rerun (budget spent)"
+    if cost is not None and cost.calibration_noise is not None:
+        line += f"; noise band +/-{cost.calibration_noise:.0%}"
+    return [line]
 
 
 def _test_limits(budgets: Budgets, test: TestRecord, notes: list[str]) -> dict[str, Limit]:
@@ -117,7 +152,9 @@ def _judge(
             continue
         value = _figure(subject, metric)
         if value > limit.value:
-            verdicts.append(_over_budget(subject, metric, value, limit))
+            verdict = _over_budget(subject, metric, value, limit)
+            confirm = is_time(metric) and budgets.regression_rule(metric).confirm
+            verdicts.append(judging.confirmed(subject, verdict, limit.value) if confirm else verdict)
     if base is not None and history is not None:
         verdicts.extend(_regressions(subject, base, history, judging))
     if has_baseline and base is None:
@@ -128,13 +165,8 @@ def _judge(
 
 
 def _regressions(subject: _Subject, base: TestRecord | UrlSummary, history: History, judging: _Judging) -> list[Verdict]:
-    """The subject's metrics that regressed or improved against its baseline record.
-
-    A single wall-clock measurement counts only when CPU time moved the same
-    way; CPU time is judged once, and only when such a change needs it.
-    """
+    """The subject's metrics that regressed or improved against its baseline record; slower times need confirming."""
     verdicts = []
-    cpu: list[Change | None] = []  # judged on first need
     for metric in sorted(subject.metrics.keys() & base.metrics.keys()):
         gate = judging.gates[metric]
         if gate is None:
@@ -142,16 +174,13 @@ def _regressions(subject: _Subject, base: TestRecord | UrlSummary, history: Hist
         rule, sampled = gate
         if not sampled and subject.metrics[metric] == base.metrics[metric]:
             continue  # an unchanged count neither regressed nor improved, whatever the rule
-        change = _change(subject, base, history, judging.budgets, metric)
+        change = _change(subject, base, history, judging, metric)
         if change is None or change.status is Status.OK:
             continue
-        if rule.confirm_with_cpu and needs_cpu_confirmation(metric, subject.samples.get(metric)):
-            if not cpu:
-                cpu.append(_change(subject, base, history, judging.budgets, "cpu_time"))
-            if cpu[0] is not None and cpu[0].status is not change.status:
-                judging.unconfirmed.append(f"{subject.name}: {change.reason.split(' (', 1)[0]}")
-                continue
-        verdicts.append(_verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason))
+        verdict = _verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason)
+        if change.status is Status.REGRESSED and is_time(metric) and rule.confirm:
+            verdict = judging.confirmed(subject, verdict, change.threshold)
+        verdicts.append(verdict)
     return verdicts
 
 
@@ -162,8 +191,19 @@ class _Judging:
     budgets: Budgets
     has_baseline: bool
     gates: _Gates
+    timing: TimingContext
     unchecked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, metric) budgets not checked
-    unconfirmed: list[str] = field(default_factory=list)  # wall-time changes CPU time did not confirm
+    suspects: list[Verdict] = field(default_factory=list)  # slower times, confirmed or not
+
+    def confirmed(self, subject: _Subject, verdict: Verdict, threshold: float) -> Verdict:
+        """The failing time verdict if the subject's reruns confirm it, else the same verdict UNCONFIRMED."""
+        assert verdict.metric is not None
+        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns)
+        verdict.reason = f"{verdict.reason}; {evidence.words}"
+        if not evidence.confirmed:
+            verdict.status = Status.UNCONFIRMED
+        self.suspects.append(verdict)
+        return verdict
 
 
 class _Gates(dict[str, "tuple[RegressionRule, bool] | None"]):
@@ -183,18 +223,20 @@ class _Gates(dict[str, "tuple[RegressionRule, bool] | None"]):
         return gate
 
 
-def _change(
-    subject: _Subject, base: TestRecord | UrlSummary, history: History, budgets: Budgets, metric: str
-) -> Change | None:
+def _change(subject: _Subject, base: TestRecord | UrlSummary, history: History, judging: _Judging, metric: str) -> Change | None:
     """The regression check of one metric, None when either side lacks it."""
     if metric not in subject.metrics or metric not in base.metrics:
         return None
     # A count's baseline is its latest value (counts are facts): its history is not looked up.
     samples = history(metric) if is_sampled(metric) else []
     reference = baseline_value(samples, base.metrics[metric], metric)
-    # judge_change ignores ``enabled``: a metric disabled for verdicts is still a witness for wall-clock changes.
-    rule = budgets.regression_rule(metric)
-    return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)
+    rule = judging.budgets.regression_rule(metric)
+    if not is_time(metric):
+        return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)
+    timing = judging.timing
+    return judge_change(
+        metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule, timing.drift(metric), timing.noise
+    )
 
 
 def _figure(subject: _Subject, metric: str) -> float:

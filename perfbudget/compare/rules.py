@@ -7,16 +7,13 @@ several) must move away from the baseline's (the median over every baseline
 sample, history included) by more than the margin, which is the largest of
 the absolute floor, the relative threshold times the baseline, and, when the
 baseline has at least 3 samples, 3 robust standard deviations of them
-(1.4826 x MAD). With several samples of its own, every one of them (the run's
-min for a slowdown, max for a speed-up) must also clear the margin.
+(1.4826 x MAD), and the run's noise band (``compare/timing.py``) times the
+baseline. The run's figure is first divided by the run-level drift. With
+several samples of its own, every one of them (the run's min for a
+slowdown, max for a speed-up) must also clear the margin.
 
-Wall-clock times measured once are confirmed by CPU time: on a shared CI
-runner most wall-time jumps are other processes taking the CPU, which the
-test's own CPU time does not see. So a single-sample change of a wall-clock
-metric (``WALL_CLOCK``) counts only when the subject's ``cpu_time`` moved the
-same way under its own rule; otherwise it is reported as a warning, not a
-verdict. Waits that cost no CPU (sleeps, a database in another process) are
-then caught only with several samples of the run itself (reruns, benchmark rounds).
+A time that clears it is a suspect, not yet a regression: ``compare/timing.py``
+decides from the suspect's reruns whether it is confirmed.
 """
 
 from __future__ import annotations
@@ -39,8 +36,6 @@ NOT_GATED = frozenset(
     {"benchmark.rounds", "benchmark.stddev", "benchmark.max", "duration_max", "cache_hits", "requests",
      "warmup_queries", "n_plus_one_in_tests"}
 )  # fmt: skip
-# Wall-clock metrics that CPU time can confirm (cpu_time itself is the witness).
-WALL_CLOCK = frozenset({"duration", "duration_p95", "query_time", "template_time", "cache_time"})
 MIN_SAMPLES_FOR_SPREAD = 3
 SPREAD_FACTOR = 3.0
 
@@ -54,11 +49,6 @@ class Change:
     baseline: float
     threshold: float  # the value beyond which the change counts (baseline +/- margin)
     reason: str  # in words; empty when OK
-
-
-def needs_cpu_confirmation(metric: str, samples: list[float] | None) -> bool:
-    """A wall-clock figure from a single measurement: CPU time must agree before it counts."""
-    return metric in WALL_CLOCK and not (samples and len(samples) >= 2)
 
 
 def head_figure(value: float, samples: list[float] | None) -> float:
@@ -81,24 +71,29 @@ def judge_change(
     baseline: float,
     baseline_samples: list[float],
     rule: RegressionRule,
+    drift: float = 1.0,
+    noise: float = 0.0,
 ) -> Change:
     """Compare one metric of one subject with its baseline under ``rule``.
 
     The reason is put in words only for a change that counts (REGRESSED or
     IMPROVED): a 50,000-test run makes a million checks, nearly all OK, and
-    formatting their words was most of compare's time.
+    formatting their words was most of compare's time. ``drift`` (>= 1) is
+    divided out of the run's figures first; ``noise`` is the run's relative
+    noise band, a floor for the margin.
     """
     if kind_of(metric) == "count":
         return _judge_count(metric, value, baseline, rule)
-    figure = head_figure(value, samples)
-    spread = noise_margin(baseline_samples)
+    figure = head_figure(value, samples) / drift
+    spread = max(noise_margin(baseline_samples), noise * abs(baseline))
     margin = max(rule.margin(baseline), spread)
-    runs = samples if samples and len(samples) >= 2 else []
+    runs = [sample / drift for sample in samples] if samples and len(samples) >= 2 else []
     up, down = baseline + margin, baseline - margin
     if figure > up and (not runs or min(runs) > up):
         status, threshold = Status.REGRESSED, up
-    elif figure < down and (not runs or max(runs) < down):
-        status, threshold = Status.IMPROVED, down
+    elif figure * drift < down and (not runs or max(runs) * drift < down):
+        # Faster than the baseline as measured, not merely faster than a slow runner's drift would predict.
+        status, threshold, figure, runs = Status.IMPROVED, down, figure * drift, [sample * drift for sample in runs]
     else:
         return Change(Status.OK, figure, baseline, up, "")
     show: Callable[[float], str] = partial(format_value, metric)
@@ -109,7 +104,9 @@ def judge_change(
         basis += f" vs median of {len(baseline_samples)} baseline samples"
     limits = f"threshold +{rule.relative:.0%} and +{show(rule.floor)}"
     if spread > rule.margin(baseline):
-        limits += f", baseline noise +{show(spread)}"
+        limits += f", noise band +{show(spread)}"
+    if drift > 1.0 and status is Status.REGRESSED:
+        limits += f", after dividing out the run's drift x{drift:.2f}"
     words = f"{metric} {show(baseline)} -> {show(figure)} ({_signed(show, delta)}{ratio}; {limits}; {basis}; {rule.source})"
     return Change(status, figure, baseline, threshold, words)
 

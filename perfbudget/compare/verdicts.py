@@ -21,6 +21,7 @@ class Status(str, Enum):
     REGRESSED = "regressed"
     NEW = "new"
     REMOVED = "removed"
+    UNCONFIRMED = "unconfirmed"  # a time looked slower, but the evidence did not confirm it: never fails
     IMPROVED = "improved"
     OK = "ok"
 
@@ -30,7 +31,7 @@ class Status(str, Enum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ")
+        return "slower, not confirmed" if self is Status.UNCONFIRMED else self.value.replace("_", " ")
 
 
 FAILING = (Status.OVER_BUDGET, Status.REGRESSED)
@@ -108,6 +109,7 @@ class Comparison:
         for status, singular, plural in (
             (Status.REGRESSED, "regression", "regressions"),
             (Status.OVER_BUDGET, "over budget", "over budget"),
+            (Status.UNCONFIRMED, "slower, not confirmed", "slower, not confirmed"),
             (Status.IMPROVED, "improved", "improved"),
             (Status.NEW, "new", "new"),
             (Status.REMOVED, "removed", "removed"),

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 REPORT_FORMATS = ("markdown", "html", "json")
 DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
+DEFAULT_CONFIRM_ROUNDS = 5
+DEFAULT_CONFIRM_BUDGET = 0.75
 MARKER_HELP = (
     "perf_budget(**limits): performance budget of this test, overriding the budget file, "
     "e.g. @pytest.mark.perf_budget(queries=5, duration='200ms')"
@@ -30,6 +32,11 @@ class PerfOptions:
     report_formats: tuple[str, ...] = ()  # e.g. ("markdown", "html")
     memory: bool = False
     sql_params: bool = False
+    confirm_rounds: int = DEFAULT_CONFIRM_ROUNDS  # reruns of each timing suspect; 0: none
+    confirm_budget: float = DEFAULT_CONFIRM_BUDGET  # their time, as a fraction of the run's until then
+    repeat: int = 1  # --perf-repeat: record each (matching) test this many times
+    repeat_match: str | None = None  # only tests whose node id contains this
+    warm_up: bool = True  # warm up each process before its first test is measured
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -85,6 +92,41 @@ def add_options(parser: pytest.Parser) -> None:
         default=False,
         help="store SQL parameter values in the results (they may hold personal data)",
     )
+    group.addoption(
+        "--perf-confirm",
+        metavar="ROUNDS",
+        type=int,
+        default=None,
+        help=f"rerun each timing suspect this many rounds after the tests, to confirm it before it fails "
+        f"(default {DEFAULT_CONFIRM_ROUNDS}; 0: never rerun, slower times then never fail; ini: perf_budget_confirm)",
+    )
+    group.addoption(
+        "--perf-confirm-budget",
+        metavar="FRACTION",
+        type=float,
+        default=None,
+        help=f"time the reruns may take, as a fraction of the run's so far (default {DEFAULT_CONFIRM_BUDGET})",
+    )
+    group.addoption(
+        "--perf-repeat",
+        metavar="N",
+        type=int,
+        default=1,
+        help="record every test N times and keep every sample (the outcome reported is the first run's)",
+    )
+    group.addoption(
+        "--perf-repeat-match",
+        metavar="TEXT",
+        default=None,
+        help="with --perf-repeat: only tests whose node id contains TEXT",
+    )
+    group.addoption(
+        "--perf-no-warmup",
+        action="store_true",
+        default=False,
+        help="do not warm up each process (URLconf, template engines, a garbage collection) before its first test",
+    )
+    parser.addini("perf_budget_confirm", "perfbudget reruns per timing suspect (0: none)", default="")
     parser.addini("perf_budget_output", "perfbudget results file, relative to the rootdir", default="")
     parser.addini("perf_budget_file", "perfbudget budget file, relative to the rootdir", default="")
     parser.addini("perf_budget_report", "perfbudget report formats (markdown,html,json)", default="")
@@ -115,7 +157,22 @@ def read_options(config: pytest.Config) -> PerfOptions:
     output = _resolve(config, config.getoption("perf_output"), str(config.getini("perf_budget_output")))
     budget_file = _resolve(config, config.getoption("perf_budget_file"), str(config.getini("perf_budget_file")))
     baseline = _resolve(config, config.getoption("perf_baseline"), "")  # no ini setting
+    rounds = config.getoption("perf_confirm")
+    if rounds is None:
+        rounds = _ini_int(config, "perf_budget_confirm", DEFAULT_CONFIRM_ROUNDS)
+    budget = config.getoption("perf_confirm_budget")
+    budget = DEFAULT_CONFIRM_BUDGET if budget is None else budget
+    repeat = int(config.getoption("perf_repeat"))
+    if rounds < 0 or repeat < 1 or not 0 < budget <= 10:
+        raise pytest.UsageError(
+            "perfbudget: --perf-confirm must be 0 or more, --perf-repeat 1 or more, --perf-confirm-budget in (0, 10]"
+        )
     return PerfOptions(
+        confirm_rounds=rounds,
+        confirm_budget=budget,
+        repeat=repeat,
+        repeat_match=config.getoption("perf_repeat_match") or None,
+        warm_up=not config.getoption("perf_no_warmup"),
         output=output or config.rootpath / DEFAULT_OUTPUT,
         budget_file=str(budget_file) if budget_file else None,
         baseline=str(baseline) if baseline else None,
@@ -124,6 +181,16 @@ def read_options(config: pytest.Config) -> PerfOptions:
         memory=bool(config.getoption("perf_memory") or config.getini("perf_budget_memory")),
         sql_params=bool(config.getoption("perf_sql_params")),
     )
+
+
+def _ini_int(config: pytest.Config, name: str, default: int) -> int:
+    text = str(config.getini(name)).strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise pytest.UsageError(f"perfbudget: ini {name} = {text!r}: expected a whole number") from None
 
 
 PATH_OPTIONS = ("--perf-output", "--perf-budget-file", "--perf-baseline")

@@ -17,6 +17,7 @@ import dataclasses
 import os
 import shutil
 import sys
+import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -29,14 +30,16 @@ if TYPE_CHECKING:
     from perfbudget.collect.memory import MemoryTracker
     from perfbudget.collect.network import NetworkCollector
     from perfbudget.collect.recording import CollectSettings, Recorder
+    from perfbudget.plugin.confirm import Calibrator
     from perfbudget.plugin.options import PerfOptions
     from perfbudget.plugin.records import TestState
     from perfbudget.run.aggregate import UrlRollup
-    from perfbudget.run.model import Run, TestRecord
+    from perfbudget.run.model import Confirmation, Run, TestRecord
     from perfbudget.run.store import ResultsWriter
 
 WORKER_PROBLEMS = "perfbudget_problems"  # workeroutput key: a worker's warnings, for the controller
 WORKER_STREAMS = "perfbudget_streams"  # workerinput key: the directory each worker streams its tests into
+WORKER_CONFIRMATION = "perfbudget_confirmation"  # workeroutput key: what confirming its suspects cost a worker
 
 _TEST_KEY: pytest.StashKey[TestState] = pytest.StashKey()
 
@@ -79,6 +82,13 @@ class PerfBudgetPlugin:
         self._pipeline_lines: list[str] = []
         self._verdict_failed = False  # the first pipeline line is the verdict: red when it fails the run
         self.results_path: Path | None = None
+        # Timing evidence (plugin/confirm.py), in each process that runs tests.
+        self._calibrator: Calibrator | None = None
+        self._timings: list[TestRecord] = []  # every test's times, kept light, to find the suspects
+        self._capture: list[TestRecord] | None = None  # set while a test is rerun: its record is kept, not streamed
+        self._held: dict[str, TestRecord] = {}  # --perf-repeat: a test's record, until its repeats are done
+        self._confirmations: list[Confirmation] = []  # this process's, or each worker's (controller)
+        self._session_started = time.perf_counter()  # again at session start: the reruns' budget is a share of the run
 
     # --- guarding ---------------------------------------------------------
 
@@ -100,6 +110,7 @@ class PerfBudgetPlugin:
     # --- session ------------------------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._session_started = time.perf_counter()
         # xdist registers its distributed session only when workers will run the tests.
         self.is_controller = not self.is_worker and self.config.pluginmanager.has_plugin("dsession")
         if not self.is_worker:
@@ -202,9 +213,125 @@ class PerfBudgetPlugin:
         Warnings a worker raises outside a test (installing collectors) are
         not forwarded by xdist, so they travel in ``workeroutput``.
         """
-        for problem in getattr(node, "workeroutput", {}).get(WORKER_PROBLEMS, []):
+        output = getattr(node, "workeroutput", {})
+        for problem in output.get(WORKER_PROBLEMS, []):
             if problem not in self._problems:
                 self._problems.append(problem)
+        if WORKER_CONFIRMATION in output:
+            with self.guard("reading a worker's rerun figures"):
+                from perfbudget.run.decode import Where, confirmation_from_dict
+
+                confirmation = confirmation_from_dict(Where("xdist worker", None), output[WORKER_CONFIRMATION])
+                if confirmation is not None:
+                    self._confirmations.append(confirmation)
+
+    # --- the test loop: warm-up before, timing suspects rerun after -------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
+        runs_tests = self.recorder is not None and not self.config.option.collectonly
+        if runs_tests:
+            with self.guard("warming up"):
+                from perfbudget.plugin.confirm import Calibrator
+                from perfbudget.plugin.warmup import warm_up
+
+                if self.options.warm_up:
+                    warm_up()
+                self._calibrator = Calibrator()
+                self._calibrator.warm()
+        started = time.perf_counter()
+        outcome = yield
+        if not runs_tests or outcome.excinfo is not None or session.shouldfail or session.shouldstop:
+            return
+        with self.guard("rerunning timing suspects"):
+            self._confirm(session, time.perf_counter() - started, time.perf_counter() - self._session_started)
+
+    def _confirm(self, session: pytest.Session, loop_seconds: float, session_seconds: float) -> None:
+        """Rerun this process's timing suspects (plugin/confirm.py) and stream the evidence."""
+        from perfbudget.plugin.confirm import Confirmer, plan
+        from perfbudget.run.model import Confirmation
+
+        assert self._calibrator is not None
+        confirmation = Confirmation(
+            calibration_ms=self._calibrator.speed(), calibration_noise=self._calibrator.noise(), loop_seconds=loop_seconds
+        )
+        self._confirmations.append(confirmation)
+        rounds = self.options.confirm_rounds
+        writer = self._writer
+        if not rounds or writer is None or not self._timings:
+            return
+        baseline = self._baseline_for_confirming()
+        urls = self._rollup.summaries() if self._rollup is not None else []
+        budget = self.options.confirm_budget * session_seconds
+        work = plan(self._timings, urls, self.budgets, baseline, confirmation, budget * 1000.0, rounds)
+        confirmation.rounds, confirmation.not_rerun = rounds, work.not_rerun
+        if not work.tests:
+            return
+        items = {item.nodeid: item for item in session.items}
+        positions = {node_id: index for index, node_id in enumerate(items)}
+        confirmer = Confirmer(lambda node_id, following: self._run_unreported(items, node_id, following), rounds, budget)
+        confirmer.confirm(work, lambda node_id: positions.get(node_id, 0))
+        confirmation.tests, confirmation.seconds = len(confirmer.tests), confirmer.seconds
+        for node_id, evidence in sorted(confirmer.tests.items()):
+            writer.write_rerun("test", node_id, evidence)
+        for key, evidence in sorted(confirmer.urls.items()):
+            writer.write_rerun("url", key, evidence)
+
+    def _baseline_for_confirming(self) -> Any:
+        """The baseline the suspects are found with (read light), None without one; its problems are the verdict's to report."""
+        if not self.options.baseline:
+            return None
+        from perfbudget.compare.baseline import load_baseline
+
+        project = self._run.project if self._run is not None else None
+        return load_baseline(self.options.baseline, project=project, exclude=self.options.output).baseline
+
+    def _run_unreported(self, items: dict[str, pytest.Item], node_id: str, following: str | None) -> TestRecord | None:
+        """Run one test again, set-up to teardown, without reporting it; its record is returned, not streamed."""
+        from _pytest.runner import runtestprotocol
+
+        item = items.get(node_id)
+        if item is None:
+            return None
+        captured: list[TestRecord] = []
+        self._capture = captured
+        try:
+            runtestprotocol(item, log=False, nextitem=items.get(following) if following else None)
+        finally:
+            self._capture = None
+        return captured[-1] if captured else None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+        """Calibrate between tests now and then; with --perf-repeat, run the test again after its reported run."""
+        if self._calibrator is not None and self._capture is None:
+            self._calibrator.tick()
+        repeats = self._repeats(item)
+        if repeats:
+            self._held[item.nodeid] = None  # type: ignore[assignment]  # its record waits for the repeats
+        yield
+        if not repeats:
+            return
+        with self.guard("repeating a test"):
+            from perfbudget.run.aggregate import last_attempts
+
+            items = {item.nodeid: item, **({nextitem.nodeid: nextitem} if nextitem is not None else {})}
+            records = [self._run_unreported(items, item.nodeid, item.nodeid) for _ in range(repeats - 1)]
+            records.append(self._run_unreported(items, item.nodeid, nextitem.nodeid if nextitem else None))
+            first = self._held.pop(item.nodeid, None)
+            if first is not None:
+                # The reported run's record, with every run's sampled values: it is the last "attempt".
+                repeated = [record for record in records if record is not None and record.outcome == first.outcome]
+                merged = last_attempts([*repeated, first])[0]
+                self._stream(merged)
+        self._held.pop(item.nodeid, None)
+
+    def _repeats(self, item: pytest.Item) -> int:
+        """How many more times --perf-repeat runs ``item`` (0: none)."""
+        if self.options.repeat <= 1 or self.recorder is None or self._capture is not None:
+            return 0
+        match = self.options.repeat_match
+        return self.options.repeat - 1 if match is None or match in item.nodeid else 0
 
     # --- per test -------------------------------------------------------------
 
@@ -297,7 +424,13 @@ class PerfBudgetPlugin:
                 from perfbudget.plugin import records
 
                 del item.stash[_TEST_KEY]
-                self._stream(records.build_record(item, state, self._settings_for_record()))
+                record = records.build_record(item, state, self._settings_for_record())
+                if self._capture is not None:
+                    self._capture.append(record)
+                elif item.nodeid in self._held:
+                    self._held[item.nodeid] = record
+                else:
+                    self._stream(record)
 
     def _stream(self, record: TestRecord) -> None:
         """Write one finished test to this process's stream; the record is not kept.
@@ -310,6 +443,10 @@ class PerfBudgetPlugin:
         writer.write_test(record)
         if self._rollup is not None:
             self._rollup.add(record)
+        if self._calibrator is not None and self.options.confirm_rounds:
+            from perfbudget.plugin.confirm import light_copy
+
+            self._timings.append(light_copy(record))
 
     def _ensure_writer(self) -> ResultsWriter | None:
         """This process's stream, opened on first need; None once opening it failed (raised once, then quiet)."""
@@ -324,11 +461,11 @@ class PerfBudgetPlugin:
         from perfbudget.run.aggregate import UrlRollup
         from perfbudget.run.store import ResultsWriter
 
+        self._rollup = UrlRollup()  # a worker's: its suspect URLs; the controller's: the run's
         if self.is_worker:
             worker = str(self.config.workerinput.get("workerid", "gw"))  # type: ignore[attr-defined]
             directory = Path(self.config.workerinput[WORKER_STREAMS])  # type: ignore[attr-defined]
             return ResultsWriter(directory / f"{worker}.ndjson", metadata.new_run(self.config.rootpath, workers=0))
-        self._rollup = UrlRollup()
         assert self._run is not None
         return ResultsWriter(self.options.output, self._run)
 
@@ -354,6 +491,10 @@ class PerfBudgetPlugin:
                 with self.guard("closing this worker's stream"):
                     self._writer.abandon()  # the controller writes the one trailer
             self.config.workeroutput[WORKER_PROBLEMS] = list(self._problems)  # type: ignore[attr-defined]
+            if self._confirmations:
+                from perfbudget.run.store import confirmation_to_dict
+
+                self.config.workeroutput[WORKER_CONFIRMATION] = confirmation_to_dict(self._confirmations[-1])  # type: ignore[attr-defined]
             return
         if self.config.option.collectonly:
             return  # --collect-only ran nothing: keep the last real results
@@ -390,6 +531,10 @@ class PerfBudgetPlugin:
         run.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         run.environment["xdist_workers"] = str(len(self._workers))
         run.environment.update(metadata.database_fingerprint())
+        if self._confirmations:
+            from perfbudget.plugin.confirm import combine
+
+            run.confirmation = combine(self._confirmations)
         if self._writer is None:
             self._writer = self._open_stream()
         if self.is_controller:
@@ -418,9 +563,10 @@ class PerfBudgetPlugin:
             try:
                 for record, line in iter_test_lines(stream):
                     # Every attempt of a rerun test is kept, as a serial run keeps it; readers keep the last.
-                    seen.add(record.node_id)
                     self._writer.write_line(line)
-                    self._rollup.add(record)
+                    if record is not None:  # None: a rerun line, the timing evidence of a suspect
+                        seen.add(record.node_id)
+                        self._rollup.add(record)
             except ResultsError as exc:
                 self.warn(f"perfbudget: part of a worker's results was lost: {exc}")
         for node_id, record in sorted(self._crashed.items()):

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.run.aggregate import url_sql_groups
-from perfbudget.run.metrics import format_value
+from perfbudget.run.metrics import format_value, is_time
 from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
 COMMENT_LIMIT = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
@@ -43,6 +43,7 @@ _ICON = {
     Status.IMPROVED: "🟢",
     Status.NEW: "🆕",
     Status.REMOVED: "➖",
+    Status.UNCONFIRMED: "⏱️",
     Status.OK: "✅",
 }
 
@@ -167,6 +168,17 @@ def _sections(comparison: Comparison) -> list[_Section]:
                 "N+1 groups in test code",
             )
         )
+    unconfirmed = comparison.by_status(Status.UNCONFIRMED)
+    if unconfirmed:
+        sections.append(
+            _collapsed(
+                f"{_ICON[Status.UNCONFIRMED]} {len(unconfirmed):,} slower, not confirmed (not failing)",
+                ["| Test or URL | Metric | Baseline → now | Evidence |", "|---|---|---|---|"],
+                (_unconfirmed_row(v) for v in unconfirmed),
+                len(unconfirmed),
+                "unconfirmed timings",
+            )
+        )
     if improved:
         sections.append(
             _collapsed(
@@ -248,8 +260,20 @@ def _finding_row(verdict: Verdict, first: bool = True) -> str:
         limit = f"budget {format_value(metric, verdict.limit)}"
     else:
         limit = f"allowed {format_value(metric, verdict.limit)}"
+    if is_time(metric) and "confirmed by" in verdict.reason:
+        limit += f" · {md_text(_evidence(verdict), width=120)}"
     label, subject = (f"{_ICON[verdict.status]} {verdict.status.label}", _subject_cell(verdict)) if first else ("", "〃")
     return f"| {label} | {subject} | {md_text(metric)} | {figures} | {change} | {limit} |"
+
+
+def _evidence(verdict: Verdict) -> str:
+    """What confirmed a time, or failed to: the last clause of its reason (``compare/timing.py`` words it)."""
+    return verdict.reason.rsplit("; ", 1)[-1]
+
+
+def _unconfirmed_row(verdict: Verdict) -> str:
+    figures, _ = _figures(verdict)
+    return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {md_text(_evidence(verdict), width=200)} |"
 
 
 def _improved_row(verdict: Verdict) -> str:

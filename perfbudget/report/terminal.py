@@ -3,7 +3,7 @@
 Used by the plugin (through ``pipeline.after_run``) and by ``perfbudget
 compare --format terminal``. Plain text for a CI log: one header per subject
 (the test or URL, and where to look), then one line per broken metric with
-its reason in words; improvements are listed only when asked for.
+its reason in words; unconfirmed timings and improvements are listed only when asked for.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from itertools import groupby
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 
-_MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Status.IMPROVED: "improved"}
+_MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Status.UNCONFIRMED: "slower, not confirmed:",
+         Status.IMPROVED: "improved"}  # fmt: skip
 
 
 def render_comparison(comparison: Comparison, show_improved: bool = False) -> list[str]:
     """Lines for the terminal; the first is ``perfbudget: <summary>``."""
     lines = [f"perfbudget: {comparison.summary_line()}"]
-    shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.IMPROVED,) if show_improved else ())
+    shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.UNCONFIRMED, Status.IMPROVED) if show_improved else ())
     for (kind, subject), group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject)):
         verdicts = sorted(group, key=lambda v: (v.status.severity, v.metric or ""))
         lines.append(f"  {'URL ' if kind == 'url' else ''}{subject}{_where(verdicts[0])}")

@@ -20,7 +20,19 @@ import reprlib
 from typing import Any
 
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.model import CacheOp, Details, NetworkCall, RequestRecord, Run, SqlGroup, TemplateStat, TestRecord, UrlSummary
+from perfbudget.run.model import (
+    CacheOp,
+    Confirmation,
+    Details,
+    NetworkCall,
+    RequestRecord,
+    Reruns,
+    Run,
+    SqlGroup,
+    TemplateStat,
+    TestRecord,
+    UrlSummary,
+)
 
 _MAX_INT = 2**63  # larger integers are no count or line number perfbudget wrote
 
@@ -327,3 +339,39 @@ def apply_header(where: Where, run: Run, data: dict[str, Any]) -> None:
 def environment(where: Where, value: Any) -> dict[str, str]:
     data = _dict(where, value, "environment")
     return {_str(where, key, "environment"): _str(where, item, f"environment.{key}") for key, item in data.items()}
+
+
+RERUN_KINDS = ("test", "url")
+
+
+def rerun_from_dict(where: Where, data: dict[str, Any]) -> tuple[str, str, Reruns]:
+    """A ``rerun`` line: which subject (kind, name) and its rounds' samples and calibrations."""
+    kind = data.get("subject_kind")
+    if kind not in RERUN_KINDS:
+        raise where.error("subject_kind", f"{describe(kind)} is not one of {', '.join(RERUN_KINDS)}")
+    name = _str(where, data.get("subject"), "subject")
+    samples = _samples(where, data.get("samples", {}), "samples")
+    for metric, series in samples.items():
+        if any(value < 0 for value in series):
+            raise where.error(f"samples.{metric}", "a negative time; no metric is")
+    calibration = [_num(where, x, "calibration") for x in checked_list(where, data.get("calibration", []), "calibration")]
+    if any(value <= 0 for value in calibration):
+        raise where.error("calibration", "a calibration time must be positive")
+    return kind, name, Reruns(samples=samples, calibration=calibration)
+
+
+def confirmation_from_dict(where: Where, value: Any) -> Confirmation | None:
+    """The trailer's ``confirmation``: what rerunning timing suspects cost, and the run's calibration."""
+    if value is None:
+        return None
+    data = _dict(where, value, "confirmation")
+    calibration, noise = data.get("calibration_ms"), data.get("calibration_noise")
+    return Confirmation(
+        calibration_ms=None if calibration is None else _measure(where, calibration, "confirmation", "calibration_ms"),
+        calibration_noise=None if noise is None else _measure(where, noise, "confirmation", "calibration_noise"),
+        tests=_int(where, data.get("tests", 0), "confirmation", "tests"),
+        rounds=_int(where, data.get("rounds", 0), "confirmation", "rounds"),
+        seconds=_measure(where, data.get("seconds", 0), "confirmation", "seconds"),
+        loop_seconds=_measure(where, data.get("loop_seconds", 0), "confirmation", "loop_seconds"),
+        not_rerun=_int(where, data.get("not_rerun", 0), "confirmation", "not_rerun"),
+    )

@@ -142,6 +142,7 @@ class TestRecord:
     # name; compare/ judges a statistic over them rather than one value.
     samples: dict[str, list[float]] = field(default_factory=dict)
     budget_marker: dict[str, Any] | None = None  # kwargs of @pytest.mark.perf_budget
+    reruns: Reruns | None = None  # the timing evidence of a suspect rerun after the run
 
 
 @dataclass(slots=True)
@@ -156,10 +157,43 @@ class UrlSummary:
     status_codes: dict[str, int] = field(default_factory=dict)
     tests: list[str] = field(default_factory=list)
     samples: dict[str, list[float]] = field(default_factory=dict)
+    reruns: Reruns | None = None  # the timing evidence of a suspect rerun after the run
 
     @property
     def key(self) -> str:
         return url_key(self.method, self.route)
+
+
+@dataclass(slots=True)
+class Reruns:
+    """A timing suspect measured again after the run, round by round, to confirm or clear it.
+
+    One value per round of each time metric, and per round how long the
+    calibration loop took just before (``calibration``, ms): how fast the
+    machine was at that moment, compared with ``Confirmation.calibration_ms``.
+    """
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    calibration: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Confirmation:
+    """What confirming timing suspects by rerun cost a run, and the machine's speed during it.
+
+    ``calibration_ms`` is the calibration loop's time while the run's tests
+    ran (the median over the processes that ran tests): a later run that
+    reruns a suspect compares its own calibration with this baseline's.
+    ``calibration_noise`` is how much those timings spread (robust, relative).
+    """
+
+    calibration_ms: float | None = None
+    calibration_noise: float | None = None  # relative spread of the calibration timings: the run's noise band
+    tests: int = 0  # suspects rerun
+    rounds: int = 0  # rounds asked for each
+    seconds: float = 0.0  # spent rerunning (and re-creating what the reruns needed)
+    loop_seconds: float = 0.0  # the main test loop, for the ratio
+    not_rerun: int = 0  # suspects left unconfirmed: the rerun budget was spent
 
 
 # The keys of ``Run.environment`` perfbudget fills in, where known: enough to
@@ -204,6 +238,7 @@ class Run:
     urls: list[UrlSummary] = field(default_factory=list)
     base_commit: str | None = None
     shard: str | None = None
+    confirmation: Confirmation | None = None
 
     def test(self, node_id: str) -> TestRecord | None:
         return next((t for t in self.tests if t.node_id == node_id), None)

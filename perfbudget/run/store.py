@@ -4,6 +4,7 @@ A results file is NDJSON (gzip-compressed when its name ends in ``.gz``):
 
     {"type": "run", "schema_version": 2, "project": ..., "environment": {...}}   the header
     {"type": "test", "node_id": ..., "metrics": {...}, ...}                      one line per test
+    {"type": "rerun", "subject_kind": "test", "subject": ..., "samples": {...}}  a timing suspect measured again
     {"type": "url", "method": "GET", "route": "/", ...}                          per-URL rollups
     {"type": "end", "finished": ..., "interrupted": false}                       the trailer
 
@@ -38,16 +39,20 @@ from perfbudget.run.decode import (
     Where,
     apply_header,
     checked_list,
+    confirmation_from_dict,
     describe,
     environment,
     flag,
     opt_str,
+    rerun_from_dict,
     test_from_dict,
     url_from_dict,
 )
 from perfbudget.run.model import (
+    Confirmation,
     Details,
     RequestRecord,
+    Reruns,
     Run,
     SqlGroup,
     TestRecord,
@@ -106,6 +111,10 @@ def _sql_out(group: SqlGroup) -> dict[str, Any]:
         out["location"] = group.location
     if group.n_plus_one:
         out["n_plus_one"] = True
+    if group.n_plus_one_in_tests:
+        out["n_plus_one_in_tests"] = True
+    if group.warmup:
+        out["warmup"] = True
     if group.params is not None:
         out["params"] = group.params
     return out
@@ -156,8 +165,21 @@ def header_to_dict(run: Run) -> dict[str, Any]:
 
 def trailer_to_dict(run: Run) -> dict[str, Any]:
     """The end line: what is known only once the run is over."""
-    return {"type": "end", "finished": run.finished, "interrupted": run.interrupted,
-            "environment": dict(sorted(run.environment.items()))}  # fmt: skip
+    out = {"type": "end", "finished": run.finished, "interrupted": run.interrupted,
+           "environment": dict(sorted(run.environment.items()))}  # fmt: skip
+    if run.confirmation is not None:
+        out["confirmation"] = confirmation_to_dict(run.confirmation)
+    return out
+
+
+def confirmation_to_dict(confirmation: Confirmation) -> dict[str, Any]:
+    return _drop_none(_fields(confirmation))
+
+
+def rerun_to_dict(kind: str, name: str, reruns: Reruns) -> dict[str, Any]:
+    """A ``rerun`` line: written after the tests, by the process that reran the suspect."""
+    return {"type": "rerun", "subject_kind": kind, "subject": name, "samples": dict(sorted(reruns.samples.items())),
+            "calibration": reruns.calibration}  # fmt: skip
 
 
 # One encoder, built once (``json.dumps`` with options builds one per call);
@@ -226,6 +248,9 @@ class ResultsWriter:
         self._raw.write(line)
         self._flush()
 
+    def write_rerun(self, kind: str, name: str, reruns: Reruns) -> None:
+        self.write_line(encode_line(rerun_to_dict(kind, name, reruns)))
+
     def close(self, run: Run, urls: list[UrlSummary]) -> Path:
         """Write the URL rollups and the trailer; the file is complete."""
         for url in urls:
@@ -249,6 +274,10 @@ def write_run(run: Run, path: str | os.PathLike[str]) -> Path:
         writer = ResultsWriter(tmp, run)
         for test in sorted(run.tests, key=lambda t: t.node_id):
             writer.write_test(test)
+        for kind, subjects in (("test", run.tests), ("url", run.urls)):
+            for subject in subjects:
+                if subject.reruns is not None:
+                    writer.write_rerun(kind, subject.node_id if kind == "test" else subject.key, subject.reruns)  # type: ignore[union-attr]
         writer.close(run, sorted(run.urls, key=lambda u: u.key))
         os.replace(tmp, target)
     except BaseException:
@@ -541,6 +570,7 @@ def load_details(path: str | os.PathLike[str], node_ids: set[str]) -> dict[str, 
 def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
     run = Run()
     urls: list[UrlSummary] = []
+    reruns: list[tuple[str, str, Reruns]] = []
     ended = header = False
     torn: str | None = None
     try:
@@ -562,10 +592,13 @@ def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
                 run.tests.append(test_from_dict(where, data, details=details))
             elif kind == "url":
                 urls.append(url_from_dict(where, data))
+            elif kind == "rerun":
+                reruns.append(rerun_from_dict(where, data))
             elif kind == "end":
                 run.finished = opt_str(where, data.get("finished"), "finished")
                 run.interrupted = flag(where, data.get("interrupted"), "interrupted")
                 run.environment.update(environment(where, data.get("environment", {})))
+                run.confirmation = confirmation_from_dict(where, data.get("confirmation"))
                 ended = True
             else:
                 raise where.error("type", f"unknown record type {describe(kind)}")
@@ -583,7 +616,26 @@ def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
         raise ResultsError(torn)
     run.tests = last_attempts(run.tests)
     run.urls = urls if ended else aggregate_urls(run.tests)
+    attach_reruns(run, reruns)
     return run
+
+
+def attach_reruns(run: Run, reruns: list[tuple[str, str, Reruns]]) -> None:
+    """Give each rerun subject its evidence; rounds of one URL from several processes (xdist) are pooled."""
+    if not reruns:
+        return
+    subjects: dict[tuple[str, str], TestRecord | UrlSummary] = {("test", t.node_id): t for t in run.tests}
+    subjects.update((("url", u.key), u) for u in run.urls)
+    for kind, name, evidence in reruns:
+        subject = subjects.get((kind, name))
+        if subject is None:
+            continue  # rerun, then lost with its test's line: nothing to attach to
+        if subject.reruns is None:
+            subject.reruns = evidence
+            continue
+        for metric, series in evidence.samples.items():
+            subject.reruns.samples.setdefault(metric, []).extend(series)
+        subject.reruns.calibration.extend(evidence.calibration)
 
 
 def _read_document(path: Path, details: bool) -> Run:
@@ -615,15 +667,20 @@ def _read_document(path: Path, details: bool) -> Run:
     return run
 
 
-def iter_test_lines(path: str | os.PathLike[str]) -> Iterator[tuple[TestRecord, bytes]]:
+def iter_test_lines(path: str | os.PathLike[str]) -> Iterator[tuple[TestRecord | None, bytes]]:
     """Each test of a stream (a worker's file) with its line re-encoded compactly, for merging.
 
+    A ``rerun`` line comes with None for its record (checked, copied as is).
     A torn last line (the worker died mid-write) ends the stream; any other
     bad line is a ResultsError.
     """
     try:
         for where, data, _ in _records(Path(path)):
-            if data.get("type") == "test":
+            kind = data.get("type")
+            if kind == "test":
                 yield test_from_dict(where, data), encode_line(data)
+            elif kind == "rerun":
+                rerun_from_dict(where, data)
+                yield None, encode_line(data)
     except _Torn:
         return

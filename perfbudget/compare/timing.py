@@ -1,0 +1,156 @@
+"""The timing rule: what it takes for a slower time to fail the run.
+
+Counts are facts; times are samples, and a shared CI runner's noise is
+larger than most regressions. So a time metric that looks slower (over its
+budget, or past the regression threshold) is only a *suspect*. It fails the
+run once it is confirmed, and otherwise it is reported as "slower, not
+confirmed", which never fails. Three pieces of evidence decide:
+
+* **Run-level drift.** When most tests of the run moved the same way
+  against the baseline (the runner as a whole is slower), the median ratio
+  is that drift. It is reported as a fact about the environment, and each
+  test's time is judged after dividing it out. Only a slowdown is divided
+  out, never a speed-up: time that does not scale with the CPU (sleeps,
+  I/O) would otherwise fail on a faster runner.
+* **Noise band.** The plugin times a fixed calibration loop every second or
+  so while the tests run. The spread of those timings is the run's noise,
+  in relative terms, and the threshold is widened to it (the baseline's
+  noise too). A quiet machine spreads a few percent, a loaded one tens.
+* **Reruns.** The plugin reruns each suspect in the same session, several
+  rounds, each just after a pass of the calibration loop. A round's time is
+  divided by how much slower the machine was at that moment than while the
+  baseline ran (its calibration against the baseline's), and by the
+  drift, whichever is larger, never by less than 1. The suspect is confirmed
+  when the lower quartile of those rounds still clears the threshold: noise
+  only ever adds time, so a real slowdown lifts even the quickest rounds,
+  and a hiccup does not.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from perfbudget.run.metrics import format_value, is_time
+from perfbudget.run.model import Confirmation, Reruns, Run
+
+MIN_DRIFT_TESTS = 20  # fewer tests with a baseline than this: no drift is worked out
+DRIFT_FLOOR_MS = 1.0  # tests faster than this in the baseline say little about the runner's speed
+DRIFT_REPORTED = 0.10  # a median ratio at least 10 % away from 1 is reported...
+DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
+MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
+CONFIRMING_QUANTILE = 0.25  # the rerun statistic that must clear the threshold
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How much slower (factor > 1) or faster the run's tests were than the baseline's, per metric."""
+
+    factor: float
+    tests: int  # tests that had the metric on both sides
+    reported: bool  # most tests moved that way: an environment fact
+
+    @property
+    def applied(self) -> float:
+        """What times are divided by before they are judged: a reported slowdown only."""
+        return max(1.0, self.factor) if self.reported else 1.0
+
+
+def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str, Drift]:
+    """Per time metric, the median ratio of this run's tests to the baseline's (``baseline_value[node_id][metric]``)."""
+    ratios: dict[str, list[float]] = {}
+    for test in run.tests:
+        base = baseline_value.get(test.node_id)
+        if base is None:
+            continue
+        for metric, value in test.metrics.items():
+            if not is_time(metric):
+                continue
+            reference = base.get(metric)
+            if reference is not None and reference >= DRIFT_FLOOR_MS:
+                ratios.setdefault(metric, []).append(value / reference)
+    drifts = {}
+    for metric, values in ratios.items():
+        if len(values) < MIN_DRIFT_TESTS:
+            continue
+        factor = statistics.median(values)
+        slower = factor > 1
+        agreeing = sum(1 for ratio in values if (ratio > 1) == slower) / len(values)
+        reported = abs(factor - 1) >= DRIFT_REPORTED and agreeing >= DRIFT_MAJORITY
+        drifts[metric] = Drift(factor, len(values), reported)
+    return drifts
+
+
+def drift_notes(drifts: dict[str, Drift]) -> list[str]:
+    """The reported drifts as one environment fact: wall time's first, the other metrics' factors beside it."""
+    reported = {metric: drift for metric, drift in drifts.items() if drift.reported}
+    if not reported:
+        return []
+    main = reported.get("duration") or next(iter(reported.values()))
+    way = f"x{main.factor:.2f} slower" if main.factor > 1 else f"x{1 / main.factor:.2f} faster"
+    judged = "each test's time is judged relative to it" if main.factor > 1 else "limits are not tightened for it"
+    factors = ", ".join(f"{metric} x{drift.factor:.2f}" for metric, drift in sorted(reported.items()))
+    return [f"run-level drift: this runner was {way} than the baseline's across {main.tests:,} tests ({factors}); {judged}"]
+
+
+def noise_band(*confirmations: Confirmation | None) -> float:
+    """The widest relative noise of the runs involved (0.05 for +/-5 %), from their calibration spread."""
+    return max((c.calibration_noise for c in confirmations if c is not None and c.calibration_noise is not None), default=0.0)
+
+
+@dataclass
+class Evidence:
+    """What confirming one suspect found, in numbers and words."""
+
+    confirmed: bool
+    words: str
+
+
+@dataclass
+class TimingContext:
+    """The run-level timing facts every suspect of one comparison is judged with."""
+
+    drifts: dict[str, Drift] = field(default_factory=dict)
+    noise: float = 0.0
+    calibration_ms: float | None = None  # the baseline's (what its times were measured at), else the run's own
+    confirmation: Confirmation | None = None  # the run's: were suspects rerun at all, and was the budget spent
+    confirm: bool = True  # False only when the user trusts single measurements
+
+    def drift(self, metric: str) -> float:
+        drift = self.drifts.get(metric)
+        return drift.applied if drift is not None else 1.0
+
+    def examine(self, metric: str, threshold: float, reruns: Reruns | None) -> Evidence:
+        """Do the suspect's reruns confirm that ``metric`` is past ``threshold``?"""
+        show = lambda value: format_value(metric, value)  # noqa: E731
+        series = reruns.samples.get(metric, []) if reruns is not None else []
+        if len(series) < MIN_RERUNS:
+            return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
+        adjusted, slowest = [], 1.0
+        calibration = reruns.calibration if reruns is not None else []
+        for index, value in enumerate(series):
+            factor = max(1.0, self.drift(metric))
+            if self.calibration_ms and index < len(calibration):
+                factor = max(factor, calibration[index] / self.calibration_ms)
+            slowest = max(slowest, factor)
+            adjusted.append(value / factor)
+        statistic = _quantile(adjusted, CONFIRMING_QUANTILE)
+        machine = f", machine up to x{slowest:.2f} slower, divided out" if slowest > 1.0 else ""
+        if statistic > threshold:
+            return Evidence(True, f"confirmed by {len(series)} reruns: lower quartile {show(statistic)} > {show(threshold)}{machine}")
+        return Evidence(False, f"not confirmed: {len(series)} reruns, lower quartile {show(statistic)} <= {show(threshold)}{machine}")
+
+    def _why_not_rerun(self, rounds: int) -> str:
+        if rounds:
+            return f"only {rounds} rerun round{'s' if rounds > 1 else ''} finished"
+        if self.confirmation is None:
+            return "not rerun (recorded without --perf-baseline, or with --perf-confirm=0)"
+        if self.confirmation.not_rerun:
+            return "not rerun: the rerun time budget (--perf-confirm-budget) was spent on larger suspects"
+        return "not rerun (the test did not pass again, or was not a suspect while it ran)"
+
+
+def _quantile(values: list[float], fraction: float) -> float:
+    """Nearest-rank quantile, rounding down: the 2nd lowest of 5 for the lower quartile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -1,0 +1,214 @@
+"""Confirm timing suspects by rerunning them after the test loop: the plugin's half of the timing rule.
+
+``compare/timing.py`` says when a slower time fails the run: when reruns
+confirm it. This module gathers that evidence in the process that ran the
+tests (the serial run, or each xdist worker for its own tests):
+
+1. While the tests run, ``Calibrator`` times a fixed loop about twice a
+   second: the machine's speed and its noise band.
+2. After the loop, ``plan`` judges this process's tests (their times only,
+   kept light while they ran) against the budgets and the baseline; every
+   time the comparison calls UNCONFIRMED is a suspect, and the tests behind
+   a suspect URL are rerun for it. Suspects are taken largest first, as many
+   as fit the time budget (a fraction of the loop's own time).
+3. ``Confirmer`` reruns them round by round, each run just after a pass of
+   the calibration loop, and keeps per round the time metrics of each test
+   and of each suspect URL. A rerun that does not pass is not evidence.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from perfbudget.budgets import Budgets
+from perfbudget.collect.calibration import calibrate
+from perfbudget.compare.baseline import Baseline
+from perfbudget.compare.engine import compare
+from perfbudget.compare.verdicts import Status
+from perfbudget.run.aggregate import aggregate_urls, percentile
+from perfbudget.run.metrics import is_time
+from perfbudget.run.model import Confirmation, Reruns, Run, TestRecord, UrlSummary
+
+CALIBRATE_EVERY_S = 0.5  # while the tests run
+WARM_UP_PASSES = 5
+MIN_NOISE_SAMPLES = 5
+TESTS_PER_URL = 3  # a suspect URL is rerun through at most this many of its tests, the quickest
+ROUND_OVERHEAD_MS = 5.0  # set-up and teardown of one rerun, beyond the test's own duration, when estimating
+
+
+class Calibrator:
+    """Times the calibration loop now and then while the tests run."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._last = 0.0
+
+    def warm(self) -> None:
+        self.samples.extend(calibrate() for _ in range(WARM_UP_PASSES))
+        self._last = time.perf_counter()
+
+    def tick(self) -> None:
+        """Between tests: one pass when the last is old enough (about 2 ms every half second)."""
+        if time.perf_counter() - self._last >= CALIBRATE_EVERY_S:
+            self.samples.append(calibrate())
+            self._last = time.perf_counter()
+
+    def speed(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
+
+    def noise(self) -> float | None:
+        """How far slow passes stray above the median (90th percentile), relative: noise only adds time."""
+        if len(self.samples) < MIN_NOISE_SAMPLES:
+            return None
+        median = statistics.median(self.samples)
+        return max(0.0, percentile(self.samples, 0.9) / median - 1.0)
+
+
+def light_copy(record: TestRecord) -> TestRecord:
+    """What judging a test's times needs, and no more: kept for every test while the loop runs."""
+    return TestRecord(
+        node_id=record.node_id,
+        file=record.file,
+        line=record.line,
+        outcome=record.outcome,
+        metrics={name: value for name, value in record.metrics.items() if is_time(name)},
+        samples={name: values for name, values in record.samples.items() if is_time(name)},
+        budget_marker=record.budget_marker,
+    )
+
+
+@dataclass
+class Plan:
+    """Which tests to rerun, in order, and for which URLs."""
+
+    tests: list[str] = field(default_factory=list)  # node ids, largest suspect first
+    urls: dict[str, list[str]] = field(default_factory=dict)  # URL key -> the tests rerun for it
+    not_rerun: int = 0  # suspects that did not fit the budget
+
+
+def plan(
+    tests: list[TestRecord],
+    urls: list[UrlSummary],
+    budgets: Budgets,
+    baseline: Baseline | None,
+    confirmation: Confirmation,
+    budget_ms: float,
+    rounds: int,
+) -> Plan:
+    """Judge this process's tests and URLs; the suspects that fit ``budget_ms`` over ``rounds`` rounds."""
+    run = Run(tests=tests, urls=urls, confirmation=confirmation)
+    comparison = compare(run, budgets, baseline)
+    suspects = sorted(comparison.by_status(Status.UNCONFIRMED), key=_excess, reverse=True)
+    by_id = {test.node_id: test for test in tests if test.outcome == "passed"}
+    by_url = {url.key: url for url in urls}
+    chosen: list[str] = []
+    result = Plan()
+    spent = 0.0
+    seen: set[tuple[str, str]] = set()
+    for verdict in suspects:
+        if (verdict.subject_kind, verdict.subject) in seen:
+            continue
+        seen.add((verdict.subject_kind, verdict.subject))
+        if verdict.subject_kind == "test":
+            needed = [verdict.subject] if verdict.subject in by_id else []
+        else:
+            url = by_url.get(verdict.subject)
+            candidates = [by_id[node_id] for node_id in (url.tests if url else []) if node_id in by_id]
+            # Tests already chosen cost nothing more; then the quickest.
+            candidates.sort(key=lambda test: (test.node_id not in chosen, _duration(test)))
+            needed = [test.node_id for test in candidates[:TESTS_PER_URL]]
+        if not needed:
+            continue
+        new = [node_id for node_id in needed if node_id not in chosen]
+        cost = rounds * sum(_duration(by_id[node_id]) + ROUND_OVERHEAD_MS for node_id in new)
+        if spent + cost > budget_ms:
+            result.not_rerun += 1
+            continue
+        spent += cost
+        chosen.extend(new)
+        if verdict.subject_kind == "url":
+            result.urls[verdict.subject] = needed
+    result.tests = chosen
+    return result
+
+
+def _excess(verdict: object) -> float:
+    """How far past its threshold a suspect is: the largest are rerun first."""
+    value, limit = getattr(verdict, "value", None), getattr(verdict, "limit", None)
+    return value / limit if value is not None and limit else 0.0
+
+
+def _duration(test: TestRecord) -> float:
+    return test.metrics.get("duration", 0.0)
+
+
+# Reruns one test (its whole setup, call and teardown, unreported) and returns its record, or None.
+RunOnce = Callable[[str, str | None], TestRecord | None]
+
+
+@dataclass
+class Confirmer:
+    """Reruns a plan round by round, interleaved with the calibration loop, within a time budget."""
+
+    run_once: RunOnce
+    rounds: int
+    budget_s: float
+    tests: dict[str, Reruns] = field(default_factory=dict)
+    urls: dict[str, Reruns] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def confirm(self, work: Plan, position: Callable[[str], int]) -> None:
+        """Rerun ``work`` round by round; within a round in the run's own order (``position``), so neighbours share fixtures."""
+        in_order = sorted(work.tests, key=position)
+        order = [(round_, node_id) for round_ in range(self.rounds) for node_id in in_order]
+        started = time.perf_counter()
+        round_records: dict[int, list[tuple[TestRecord, float]]] = {}
+        for index, (round_, node_id) in enumerate(order):
+            if time.perf_counter() - started > self.budget_s:
+                break  # the estimate was short: what finished is the evidence, a rerun with too few rounds confirms nothing
+            following = order[index + 1][1] if index + 1 < len(order) else None
+            calibration = calibrate()
+            record = self.run_once(node_id, following)
+            if record is None or record.outcome != "passed":
+                continue
+            evidence = self.tests.setdefault(node_id, Reruns())
+            evidence.calibration.append(calibration)
+            for name, value in record.metrics.items():
+                if is_time(name):
+                    evidence.samples.setdefault(name, []).append(value)
+            round_records.setdefault(round_, []).append((record, calibration))
+        self.seconds = time.perf_counter() - started
+        self._url_rounds(work, round_records)
+
+    def _url_rounds(self, work: Plan, round_records: dict[int, list[tuple[TestRecord, float]]]) -> None:
+        """Per round, each suspect URL's figures over the requests its reruns made."""
+        for _, entries in sorted(round_records.items()):
+            calibration = statistics.median(calibration for _, calibration in entries)
+            summaries = {url.key: url for url in aggregate_urls(record for record, _ in entries)}
+            for key in work.urls:
+                url = summaries.get(key)
+                if url is None:
+                    continue
+                evidence = self.urls.setdefault(key, Reruns())
+                evidence.calibration.append(calibration)
+                for name, value in url.metrics.items():
+                    if is_time(name):
+                        evidence.samples.setdefault(name, []).append(value)
+
+
+def combine(confirmations: list[Confirmation]) -> Confirmation:
+    """One run's figures from its processes' (xdist workers run side by side: times are the longest, not the sum)."""
+    speeds = [c.calibration_ms for c in confirmations if c.calibration_ms is not None]
+    noises = [c.calibration_noise for c in confirmations if c.calibration_noise is not None]
+    return Confirmation(
+        calibration_ms=statistics.median(speeds) if speeds else None,
+        calibration_noise=max(noises) if noises else None,
+        tests=sum(c.tests for c in confirmations),
+        rounds=max(c.rounds for c in confirmations),
+        seconds=max(c.seconds for c in confirmations),
+        loop_seconds=max(c.loop_seconds for c in confirmations),
+        not_rerun=sum(c.not_rerun for c in confirmations),
+    )
