@@ -70,7 +70,7 @@ def read_results(path: Path) -> dict[str, Any]:
     lines = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8").splitlines()
     header = json.loads(lines[0])
     assert header["type"] == "run" and header["schema_version"] == SCHEMA_VERSION
-    assert all(json.loads(line)["type"] in ("test", "url", "end") for line in lines[1:])
+    assert all(json.loads(line)["type"] in ("test", "rerun", "url", "end") for line in lines[1:])
     return {"schema_version": header["schema_version"], **dataclasses.asdict(load_run(path))}
 
 

@@ -18,6 +18,7 @@ tests (the serial run, or each xdist worker for its own tests):
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -65,6 +66,20 @@ class Calibrator:
             return None
         median = statistics.median(self.samples)
         return max(0.0, percentile(self.samples, 0.9) / median - 1.0)
+
+
+def process_age(fallback: float) -> float:
+    """Seconds since this process started (Linux: /proc), else ``fallback``: what "the run took so far" means to its user.
+
+    The reruns' budget is a share of the run, and a run is the whole command,
+    interpreter start and collection included, not only its test loop.
+    """
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as uptime:
+            started = int(stat.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+            return max(fallback, float(uptime.read().split()[0]) - started)
+    except (OSError, ValueError, IndexError):
+        return fallback
 
 
 def light_copy(record: TestRecord) -> TestRecord:

@@ -244,7 +244,9 @@ class PerfBudgetPlugin:
         if not runs_tests or outcome.excinfo is not None or session.shouldfail or session.shouldstop:
             return
         with self.guard("rerunning timing suspects"):
-            self._confirm(session, time.perf_counter() - started, time.perf_counter() - self._session_started)
+            from perfbudget.plugin.confirm import process_age
+
+            self._confirm(session, time.perf_counter() - started, process_age(time.perf_counter() - self._session_started))
 
     def _confirm(self, session: pytest.Session, loop_seconds: float, session_seconds: float) -> None:
         """Rerun this process's timing suspects (plugin/confirm.py) and stream the evidence."""
