@@ -53,13 +53,18 @@ class Baseline:
 
 
 def _values(records: list[TestRecord | None] | list[UrlSummary | None], metric: str) -> list[float]:
-    """Every sample of ``metric`` across the runs (a run's single value when it has no samples)."""
+    """One value of ``metric`` per baseline run: the median of a run's samples, or its single value.
+
+    Samples taken in one run (benchmark rounds, --perf-repeat) share that
+    run's machine and warm-up: counted as independent repeats they would
+    make the baseline's spread look narrower than runs really differ.
+    """
     values: list[float] = []
     for record in records:
         if record is None or metric not in record.metrics:
             continue
         samples = record.samples.get(metric)
-        values.extend(samples if samples else [record.metrics[metric]])
+        values.append(statistics.median(samples) if samples else record.metrics[metric])
     return values
 
 

@@ -101,7 +101,7 @@ def judge_change(
     ratio = f", {delta / baseline:+.0%}" if baseline else ""
     basis = f"median of {len(runs)} runs" if runs else "one run"
     if len(baseline_samples) >= 2:
-        basis += f" vs median of {len(baseline_samples)} baseline samples"
+        basis += f" vs median of {len(baseline_samples)} baseline runs"
     limits = f"threshold +{rule.relative:.0%} and +{show(rule.floor)}"
     if spread > rule.margin(baseline):
         limits += f", noise band +{show(spread)}"
