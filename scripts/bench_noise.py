@@ -1,250 +1,335 @@
 #!/usr/bin/env python
-"""Does the regression rule cry wolf, and does it catch real change? A/A and A/B runs of the example suite.
+"""Does the regression rule cry wolf, and does it catch real change? A/A and A/B runs, quiet and under load.
 
-Records a baseline of the example project's suite (one run, or ``--history``
-runs as a history of the target branch would give), then:
+For each suite (the example project, and a generated Django suite of
+``--generated-tests`` tests) and each load (none, or two busy CPU loops beside
+the runs), records a baseline run, then runs the suite again in these cases,
+every run with ``--perf-baseline`` set to the baseline (so perfbudget can
+confirm timing suspects in the session, where the revision does that):
 
-* A/A: ``--runs`` more runs with no change, each compared with the baseline
-  by perfbudget's own ``compare()``; every timing regression is a false alarm
-  (count regressions are reported too: they should never move).
-* A/B slowdown: ``--ab-runs`` runs in which an injected plugin stretches each
-  test's call phase x1.5 (CPU work for half the call's time after it; with
-  ``--slowdown-kind sleep`` a wait instead, which a single run cannot tell
-  from a busy machine and reports as a warning).
-* A/B query: ``--ab-runs`` runs in which the injected plugin issues one extra
-  ``SELECT 1`` in every test that may touch the database.
+* A/A: ``--runs`` runs with no change; every failing verdict is a false alarm.
+* +1 query: one view runs one extra query.
+* x1.5 CPU: one test's call phase does half as much CPU work again (a ~5 ms
+  test in the generated suite).
+* x1.5 wait: one view waits half its wall time again (a view that sleeps
+  ~20 ms in the generated suite).
+* x2 URL: one URL's view does its CPU work twice.
 
-A slowdown is "detectable" when it exceeds the documented thresholds (more
-than both the relative threshold and the absolute floor over the baseline);
-the detection rate is counted over those tests, with the raw figure beside it.
-``--pad-ms`` adds the same CPU work to every test in every run (baseline too), to
-model a suite of heavier tests, where more slowdowns clear the floor.
+Each injected case runs ``--ab-runs`` times. A run is judged in this process
+with the same perfbudget's ``compare()``; a detection is a failing verdict
+(status in the comparison's ``fail_on``) on the injected subject (the test,
+or the URL key) for the metric family the change moves (queries, or a time);
+a failing verdict on any other subject is a false alarm, except on tests whose
+requests went through the injected view. Verdicts of status "unconfirmed"
+(slower, not confirmed: never failing), where the revision has it, are counted
+apart. Also printed per case: the reruns' extra time (the results file's
+``confirmation``: seconds rerunning over the main loop's seconds; "n/a" where
+the revision writes none) and the runs' median wall time over the baseline's.
 
-The example project is not modified: perfbudget and the example are copied to
-a temporary directory (so a change to the checkout during the benchmark does
-not show up as a regression), and the injection is a pytest plugin written
-there and loaded with ``-p``.
+Neither the example nor the checkout is used in place: perfbudget of git
+revision ``--rev`` is archived into a temporary directory, put first on the
+runs' PYTHONPATH and imported from there by this script (every run reports
+which perfbudget it loaded; another copy is an error), and the suites are
+copied or written there too. The changes are injected by a pytest plugin
+copied there (scripts/bench_noise_inject.py), loaded with ``-p`` and switched by
+``BENCH_INJECT``.
 
-    python scripts/bench_noise.py                  # 20 A/A runs, 5 of each A/B
-    python scripts/bench_noise.py --pad-ms 30      # heavier tests
+    python scripts/bench_noise.py                                # both suites, quiet and busy, 20 A/A + 5 of each change
+    python scripts/bench_noise.py --suite generated --load busy --runs 5 --ab-runs 2
+    python scripts/bench_noise.py --rev HEAD~3 --history 3       # an older perfbudget, a 3-run baseline
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "example"
-sys.path.insert(0, str(REPO))
-
-from perfbudget.budgets import Budgets  # noqa: E402
-from perfbudget.compare import compare  # noqa: E402
-from perfbudget.compare.baseline import Baseline  # noqa: E402  (the repo, not an installed copy)
-from perfbudget.compare.verdicts import Status  # noqa: E402
-from perfbudget.run.metrics import kind_of  # noqa: E402
-from perfbudget.run.model import Run
-from perfbudget.run.store import load_run
-
-_INJECT = '''
-"""Injected by bench_noise.py: slow each test down, or add one query, on request."""
-import os
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import pytest
+from bench_harness import REPO, archive_perfbudget, busy_loops, import_perfbudget
+from django_suites import write_timing_suite
 
-PAD = float(os.environ.get("BENCH_PAD_MS", "0")) / 1000
-SLOWDOWN = float(os.environ.get("BENCH_SLOWDOWN", "1"))
-SLEEP = os.environ.get("BENCH_SLOWDOWN_KIND") == "sleep"
-EXTRA_QUERY = os.environ.get("BENCH_EXTRA_QUERY") == "1"
-LOG = os.environ.get("BENCH_LOG")
+TARGETS = ("targets: 0 failing false alarms in the A/A runs under load; 100 % of the count regressions caught; "
+           ">= 90 % of the x1.5 and x2 timing regressions confirmed on a quiet machine")  # fmt: skip
 
 
-def _work(seconds, sleep):
-    """Slower code: a fixed amount of CPU work by default (what most slowdowns are), or a wait.
+@dataclass(frozen=True)
+class Change:
+    """One injected change: what ``BENCH_INJECT`` says, the subject that must be flagged, and for which metrics."""
 
-    CPU work is measured in CPU time, so a busy machine makes it take longer
-    on the wall clock but not cost more: the same work in every run.
+    case: str
+    inject: str  # "KIND FACTOR TARGET", see bench_noise_inject.py
+    subject: str  # test node id, or URL key "GET /route/"
+    family: str  # "queries" | "time"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    project: Path
+    changes: tuple[Change, ...]
+
+
+def view_changes(query: str, sleep: str, double: str) -> tuple[Change, ...]:
+    """The three view changes, each given as "METHOD route" (route without its leading slash)."""
+    (qm, qr), (sm, sr), (dm, dr) = (target.split(" ", 1) for target in (query, sleep, double))
+    return (Change("+1 query", f"view-query 1 {qr}", f"{qm} /{qr}", "queries"),
+            Change("x1.5 wait", f"view-sleep 1.5 {sr}", f"{sm} /{sr}", "time"),
+            Change("x2 URL", f"view-cpu 2 {dr}", f"{dm} /{dr}", "time"))  # fmt: skip
+
+
+def example_suite(workdir: Path) -> Suite:
+    """A copy of example/: /archive/ gets the query, the comment view (it calls the spam service) the wait, / the x2.
+
+    The example has no 5 ms test and no 20 ms view: its own subjects take a few
+    milliseconds, so its timing changes are mostly below any threshold. The extra
+    query fails the /archive/ test that counts its queries exactly; the run is judged all the same.
     """
-    if sleep:
-        time.sleep(seconds)
-        return
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
+    ignore = shutil.ignore_patterns("__pycache__", ".perfbudget", ".pytest_cache", ".benchmarks", "db.sqlite3")
+    project = Path(shutil.copytree(REPO / "example", workdir / "example", ignore=ignore))
+    query, wait, double = view_changes("GET archive/", "POST api/posts/<int:pk>/comments/", "GET ")
+    test = "blog/tests/test_pages.py::test_post_list_shows_newest_posts_with_authors_and_tags"
+    return Suite("example", project, (query, Change("x1.5 CPU", f"test-cpu 1.5 {test}", test, "time"), wait, double))
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    injected = False
-    if EXTRA_QUERY:
+def generated_suite(workdir: Path, count: int) -> Suite:
+    """``count`` tests: quick ORM tests and client requests, a ~5 ms CPU test, a ~20 ms wait, a ~15 ms URL."""
+    project = write_timing_suite(workdir / "generated", count)
+    query, wait, double = view_changes("GET items/<int:pk>/", "GET stock/", "GET report/")
+    test = "test_shop.py::test_price_table"
+    return Suite("generated", project, (query, Change("x1.5 CPU", f"test-cpu 1.5 {test}", test, "time"), wait, double))
+
+
+@dataclass
+class Outcome:
+    """One run of a suite: its results, wall time and what the injected plugin logged."""
+
+    run: Any  # perfbudget.run.model.Run of the copy
+    wall: float
+    loaded: set[str]
+    through: set[str]  # tests whose requests went through the injected view (or the slowed test)
+
+
+class Runner:
+    def __init__(self, workdir: Path, copy: Path, timeout: float):
+        self.workdir, self.copy, self.timeout = workdir, copy, timeout
+        self.count = 0
+        plugins = workdir / "plugins"  # only the injected plugin: scripts/ holds modules of other benchmarks
+        plugins.mkdir()
+        shutil.copyfile(Path(__file__).with_name("bench_noise_inject.py"), plugins / "bench_inject.py")
+        self.pythonpath = os.pathsep.join([str(copy), str(plugins)])
+
+    def run(self, suite: Suite, output: Path, inject: str = "", baseline: Path | None = None) -> Outcome:
+        from perfbudget.run.store import load_run
+
+        self.count += 1
+        log = self.workdir / f"run{self.count}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "PYTEST_", "DJANGO_SETTINGS"))}
+        env.update(PYTHONPATH=self.pythonpath, BENCH_INJECT=inject, BENCH_LOG=str(log))
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "bench_inject",
+                   "--perf-budget", f"--perf-output={output}"]  # fmt: skip
+        if baseline is not None:
+            command.append(f"--perf-baseline={baseline}")
+        started = time.perf_counter()
         try:
-            from django.db import connection
-
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            injected = True
-        except Exception:  # no database access for this test: not injected, and the log says so
-            injected = False
-    started, cpu_started = time.perf_counter(), time.process_time()
-    if PAD:
-        _work(PAD, sleep=False)
-    yield
-    if SLOWDOWN != 1:
-        # x SLOWDOWN of the call: more of its CPU work, or a wait as long as half its wall time.
-        spent = (time.perf_counter() - started) if SLEEP else (time.process_time() - cpu_started)
-        _work(spent * (SLOWDOWN - 1), sleep=SLEEP)
-    if LOG and injected:
-        with open(LOG, "a", encoding="utf-8") as handle:
-            handle.write(item.nodeid + "\\n")
-'''
+            done = subprocess.run(command, cwd=suite.project, env=env, capture_output=True, text=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            sys.exit(f"bench_noise: {suite.name}: no result within {self.timeout:g} s: {shlex.join(command)}")
+        wall = time.perf_counter() - started
+        if done.returncode not in (0, 1) or not output.exists():
+            sys.exit(f"bench_noise: {suite.name}: the run failed ({done.returncode}): {shlex.join(command)}\n"
+                     f"{done.stdout[-3000:]}{done.stderr[-3000:]}")  # fmt: skip
+        lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+        loaded = {line.split(" ", 1)[1] for line in lines if line.startswith("loaded ")}
+        expected = str(self.copy / "perfbudget" / "__init__.py")
+        if loaded != {expected}:
+            sys.exit(f"bench_noise: {suite.name}: the run loaded perfbudget from {sorted(loaded)}, not {expected}")
+        through = {line.split(" ", 1)[1] for line in lines if line.startswith("request ")}
+        return Outcome(load_run(output), wall, loaded, through)
 
 
 @dataclass
 class Tally:
-    timing: int = 0  # regressed time metrics
-    counts: int = 0  # regressed count metrics
-    runs_with_alarm: int = 0
+    """One case's runs, judged."""
+
+    case: str
+    runs: int = 0
+    alarm_runs: int = 0  # runs with any false alarm
+    count_alarms: int = 0
+    time_alarms: int = 0
+    detected: int | None = None  # None: nothing injected (A/A)
+    unconfirmed: int | None = None  # None: the revision has no such status
+    extra: list[float] = field(default_factory=list)  # rerun seconds / main-loop seconds, per run that says
+    walls: list[float] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
 
 
-def snapshot(workdir: Path) -> Path:
-    """Copy perfbudget and the example into ``workdir``: every run measures the same code.
+class Judge:
+    """compare() of the perfbudget copy against one baseline; what already fails in the baseline is no alarm."""
 
-    The checkout may change while the benchmark runs (a collector fix would
-    look like a regression between A/A runs). Returns the example's copy.
-    """
-    shutil.copytree(REPO / "perfbudget", workdir / "perfbudget", ignore=shutil.ignore_patterns("__pycache__"))
-    ignore = shutil.ignore_patterns("__pycache__", ".perfbudget", ".pytest_cache", "db.sqlite3")
-    return Path(shutil.copytree(EXAMPLE, workdir / "example", ignore=ignore))
+    def __init__(self, baselines: list[Any], source: Path, project: Path):
+        from perfbudget.budgets import load_project_budgets
+        from perfbudget.compare import compare
+        from perfbudget.compare.baseline import Baseline
+        from perfbudget.compare.verdicts import Status
+        from perfbudget.run.metrics import kind_of
+
+        self.compare, self.kind_of = compare, kind_of
+        self.budgets = load_project_budgets(project)
+        self.baseline = Baseline(baselines, str(source))
+        self.unconfirmed = getattr(Status, "UNCONFIRMED", None)
+        alone = compare(self.baseline.latest, self.budgets)
+        self.known = {(v.subject, v.metric) for v in alone.verdicts if v.status in alone.fail_on}
+
+    def add(self, tally: Tally, outcome: Outcome, base_wall: float, change: Change | None) -> None:
+        comparison = self.compare(outcome.run, self.budgets, self.baseline)
+        failing = [v for v in comparison.verdicts if v.status in comparison.fail_on and (v.subject, v.metric) not in self.known]
+        affected = {change.subject} | outcome.through if change else set()
+        alarms = [v for v in failing if v.subject not in affected]
+        tally.runs += 1
+        tally.alarm_runs += bool(alarms)
+        tally.count_alarms += sum(1 for v in alarms if self.kind_of(v.metric or "") == "count")
+        tally.time_alarms += sum(1 for v in alarms if self.kind_of(v.metric or "") != "count")
+        for verdict in alarms[:5]:
+            print(f"    {tally.case} run {tally.runs}: false alarm {verdict.subject} {verdict.metric}: {verdict.reason}")
+        if self.unconfirmed is not None:
+            tally.unconfirmed = (tally.unconfirmed or 0) + sum(1 for v in comparison.verdicts if v.status is self.unconfirmed)
+        if change is not None:
+            hit = any(v.subject == change.subject and self.family(v.metric) == change.family for v in failing)
+            tally.detected = (tally.detected or 0) + hit
+            if not hit:
+                through = {v.subject for v in failing if v.subject in outcome.through and self.family(v.metric) == change.family}
+                tests = f"; tests through it flagged: {len(through)}/{len(outcome.through)}" if change.inject.startswith("view-") else ""
+                tally.missed.append(self.describe(comparison, change) + tests)
+        ratio = rerun_ratio(outcome.run)
+        if ratio is not None:
+            tally.extra.append(ratio)
+        tally.walls.append(outcome.wall / base_wall)
+
+    def family(self, metric: str | None) -> str:
+        if metric and (metric == "queries" or metric.startswith("queries.")):
+            return "queries"
+        return self.kind_of(metric) if metric else ""
+
+    def describe(self, comparison: Any, change: Change) -> str:
+        """A missed change's subject: its figures for the family's metrics, baseline -> run, and what was said of it."""
+        before, after = _metrics(self.baseline.latest, change.subject), _metrics(comparison.run, change.subject)
+        shown = [f"{m} {before.get(m, 0):.4g} -> {value:.4g}" for m, value in sorted(after.items())
+                 if self.family(m) == change.family and value != before.get(m)]  # fmt: skip
+        said = [f"{v.metric}: {v.status.value}" for v in comparison.verdicts if v.subject == change.subject and v.metric]
+        return f"{', '.join(shown) or 'unchanged'}; verdicts: {', '.join(said) or 'ok'}"
 
 
-def record(
-    workdir: Path, name: str, pad_ms: float, slowdown: float = 1.0, extra_query: bool = False, kind: str = "cpu"
-) -> Run:
-    output = workdir / f"{name}.ndjson"
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")]),
-        BENCH_PAD_MS=str(pad_ms),
-        BENCH_SLOWDOWN=str(slowdown),
-        BENCH_SLOWDOWN_KIND=kind,
-        BENCH_EXTRA_QUERY="1" if extra_query else "0",
-        BENCH_LOG=str(workdir / f"{name}.injected"),
-    )
-    command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench_inject",
-        "--perf-budget", "--perf-budget-report-only", "--perf-output", str(output),
-    ]
-    done = subprocess.run(command, cwd=workdir / "example", env=env, capture_output=True, text=True, timeout=600)
-    if done.returncode not in (0, 1) or not output.exists():
-        sys.exit(f"bench_noise: the example suite failed to run ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return load_run(output)
+def _metrics(run: Any, subject: str) -> dict[str, float]:
+    found = [t.metrics for t in run.tests if t.node_id == subject] + [u.metrics for u in run.urls if u.key == subject]
+    return found[0] if found else {}
 
 
-def regressions(head: Run, base: Baseline, kinds: tuple[str, ...] = ("test",)) -> list[tuple[str, str, str, str]]:
-    """(subject, metric, metric kind, reason) of every regressed metric of tests (and URLs if asked)."""
-    comparison = compare(head, Budgets(), base)
-    return [
-        (v.subject, v.metric or "", kind_of(v.metric), v.reason)
-        for v in comparison.verdicts
-        if v.status is Status.REGRESSED and v.subject_kind in kinds
-    ]
+def rerun_ratio(run: Any) -> float | None:
+    """The run-level ``confirmation``'s seconds rerunning over the main loop's seconds, None when absent."""
+    found = getattr(run, "confirmation", None)
+    if found is None:
+        return None
+    seconds, loop = (found.get(name) if isinstance(found, dict) else getattr(found, name, None) for name in ("seconds", "loop_seconds"))
+    return seconds / loop if seconds is not None and loop else None
 
 
-def _times(test: object) -> str:
-    metrics = getattr(test, "metrics", {})
-    return f"{metrics.get('duration', 0):.1f}/{metrics.get('cpu_time', 0):.1f} ms wall/cpu"
+def bench(suite: Suite, load: int, args: argparse.Namespace, runner: Runner) -> list[Tally]:
+    """Baseline, A/A and every change of ``suite`` with ``load`` busy loops beside the runs."""
+    condition = f"{load} busy loops" if load else "quiet"
+    print(f"\n{suite.name}, {condition}:", flush=True)
+    base_dir = runner.workdir / f"{suite.name}-{load}-baseline"
+    base_dir.mkdir()
+    base_load = 0 if args.baseline_load == "none" else load
+    with busy_loops(base_load):
+        history = [runner.run(suite, base_dir / f"baseline{index}.ndjson") for index in range(args.history)]
+    base_wall = statistics.median(outcome.wall for outcome in history)
+    base_path = base_dir if args.history > 1 else base_dir / "baseline0.ndjson"
+    judge = Judge([outcome.run for outcome in history], base_path, suite.project)
+    latest = history[-1].run
+    print(f"  {len(latest.tests)} tests, {len(latest.urls)} URLs; baseline of {args.history} run(s) "
+          f"({'quiet' if not base_load else condition}), {base_wall:.1f} s; perfbudget {next(iter(history[-1].loaded))}")  # fmt: skip
+    subjects = {test.node_id for test in latest.tests} | {url.key for url in latest.urls}
+    for change in suite.changes:
+        if change.subject not in subjects:
+            sys.exit(f"bench_noise: {suite.name}: {change.subject!r} ({change.case}) is not in the baseline run")
+    tallies = []
+    with busy_loops(load):
+        for change, runs in [(None, args.runs)] + [(change, args.ab_runs) for change in suite.changes]:
+            tally = Tally(change.case if change else "A/A")
+            for index in range(runs):
+                output = runner.workdir / f"{suite.name}-{load}-{tally.case.replace('/', '').replace(' ', '')}-{index}.ndjson"
+                outcome = runner.run(suite, output, change.inject if change else "", base_path)
+                judge.add(tally, outcome, base_wall, change)
+            for missed in tally.missed[:3]:
+                print(f"    {tally.case}: missed {change.subject if change else ''}: {missed}")
+            tallies.append(tally)
+    table(f"{suite.name}, {condition}", tallies)
+    return tallies
 
 
-def detectable_slowdowns(base: Run, factor: float, metric: str, budgets: Budgets) -> set[str]:
-    """Tests whose injected slowdown (factor x the baseline's call phase) clears the rule for ``metric``."""
-    rule = budgets.regression_rule(metric)
-    found = set()
-    for test in base.tests:
-        call, whole = test.call_metrics.get(metric), test.metrics.get(metric)
-        if test.outcome == "passed" and call is not None and whole is not None:
-            if call * (factor - 1) > rule.margin(whole):
-                found.add(test.node_id)
-    return found
+def table(title: str, tallies: list[Tally]) -> None:
+    header = ("case", "runs", "false alarms: runs / count / time", "detected", "unconfirmed", "rerun time", "wall vs base")
+    rows = [header]
+    for t in tallies:
+        detected = "-" if t.detected is None else f"{t.detected}/{t.runs} ({t.detected / t.runs:.0%})"
+        extra = f"{statistics.median(t.extra):.1%} (max {max(t.extra):.1%})" if t.extra else "n/a"
+        rows.append((t.case, str(t.runs), f"{t.alarm_runs}/{t.runs} runs, {t.count_alarms} count, {t.time_alarms} time",
+                     detected, "n/a" if t.unconfirmed is None else str(t.unconfirmed), extra,
+                     f"x{statistics.median(t.walls):.2f}"))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print(f"\n  {title}")
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20, help="A/A runs after the baseline (default: %(default)s)")
-    parser.add_argument("--ab-runs", type=int, default=5, help="runs of each A/B injection (default: %(default)s)")
-    parser.add_argument(
-        "--history", type=int, default=1, help="baseline runs (1: one target-branch run, as in CI; default: %(default)s)"
-    )
-    parser.add_argument("--pad-ms", type=float, default=0.0, help="CPU work added to every test in every run")
-    parser.add_argument("--slowdown", type=float, default=1.5, help="factor of the injected slowdown")
-    parser.add_argument(
-        "--slowdown-kind", choices=("cpu", "sleep"), default="cpu",
-        help="inject CPU work (default) or a wait, which single runs treat as noise",
-    )
+    parser.add_argument("--suite", choices=("example", "generated", "both"), default="both")
+    parser.add_argument("--load", choices=("none", "busy", "both"), default="both",
+                        help="busy: two CPU-bound processes beside the runs (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--baseline-load", choices=("same", "none"), default="same",
+                        help="record the baseline under the runs' load (default) or on a quiet machine")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=20, help="A/A runs (default: %(default)s)")
+    parser.add_argument("--ab-runs", type=int, default=5, help="runs of each injected change (default: %(default)s)")
+    parser.add_argument("--history", type=int, default=1, help="baseline runs (1: one target-branch run, as in CI)")
+    parser.add_argument("--generated-tests", type=int, default=300, help="tests of the generated suite (default: %(default)s)")
+    parser.add_argument("--rev", default="HEAD", help="git revision of perfbudget to run (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed to each pytest run (default: %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (results files, logs)")
     args = parser.parse_args()
+    if min(args.runs, args.ab_runs, args.history) < 1 or args.generated_tests < 10:
+        parser.error("--runs, --ab-runs and --history must be at least 1, --generated-tests at least 10")
 
-    with tempfile.TemporaryDirectory(prefix="perfbudget-noise-") as tmp:
-        workdir = Path(tmp)
-        (workdir / "bench_inject.py").write_text(_INJECT, encoding="utf-8")
-        snapshot(workdir)
-        history = [record(workdir, f"baseline{index}", args.pad_ms) for index in range(args.history)]
-        base = Baseline(history, "baseline")
-        judged = [t for t in base.latest.tests if t.outcome == "passed"]
-        print(
-            f"example suite: {len(base.latest.tests)} tests ({len(judged)} passed), pad {args.pad_ms:g} ms, "
-            f"baseline of {args.history} run{'s' if args.history > 1 else ''}"
-        )
-
-        aa = Tally()
-        for index in range(args.runs):
-            found = regressions(record(workdir, f"aa{index}", args.pad_ms), base, ("test", "url"))
-            aa.timing += sum(1 for _, _, kind, _ in found if kind != "count")
-            aa.counts += sum(1 for _, _, kind, _ in found if kind == "count")
-            aa.runs_with_alarm += bool(found)
-            for subject, _, _, reason in found:
-                print(f"  A/A run {index + 1}: false alarm {subject}: {reason}")
-        print(
-            f"A/A: {args.runs} runs x {len(judged)} tests + {len(base.latest.urls)} URLs: {aa.timing} timing false alarms, "
-            f"{aa.counts} count false alarms, {aa.runs_with_alarm} runs with any alarm"
-        )
-
-        # CPU work shows in cpu_time (and wall time when the machine is quiet); a wait only in wall time.
-        witness = "duration" if args.slowdown_kind == "sleep" else "cpu_time"
-        should = detectable_slowdowns(base.latest, args.slowdown, witness, Budgets())
-        caught = flagged_total = 0
-        for index in range(args.ab_runs):
-            slow = record(workdir, f"slow{index}", args.pad_ms, slowdown=args.slowdown, kind=args.slowdown_kind)
-            flagged = {s for s, metric, _, _ in regressions(slow, base) if metric in ("duration", "cpu_time")}
-            caught += len(flagged & should)
-            for node_id in sorted(should - flagged):
-                before, after = base.latest.test(node_id), slow.test(node_id)
-                print(f"  A/B run {index + 1}: missed {node_id}: {_times(before)} -> {_times(after)}")
-            flagged_total += len(flagged)
-        print(
-            f"A/B x{args.slowdown:g} {args.slowdown_kind} slowdown: {caught}/{len(should) * args.ab_runs} detectable slowdowns caught "
-            f"over {args.ab_runs} runs ({len(should)} of {len(judged)} tests slow down by more than +25 % "
-            f"and +10 ms of {witness}; {flagged_total} tests flagged in all)"
-        )
-
-        if not any("queries" in t.metrics for t in base.latest.tests):
-            print("A/B +1 query: skipped: this perfbudget records no SQL queries yet (collect/sql.py missing)")
-            return 0
-        caught = injected = 0
-        for index in range(args.ab_runs):
-            more = record(workdir, f"query{index}", args.pad_ms, extra_query=True)
-            log = workdir / f"query{index}.injected"
-            passed = {t.node_id for t in more.tests if t.outcome == "passed"}
-            targets = (set(log.read_text().split()) if log.exists() else set()) & passed
-            flagged = {s for s, metric, _, _ in regressions(more, base) if metric == "queries"}
-            injected += len(targets)
-            caught += len(flagged & targets)
-        print(f"A/B +1 query: {caught}/{injected} injected queries caught over {args.ab_runs} runs")
+    workdir = Path(tempfile.mkdtemp(prefix="perfbudget-noise-"))
+    try:
+        copy = workdir / "perfbudget-rev"
+        commit = archive_perfbudget(args.rev, copy)
+        import_perfbudget(copy)
+        print(f"perfbudget {args.rev} ({commit}), archived to {copy}\n{TARGETS}")
+        runner = Runner(workdir, copy, args.timeout)
+        suites = []  # written before any load starts: the generated suite calibrates its CPU loops
+        if args.suite in ("example", "both"):
+            suites.append(example_suite(workdir))
+        if args.suite in ("generated", "both"):
+            suites.append(generated_suite(workdir, args.generated_tests))
+        loads = {"none": [0], "busy": [2], "both": [0, 2]}[args.load]
+        for suite in suites:
+            for load in loads:
+                bench(suite, load, args, runner)
+    finally:
+        if args.keep:
+            print(f"\nkept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

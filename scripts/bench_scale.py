@@ -25,46 +25,16 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
+
+from django_suites import write_shop_project
 
 from perfbudget.run.model import Run
 from perfbudget.run.store import load_run, write_run
 
 TARGETS = "targets at 50,000 tests: compare + markdown < 5 s and < 500 MB; results < 2 KB per test; linear growth"
 
-SETTINGS = """
-SECRET_KEY = "bench"
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "shop"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-ROOT_URLCONF = "shop.urls"
-USE_TZ = True
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
-"""
-MODELS = """
-from django.db import models
-
-class Category(models.Model):
-    name = models.CharField(max_length=50)
-
-class Item(models.Model):
-    name = models.CharField(max_length=50)
-    category = models.ForeignKey(Category, on_delete=models.CASCADE)
-"""
-VIEWS = """
-from django.http import JsonResponse
-from shop.models import Item
-
-def items(request):
-    return JsonResponse({"items": [[i.name, i.category.name] for i in Item.objects.select_related("category")]})
-"""
-URLS = """
-from django.urls import path
-from shop.views import items
-
-urlpatterns = [path("items/", items, name="items")]
-"""
 # Resident memory at the end of the test loop, before any plugin's session-finish work
 # (perfbudget's reading back and judging), so the figure is what the recording holds.
 CONFTEST = """
@@ -99,16 +69,8 @@ def test_items(client, n):
 
 def make_project(root: Path, count: int) -> Path:
     """A throwaway Django project with ``count`` tests; returns its directory."""
-    project = root / f"project-{count}"
-    shop = project / "shop"
-    shop.mkdir(parents=True)  # no migrations package: the test database is made from the models
-    for name, text in {"settings.py": SETTINGS, "models.py": MODELS, "views.py": VIEWS, "urls.py": URLS,
-                       "__init__.py": ""}.items():  # fmt: skip
-        (shop / name).write_text(textwrap.dedent(text))
-    (project / "test_shop.py").write_text(textwrap.dedent(TESTS.format(count=count)))
-    (project / "conftest.py").write_text(textwrap.dedent(CONFTEST))
-    (project / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = shop.settings\n")
-    return project
+    tests = {"test_shop.py": TESTS.format(count=count), "conftest.py": CONFTEST}
+    return write_shop_project(root / f"project-{count}", tests)
 
 
 # A child's ru_maxrss counts what it inherited from this (large) process before exec;
