@@ -189,11 +189,7 @@ class Confirmer:
             record = self.run_once(node_id, following)
             if record is None or record.outcome != "passed":
                 continue
-            evidence = self.tests.setdefault(node_id, Reruns())
-            evidence.calibration.append(calibration)
-            for name, value in record.metrics.items():
-                if is_time(name):
-                    evidence.samples.setdefault(name, []).append(value)
+            _add_round(self.tests.setdefault(node_id, Reruns()), calibration, record.metrics)
             round_records.setdefault(round_, []).append((record, calibration))
         self.seconds = time.perf_counter() - started
         self._url_rounds(work, round_records)
@@ -207,11 +203,15 @@ class Confirmer:
                 url = summaries.get(key)
                 if url is None:
                     continue
-                evidence = self.urls.setdefault(key, Reruns())
-                evidence.calibration.append(calibration)
-                for name, value in url.metrics.items():
-                    if is_time(name):
-                        evidence.samples.setdefault(name, []).append(value)
+                _add_round(self.urls.setdefault(key, Reruns()), calibration, url.metrics)
+
+
+def _add_round(evidence: Reruns, calibration: float, metrics: dict[str, float]) -> None:
+    """One round of a subject: the machine's speed just before, and its time metrics."""
+    evidence.calibration.append(calibration)
+    for name, value in metrics.items():
+        if is_time(name):
+            evidence.samples.setdefault(name, []).append(value)
 
 
 def combine(confirmations: list[Confirmation]) -> Confirmation:
