@@ -21,7 +21,9 @@ def test_steady():
     time.sleep(0.004)
 
 
-def test_sleeper():
+def test_sleeper(tmp_path):  # a function-scoped fixture: set up again for every rerun
+    assert not list(tmp_path.iterdir())
+    (tmp_path / "used").write_text("x")
     time.sleep(float(os.environ.get("SLEEP_MS", "5")) / 1000)
 
 

@@ -12,8 +12,8 @@ confirmed", which never fails. Three pieces of evidence decide:
   test's time is judged after dividing it out. Only a slowdown is divided
   out, never a speed-up: time that does not scale with the CPU (sleeps,
   I/O) would otherwise fail on a faster runner.
-* **Noise band.** The plugin times a fixed calibration loop every second or
-  so while the tests run. The spread of those timings is the run's noise,
+* **Noise band.** The plugin times a fixed calibration loop four times a
+  second while the tests run. The spread of those timings is the run's noise,
   in relative terms, and the threshold is widened to it (the baseline's
   noise too). A quiet machine spreads a few percent, a loaded one tens.
 * **Reruns.** The plugin reruns each suspect in the same session, several

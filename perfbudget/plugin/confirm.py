@@ -29,11 +29,12 @@ from perfbudget.collect.calibration import calibrate
 from perfbudget.compare.baseline import Baseline
 from perfbudget.compare.engine import compare
 from perfbudget.compare.verdicts import Status
-from perfbudget.run.aggregate import aggregate_urls, percentile
+from perfbudget.run.aggregate import aggregate_urls
 from perfbudget.run.metrics import is_time
 from perfbudget.run.model import Confirmation, Reruns, Run, TestRecord, UrlSummary
 
-CALIBRATE_EVERY_S = 0.5  # while the tests run
+CALIBRATE_EVERY_S = 0.25  # while the tests run: about 1 % of the run's time
+NOISE_SIGMAS = 2.0  # the noise band: this many robust standard deviations of the calibration timings
 WARM_UP_PASSES = 5
 MIN_NOISE_SAMPLES = 5
 TESTS_PER_URL = 3  # a suspect URL is rerun through at most this many of its tests, the quickest
@@ -52,7 +53,7 @@ class Calibrator:
         self._last = time.perf_counter()
 
     def tick(self) -> None:
-        """Between tests: one pass when the last is old enough (about 2 ms every half second)."""
+        """Between tests: one pass when the last is old enough (about 2 ms every quarter second)."""
         if time.perf_counter() - self._last >= CALIBRATE_EVERY_S:
             self.samples.append(calibrate())
             self._last = time.perf_counter()
@@ -61,11 +62,16 @@ class Calibrator:
         return statistics.median(self.samples) if self.samples else None
 
     def noise(self) -> float | None:
-        """How far slow passes stray above the median (90th percentile), relative: noise only adds time."""
+        """The timings' spread relative to their median, as ``NOISE_SIGMAS`` robust standard deviations (1.4826 x MAD).
+
+        Robust, so that one hiccup among a short run's few passes does not
+        set the band; a loaded machine spreads them all, and widens it.
+        """
         if len(self.samples) < MIN_NOISE_SAMPLES:
             return None
         median = statistics.median(self.samples)
-        return max(0.0, percentile(self.samples, 0.9) / median - 1.0)
+        mad = statistics.median(abs(sample - median) for sample in self.samples)
+        return NOISE_SIGMAS * 1.4826 * mad / median
 
 
 def process_age(fallback: float) -> float:

@@ -295,10 +295,15 @@ class PerfBudgetPlugin:
         item = items.get(node_id)
         if item is None:
             return None
+        # What teardown keeps set up: the next test's chain. Before the same test again, its parent's:
+        # keeping the test itself would skip its own teardown and then its set-up.
+        following_node: pytest.Item | pytest.Collector | None = items.get(following) if following else None
+        if following == node_id:
+            following_node = item.parent
         captured: list[TestRecord] = []
         self._capture = captured
         try:
-            runtestprotocol(item, log=False, nextitem=items.get(following) if following else None)
+            runtestprotocol(item, log=False, nextitem=following_node)  # type: ignore[arg-type]
         finally:
             self._capture = None
         return captured[-1] if captured else None
