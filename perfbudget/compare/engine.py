@@ -55,7 +55,7 @@ def compare(
     latest = baseline.latest if baseline else None
     timing = _timing_context(run, latest)
     notes.extend(drift_notes(timing.drifts))
-    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing)
+    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing, baseline)
     locations = {test.node_id: (test.file, test.line) for test in run.tests}
 
     for test in run.tests:
@@ -192,13 +192,16 @@ class _Judging:
     has_baseline: bool
     gates: _Gates
     timing: TimingContext
+    baseline: Baseline | None
     unchecked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, metric) budgets not checked
     suspects: list[Verdict] = field(default_factory=list)  # slower times, confirmed or not
 
     def confirmed(self, subject: _Subject, verdict: Verdict, threshold: float) -> Verdict:
         """The failing time verdict if the subject's reruns confirm it, else the same verdict UNCONFIRMED."""
         assert verdict.metric is not None
-        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns)
+        control = subject.reruns.control if subject.reruns is not None else None
+        base = self.baseline.latest_test(control) if self.baseline is not None and control else None
+        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, base.metrics if base is not None else None)
         verdict.reason = f"{verdict.reason}; {evidence.words}"
         if not evidence.confirmed:
             verdict.status = Status.UNCONFIRMED

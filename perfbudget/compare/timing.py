@@ -17,10 +17,13 @@ confirmed", which never fails. Three pieces of evidence decide:
   in relative terms, and the threshold is widened to it (the baseline's
   noise too). A quiet machine spreads a few percent, a loaded one tens.
 * **Reruns.** The plugin reruns each suspect in the same session, several
-  rounds, each just after a pass of the calibration loop. A round's time is
+  rounds, each just after a pass of the calibration loop and a rerun of a
+  control (a neighbouring test that did not look slower). A round's time is
   divided by how much slower the machine was at that moment than while the
-  baseline ran (its calibration against the baseline's), and by the
-  drift, whichever is larger, never by less than 1. The suspect is confirmed
+  baseline ran (its calibration against the baseline's), by how much slower
+  the control's reruns were than its baseline (rerunning alone, away from
+  the neighbours that warmed the caches, costs something), and by the
+  drift, whichever is largest, never by less than 1. The suspect is confirmed
   when the lower quartile of those rounds still clears the threshold: noise
   only ever adds time, so a real slowdown lifts even the quickest rounds,
   and a hiccup does not.
@@ -39,6 +42,7 @@ DRIFT_FLOOR_MS = 1.0  # tests faster than this in the baseline say little about 
 DRIFT_REPORTED = 0.10  # a median ratio at least 10 % away from 1 is reported...
 DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
 MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
+CONTROL_FLOOR_MS = 0.5  # a control quicker than this in the baseline says nothing about rerunning
 CONFIRMING_QUANTILE = 0.25  # the rerun statistic that must clear the threshold
 
 
@@ -120,22 +124,23 @@ class TimingContext:
         drift = self.drifts.get(metric)
         return drift.applied if drift is not None else 1.0
 
-    def examine(self, metric: str, threshold: float, reruns: Reruns | None) -> Evidence:
-        """Do the suspect's reruns confirm that ``metric`` is past ``threshold``?"""
+    def examine(self, metric: str, threshold: float, reruns: Reruns | None, control_base: dict[str, float] | None = None) -> Evidence:
+        """Do the suspect's reruns confirm that ``metric`` is past ``threshold``? ``control_base``: its control's baseline metrics."""
         show = lambda value: format_value(metric, value)  # noqa: E731
         series = reruns.samples.get(metric, []) if reruns is not None else []
-        if len(series) < MIN_RERUNS:
+        if reruns is None or len(series) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
         adjusted, slowest = [], 1.0
-        calibration = reruns.calibration if reruns is not None else []
+        calibration = reruns.calibration
+        control = _control_factor(metric, reruns, control_base)
         for index, value in enumerate(series):
-            factor = max(1.0, self.drift(metric))
+            factor = max(1.0, self.drift(metric), control)
             if self.calibration_ms and index < len(calibration):
                 factor = max(factor, calibration[index] / self.calibration_ms)
             slowest = max(slowest, factor)
             adjusted.append(value / factor)
         statistic = _quantile(adjusted, CONFIRMING_QUANTILE)
-        machine = f", machine up to x{slowest:.2f} slower, divided out" if slowest > 1.0 else ""
+        machine = f", reruns up to x{slowest:.2f} slower by drift, calibration or control, divided out" if slowest > 1.0 else ""
         if statistic > threshold:
             return Evidence(True, f"confirmed by {len(series)} reruns: lower quartile {show(statistic)} > {show(threshold)}{machine}")
         return Evidence(False, f"not confirmed: {len(series)} reruns, lower quartile {show(statistic)} <= {show(threshold)}{machine}")
@@ -148,6 +153,17 @@ class TimingContext:
         if self.confirmation.not_rerun:
             return "not rerun: the rerun time budget (--perf-confirm-budget) was spent on larger suspects"
         return "not rerun (the test did not pass again, or was not a suspect while it ran)"
+
+
+def _control_factor(metric: str, reruns: Reruns, control_base: dict[str, float] | None) -> float:
+    """How much slower the control's reruns were than its baseline (median of its rounds), on ``metric`` or else duration."""
+    if control_base is None:
+        return 1.0
+    name = metric if metric in reruns.control_samples and metric in control_base else "duration"
+    rounds, base = reruns.control_samples.get(name), control_base.get(name)
+    if not rounds or base is None or base < CONTROL_FLOOR_MS:
+        return 1.0
+    return statistics.median(rounds) / base
 
 
 def _quantile(values: list[float], fraction: float) -> float:

@@ -12,8 +12,13 @@ tests (the serial run, or each xdist worker for its own tests):
    a suspect URL are rerun for it. Suspects are taken largest first, as many
    as fit the time budget (a fraction of the loop's own time).
 3. ``Confirmer`` reruns them round by round, each run just after a pass of
-   the calibration loop, and keeps per round the time metrics of each test
-   and of each suspect URL. A rerun that does not pass is not evidence.
+   the calibration loop and after its control: the nearest neighbour in
+   run order that did not look slower. A test rerun on its own, away from
+   the neighbours that warmed its caches, can be slower than in the loop;
+   the control's reruns against its baseline measure that, so it is not
+   taken for a regression. Per round it keeps the time metrics of each
+   test, of its control, and of each suspect URL. A rerun that does not
+   pass is not evidence.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from perfbudget.run.metrics import is_time
 from perfbudget.run.model import Confirmation, Reruns, Run, TestRecord, UrlSummary
 
 CALIBRATE_EVERY_S = 0.25  # while the tests run: about 1 % of the run's time
-NOISE_SIGMAS = 2.0  # the noise band: this many robust standard deviations of the calibration timings
+NOISE_SIGMAS = 1.0  # the noise band: this many robust standard deviations of the calibration timings
 WARM_UP_PASSES = 5
 MIN_NOISE_SAMPLES = 5
 TESTS_PER_URL = 3  # a suspect URL is rerun through at most this many of its tests, the quickest
@@ -107,6 +112,7 @@ class Plan:
 
     tests: list[str] = field(default_factory=list)  # node ids, largest suspect first
     urls: dict[str, list[str]] = field(default_factory=dict)  # URL key -> the tests rerun for it
+    controls: dict[str, str] = field(default_factory=dict)  # suspect test -> its control
     not_rerun: int = 0  # suspects that did not fit the budget
 
 
@@ -125,6 +131,11 @@ def plan(
     suspects = sorted(comparison.by_status(Status.UNCONFIRMED), key=_excess, reverse=True)
     by_id = {test.node_id: test for test in tests if test.outcome == "passed"}
     by_url = {url.key: url for url in urls}
+    suspected = {verdict.subject for verdict in suspects if verdict.subject_kind == "test"}
+    for url in urls:
+        if any(v.subject_kind == "url" and v.subject == url.key for v in suspects):
+            suspected.update(url.tests)
+    neighbours = _controls(tests, suspected, baseline)
     chosen: list[str] = []
     result = Plan()
     spent = 0.0
@@ -144,16 +155,39 @@ def plan(
         if not needed:
             continue
         new = [node_id for node_id in needed if node_id not in chosen]
-        cost = rounds * sum(_duration(by_id[node_id]) + ROUND_OVERHEAD_MS for node_id in new)
+        controls = {node_id: neighbours[node_id] for node_id in new if node_id in neighbours}
+        cost = rounds * sum(
+            _duration(by_id[node_id]) + ROUND_OVERHEAD_MS + (_duration(by_id[controls[node_id]]) + ROUND_OVERHEAD_MS if node_id in controls else 0.0)
+            for node_id in new
+        )
         if spent + cost > budget_ms:
             result.not_rerun += 1
             continue
         spent += cost
         chosen.extend(new)
+        result.controls.update(controls)
         if verdict.subject_kind == "url":
             result.urls[verdict.subject] = needed
     result.tests = chosen
     return result
+
+
+def _controls(tests: list[TestRecord], suspected: set[str], baseline: Baseline | None) -> dict[str, str]:
+    """For each suspect, the nearest test before it (else after) that passed, is no suspect and has a baseline."""
+    if baseline is None:
+        return {}
+    usable = [
+        index
+        for index, test in enumerate(tests)
+        if test.outcome == "passed" and test.node_id not in suspected and baseline.latest_test(test.node_id) is not None
+    ]
+    controls: dict[str, str] = {}
+    for index, test in enumerate(tests):
+        if test.node_id not in suspected or not usable:
+            continue
+        nearest = min(usable, key=lambda other: (abs(other - index), other > index))
+        controls[test.node_id] = tests[nearest].node_id
+    return controls
 
 
 def _excess(verdict: object) -> float:
@@ -182,18 +216,33 @@ class Confirmer:
     seconds: float = 0.0
 
     def confirm(self, work: Plan, position: Callable[[str], int]) -> None:
-        """Rerun ``work`` round by round; within a round in the run's own order (``position``), so neighbours share fixtures."""
+        """Rerun ``work`` round by round; within a round in the run's own order (``position``), so neighbours share fixtures.
+
+        Each suspect's control runs just before it, the calibration loop just before both.
+        """
         in_order = sorted(work.tests, key=position)
-        order = [(round_, node_id) for round_ in range(self.rounds) for node_id in in_order]
+        order: list[tuple[int, str, str | None]] = []  # (round, test to run, the suspect it is the control of)
+        for round_ in range(self.rounds):
+            for node_id in in_order:
+                if node_id in work.controls:
+                    order.append((round_, work.controls[node_id], node_id))
+                order.append((round_, node_id, None))
         started = time.perf_counter()
         round_records: dict[int, list[tuple[TestRecord, float]]] = {}
-        for index, (round_, node_id) in enumerate(order):
+        calibration = 0.0
+        for index, (round_, node_id, control_of) in enumerate(order):
             if time.perf_counter() - started > self.budget_s:
                 break  # the estimate was short: what finished is the evidence, a rerun with too few rounds confirms nothing
             following = order[index + 1][1] if index + 1 < len(order) else None
-            calibration = calibrate()
+            if control_of is not None or node_id not in work.controls:
+                calibration = calibrate()  # before the pair (control, suspect), or before a suspect without one
             record = self.run_once(node_id, following)
             if record is None or record.outcome != "passed":
+                continue
+            if control_of is not None:
+                evidence = self.tests.setdefault(control_of, Reruns())
+                evidence.control = node_id
+                _add_times(evidence.control_samples, record.metrics)
                 continue
             _add_round(self.tests.setdefault(node_id, Reruns()), calibration, record.metrics)
             round_records.setdefault(round_, []).append((record, calibration))
@@ -209,15 +258,23 @@ class Confirmer:
                 url = summaries.get(key)
                 if url is None:
                     continue
-                _add_round(self.urls.setdefault(key, Reruns()), calibration, url.metrics)
+                evidence = self.urls.setdefault(key, Reruns())
+                _add_round(evidence, calibration, url.metrics)
+                first = self.tests.get(work.urls[key][0])
+                if evidence.control is None and first is not None and first.control is not None:
+                    evidence.control, evidence.control_samples = first.control, first.control_samples
 
 
 def _add_round(evidence: Reruns, calibration: float, metrics: dict[str, float]) -> None:
     """One round of a subject: the machine's speed just before, and its time metrics."""
     evidence.calibration.append(calibration)
+    _add_times(evidence.samples, metrics)
+
+
+def _add_times(samples: dict[str, list[float]], metrics: dict[str, float]) -> None:
     for name, value in metrics.items():
         if is_time(name):
-            evidence.samples.setdefault(name, []).append(value)
+            samples.setdefault(name, []).append(value)
 
 
 def combine(confirmations: list[Confirmation]) -> Confirmation:

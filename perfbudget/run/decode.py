@@ -357,7 +357,11 @@ def rerun_from_dict(where: Where, data: dict[str, Any]) -> tuple[str, str, Rerun
     calibration = [_num(where, x, "calibration") for x in checked_list(where, data.get("calibration", []), "calibration")]
     if any(value <= 0 for value in calibration):
         raise where.error("calibration", "a calibration time must be positive")
-    return kind, name, Reruns(samples=samples, calibration=calibration)
+    control = opt_str(where, data.get("control"), "control")
+    control_samples = _samples(where, data.get("control_samples", {}), "control_samples")
+    if any(value < 0 for series in control_samples.values() for value in series):
+        raise where.error("control_samples", "a negative time; no metric is")
+    return kind, name, Reruns(samples=samples, calibration=calibration, control=control, control_samples=control_samples)
 
 
 def confirmation_from_dict(where: Where, value: Any) -> Confirmation | None:

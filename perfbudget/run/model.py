@@ -171,10 +171,15 @@ class Reruns:
     One value per round of each time metric, and per round how long the
     calibration loop took just before (``calibration``, ms): how fast the
     machine was at that moment, compared with ``Confirmation.calibration_ms``.
+    ``control`` is a neighbouring test that did not look slower, rerun in
+    the same rounds (``control_samples``): what rerunning alone costs an
+    unchanged test, compared with its baseline.
     """
 
     samples: dict[str, list[float]] = field(default_factory=dict)
     calibration: list[float] = field(default_factory=list)
+    control: str | None = None
+    control_samples: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -178,8 +178,11 @@ def confirmation_to_dict(confirmation: Confirmation) -> dict[str, Any]:
 
 def rerun_to_dict(kind: str, name: str, reruns: Reruns) -> dict[str, Any]:
     """A ``rerun`` line: written after the tests, by the process that reran the suspect."""
-    return {"type": "rerun", "subject_kind": kind, "subject": name, "samples": dict(sorted(reruns.samples.items())),
-            "calibration": reruns.calibration}  # fmt: skip
+    out = {"type": "rerun", "subject_kind": kind, "subject": name, "samples": dict(sorted(reruns.samples.items())),
+           "calibration": reruns.calibration}  # fmt: skip
+    if reruns.control is not None:
+        out["control"], out["control_samples"] = reruns.control, dict(sorted(reruns.control_samples.items()))
+    return out
 
 
 # One encoder, built once (``json.dumps`` with options builds one per call);
@@ -636,6 +639,8 @@ def attach_reruns(run: Run, reruns: list[tuple[str, str, Reruns]]) -> None:
         for metric, series in evidence.samples.items():
             subject.reruns.samples.setdefault(metric, []).extend(series)
         subject.reruns.calibration.extend(evidence.calibration)
+        if subject.reruns.control is None:
+            subject.reruns.control, subject.reruns.control_samples = evidence.control, evidence.control_samples
 
 
 def _read_document(path: Path, details: bool) -> Run:
