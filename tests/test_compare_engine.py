@@ -137,7 +137,7 @@ def test_timing_budgets_use_the_median_of_samples() -> None:
     test.samples["duration"] = [160, 170, 900]
     verdict = compare(run_of(test), budgets).verdicts[0]
     assert verdict.status is Status.OVER_BUDGET and verdict.value == 170
-    assert verdict.reason.endswith(", median of 3 samples); confirmed by 3 reruns: lower quartile 171 ms > 150 ms")
+    assert verdict.reason.endswith(", median of 3 samples); confirmed by 3 reruns: quickest 171 ms > 150 ms")
 
 
 def test_json_form_and_terminal_lines() -> None:
@@ -195,8 +195,8 @@ def test_reruns_confirm_a_real_slowdown_and_clear_a_hiccup() -> None:
     )
     comparison = compare(head, None, Baseline([base], "b.json"))
     assert statuses(comparison) == [(A, "duration", "regressed"), (B, "duration", "unconfirmed")]
-    assert comparison.verdicts[0].reason.endswith("confirmed by 5 reruns: lower quartile 60 ms > 48 ms")
-    assert comparison.verdicts[1].reason.endswith("not confirmed: 5 reruns, lower quartile 40 ms <= 48 ms")
+    assert comparison.verdicts[0].reason.endswith("confirmed by 5 reruns: quickest 59 ms > 48 ms")
+    assert comparison.verdicts[1].reason.endswith("not confirmed: 5 reruns, quickest 39 ms <= 48 ms")
     assert comparison.warnings == [
         "timing: 2 slower times, 1 confirmed by reruns; 2 suspects rerun x5 in 1.0 s, +25% of the test loop; noise band +/-5%"
     ]
@@ -208,7 +208,7 @@ def test_a_machine_slower_during_the_reruns_is_divided_out() -> None:
     head = run_of(reran(record(A, duration=80), [4.0] * 5, duration=[70, 72, 75, 71, 70]))
     verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
     assert verdict.status is Status.UNCONFIRMED
-    assert "lower quartile 35 ms <= 48 ms, reruns up to x2.00 slower by drift, calibration or control, divided out" in verdict.reason
+    assert "quickest 35 ms <= 48 ms, reruns up to x2.00 slower by drift, calibration or control, divided out" in verdict.reason
     quick = run_of(reran(record(A, duration=80), [1.0] * 5, duration=[70, 72, 75, 71, 70]))  # a faster machine tightens nothing
     assert compare(quick, None, Baseline([base], "b.json")).verdicts[0].status is Status.REGRESSED
 
@@ -221,7 +221,7 @@ def test_a_control_rerun_slower_than_its_baseline_is_divided_out() -> None:
     assert compare(head, None, Baseline([base], "b.json")).verdicts[0].status is Status.REGRESSED
     suspect.reruns.control, suspect.reruns.control_samples = B, {"duration": [20, 21, 19, 20, 20]}  # x2 its baseline
     verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
-    assert verdict.status is Status.UNCONFIRMED and "lower quartile 35 ms <= 48 ms" in verdict.reason
+    assert verdict.status is Status.UNCONFIRMED and "quickest 35 ms <= 48 ms" in verdict.reason
 
 
 def test_run_level_drift_is_reported_and_divided_out() -> None:
@@ -282,3 +282,49 @@ def test_a_urls_hits_in_one_run_are_not_independent_samples() -> None:
     reran(head_url, duration=[29.0, 31.0, 30.0])
     comparison = compare(run_of(record(A), urls=[head_url]), None, Baseline([run_of(record(A), urls=[base_url])], "base"))
     assert [v.metric for v in comparison.failing] == ["duration"]
+
+
+def _scattered_run(names: list[str], ratios: list[float], last: float) -> tuple[object, object]:
+    """30 tests of 10 ms whose times scatter by ``ratios`` between two runs; the last one slowed to ``last`` ms."""
+    base = run_of(*(record(name, duration=10) for name in names))
+    head = run_of(*(reran(record(name, duration=10 * ratio), duration=[10 * ratio] * 5) for name, ratio in zip(names, ratios)),
+                  reran(record(names[-1], duration=last), duration=[last] * 5))  # fmt: skip
+    return base, head
+
+
+def test_a_slowdown_within_the_tests_scatter_is_no_suspect() -> None:
+    """Between two processes, tests of a size scatter; a time must beat that scatter, which reruns cannot see."""
+    names = [f"tests/test_app.py::test_{index}" for index in range(30)]
+    quiet = [1.0 + (0.02 if index % 2 else -0.02) for index in range(29)]  # +/-2 %: a quiet machine
+    base, head = _scattered_run(names, quiet, last=16)
+    assert [v.subject for v in compare(head, None, Baseline([base], "b.json")).failing] == [names[-1]]
+    noisy = [1.0 + (0.25 if index % 2 else -0.25) for index in range(29)]  # +/-25 %: x1.6 is within 2 robust SDs
+    base, head = _scattered_run(names, noisy, last=16)
+    verdicts = compare(head, None, Baseline([base], "b.json")).verdicts
+    assert not any(v.status in (Status.REGRESSED, Status.UNCONFIRMED) for v in verdicts)
+    base, head = _scattered_run(names, noisy, last=40)  # x4 is far beyond it
+    failing = compare(head, None, Baseline([base], "b.json")).failing
+    assert [v.subject for v in failing] == [names[-1]] and "noise band +" in failing[0].reason
+
+
+def test_a_subjects_own_history_replaces_the_tests_scatter() -> None:
+    names = [f"tests/test_app.py::test_{index}" for index in range(30)]
+    noisy = [1.0 + (0.25 if index % 2 else -0.25) for index in range(29)]
+    base, head = _scattered_run(names, noisy, last=16)
+    # The scattered tests scatter in their history too; the last one is steady at 10 ms, so its x1.6 is real.
+    history = [run_of(*(record(name, duration=10 * (1 + 0.25 * (-1) ** (run + index))) for index, name in enumerate(names[:-1])),
+                      record(names[-1], duration=10 + 0.1 * run)) for run in range(3)]  # fmt: skip
+    failing = compare(head, None, Baseline([*history, base], "history/")).failing
+    assert [v.subject for v in failing] == [names[-1]]
+    assert "vs median of 4 baseline runs" in failing[0].reason and "noise band" not in failing[0].reason
+
+
+def test_a_rerun_round_whose_calibration_was_preempted_is_no_evidence() -> None:
+    base = run_of(record(A, duration=40), confirmation=Confirmation(calibration_ms=2.0))
+    # Round 3's calibration pass took x6 the others': dividing its 70 ms by it would hide a real slowdown.
+    head = run_of(reran(record(A, duration=80), [2.0, 2.0, 12.0, 2.0, 2.0], duration=[70, 72, 75, 71, 70]))
+    verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
+    assert verdict.status is Status.REGRESSED and "confirmed by 4 reruns: quickest 70 ms > 48 ms" in verdict.reason
+    spiky = run_of(reran(record(A, duration=80), [2.0, 12.0, 2.0], duration=[70, 72, 75]))
+    verdict = compare(spiky, None, Baseline([base], "b.json")).verdicts[0]
+    assert verdict.status is Status.UNCONFIRMED and "only 2 of 3 reruns ran on an undisturbed machine" in verdict.reason

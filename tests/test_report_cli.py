@@ -59,7 +59,7 @@ def test_cli_markdown_with_a_regression_against_the_baseline(results: tuple[Path
     assert out.startswith(
         "<!-- pb -->\n### ❌ perfbudget: 2 regressions, 0 over budget, 1 slower, not confirmed, 1 improved, 2 new, 2 removed, 3 unchanged"
     )
-    assert "| duration | 45 ms → 140 ms | +95 ms (+211%) | allowed 54 ms · confirmed by 5 reruns\\: lower quartile 139 ms \\> 54 ms |" in out
+    assert "| duration | 45 ms → 140 ms | +95 ms (+211%) | allowed 54 ms · confirmed by 5 reruns\\: quickest 138 ms \\> 54 ms |" in out
     assert "⏱️ 2 slower, not confirmed (not failing)" in out
     assert "| 🔺 regressed | `tests/test_views.py::test_archive` |" in out
     assert "| queries | 4 → 13 | +9 (+225%) | allowed 4 |" in out

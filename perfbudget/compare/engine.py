@@ -19,7 +19,7 @@ from typing import Callable
 
 from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
-from perfbudget.compare.rules import NOT_GATED, Change, head_figure, judge_change
+from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD, NOT_GATED, Change, head_figure, judge_change
 from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.run.metrics import METRICS, format_value, is_sampled, is_time
@@ -237,8 +237,10 @@ def _change(subject: _Subject, base: TestRecord | UrlSummary, history: History, 
     if not is_time(metric):
         return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)
     timing = judging.timing
+    # A history of the subject's own measures its run-to-run spread; without one, the run's tests of its size stand in.
+    noise = timing.noise if len(samples) >= MIN_SAMPLES_FOR_SPREAD else timing.noise_for(metric, reference)
     return judge_change(
-        metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule, timing.drift(metric), timing.noise
+        metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule, timing.drift(metric), noise
     )
 
 

@@ -12,25 +12,38 @@ confirmed", which never fails. Three pieces of evidence decide:
   test's time is judged after dividing it out. Only a slowdown is divided
   out, never a speed-up: time that does not scale with the CPU (sleeps,
   I/O) would otherwise fail on a faster runner.
-* **Noise band.** The plugin times a fixed calibration loop four times a
-  second while the tests run. The spread of those timings is the run's noise,
-  in relative terms, and the threshold is widened to it (the baseline's
-  noise too). A quiet machine spreads a few percent, a loaded one tens.
+* **Noise band.** Two measures of the run's own noise widen the threshold,
+  whichever is wider. The plugin times a fixed calibration loop four times a
+  second while the tests run: the spread of those timings is the machine's
+  noise (the baseline's too). And the run's tests scatter around the drift:
+  two processes running the same code time each test differently (memory
+  layout, hash seeds, a neighbour's load), by tens of percent for tests of a
+  few milliseconds, and reruns in the same process cannot see it, since
+  they share the process. The robust spread of the tests' ratios to the
+  baseline, among tests of about the same size, is that scatter; a time
+  must move ``SCATTER_SIGMAS`` times it beyond the drift to be a suspect.
+  A subject with a history of at least 3 baseline runs is judged by the
+  spread of its own history instead (``compare/rules.py``): that measures
+  the same thing for the subject itself, so smaller changes can be told.
 * **Reruns.** The plugin reruns each suspect in the same session, several
   rounds, each just after a pass of the calibration loop and a rerun of a
   control (a neighbouring test that did not look slower). A round's time is
   divided by how much slower the machine was at that moment than while the
-  baseline ran (its calibration against the baseline's), by how much slower
-  the control's reruns were than its baseline (rerunning alone, away from
-  the neighbours that warmed the caches, costs something), and by the
-  drift, whichever is largest, never by less than 1. The suspect is confirmed
-  when the lower quartile of those rounds still clears the threshold: noise
-  only ever adds time, so a real slowdown lifts even the quickest rounds,
-  and a hiccup does not.
+  baseline ran (its calibration pass against the baseline's), by how much
+  slower the control's reruns were than its baseline (rerunning alone, away
+  from the neighbours that warmed the caches, costs something), and by the
+  drift, whichever is largest, never by less than 1. The suspect is
+  confirmed when the quickest round still clears the threshold: noise only
+  ever adds time, so a real slowdown lifts even the quickest round, and a
+  hiccup, or a loaded machine preempting some rounds, does not. A round
+  whose calibration pass was itself preempted (twice the passes' median)
+  is no evidence either way: dividing by it would make the round look
+  quicker than it ran.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 
@@ -42,27 +55,45 @@ DRIFT_FLOOR_MS = 1.0  # tests faster than this in the baseline say little about 
 DRIFT_REPORTED = 0.10  # a median ratio at least 10 % away from 1 is reported...
 DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
 MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
+DISTURBED = 2.0  # a rerun round whose calibration pass took this many times the passes' median is no evidence
 CONTROL_FLOOR_MS = 0.5  # a control quicker than this in the baseline says nothing about rerunning
-CONFIRMING_QUANTILE = 0.25  # the rerun statistic that must clear the threshold
+SCATTER_SIGMAS = 2.0  # a time must sit this many robust standard deviations of the tests' scatter beyond the drift
+SCATTER_MIN_TESTS = 20  # the scatter of a size is worked out over at least this many tests of about that size
 
 
 @dataclass(frozen=True)
 class Drift:
-    """How much slower (factor > 1) or faster the run's tests were than the baseline's, per metric."""
+    """How much slower (factor > 1) or faster the run's tests were than the baseline's, per metric, and how they scattered."""
 
     factor: float
     tests: int  # tests that had the metric on both sides
     reported: bool  # most tests moved that way: an environment fact
+    scatter_by_size: dict[int, float] = field(default_factory=dict)  # log2 of the baseline value -> robust SD of log ratios
 
     @property
     def applied(self) -> float:
         """What times are divided by before they are judged: a reported slowdown only."""
         return max(1.0, self.factor) if self.reported else 1.0
 
+    def scatter(self, baseline: float) -> float:
+        """The robust standard deviation of log(run / baseline) among the run's tests of about ``baseline``'s size."""
+        if not self.scatter_by_size or baseline <= 0:
+            return 0.0
+        size = math.floor(math.log2(baseline))
+        sizes = self.scatter_by_size
+        if size not in sizes:
+            size = min(sizes, key=lambda known: (abs(known - size), known))
+        return sizes[size]
+
+    def band(self, baseline: float) -> float:
+        """The relative slowdown the scatter alone explains at ``baseline``'s size (0.5 for +50 %)."""
+        return math.exp(SCATTER_SIGMAS * self.scatter(baseline)) - 1.0
+
 
 def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str, Drift]:
     """Per time metric, the median ratio of this run's tests to the baseline's (``baseline_value[node_id][metric]``)."""
     ratios: dict[str, list[float]] = {}
+    by_size: dict[str, dict[int, list[float]]] = {}
     for test in run.tests:
         base = baseline_value.get(test.node_id)
         if base is None:
@@ -73,6 +104,9 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
             reference = base.get(metric)
             if reference is not None and reference >= DRIFT_FLOOR_MS:
                 ratios.setdefault(metric, []).append(value / reference)
+                if value > 0:
+                    sizes = by_size.setdefault(metric, {})
+                    sizes.setdefault(math.floor(math.log2(reference)), []).append(math.log(value / reference))
     drifts = {}
     for metric, values in ratios.items():
         if len(values) < MIN_DRIFT_TESTS:
@@ -81,8 +115,29 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
         slower = factor > 1
         agreeing = sum(1 for ratio in values if (ratio > 1) == slower) / len(values)
         reported = abs(factor - 1) >= DRIFT_REPORTED and agreeing >= DRIFT_MAJORITY
-        drifts[metric] = Drift(factor, len(values), reported)
+        drifts[metric] = Drift(factor, len(values), reported, _scatter_by_size(by_size.get(metric, {})))
     return drifts
+
+
+def _scatter_by_size(log_ratios: dict[int, list[float]]) -> dict[int, float]:
+    """Per size (log2 of the baseline), the robust SD of the log ratios of at least ``SCATTER_MIN_TESTS`` tests nearest in size.
+
+    Small tests scatter more than large ones, so each size is judged by its
+    own neighbours: its own tests, widened a size at a time each way until
+    there are enough.
+    """
+    if sum(len(values) for values in log_ratios.values()) < SCATTER_MIN_TESTS:
+        return {}
+    lowest, highest = min(log_ratios), max(log_ratios)
+    scatter = {}
+    for size in log_ratios:
+        pooled, reach = list(log_ratios[size]), 0
+        while len(pooled) < SCATTER_MIN_TESTS and (size - reach > lowest or size + reach < highest):
+            reach += 1
+            pooled += log_ratios.get(size - reach, []) + log_ratios.get(size + reach, [])
+        middle = statistics.median(pooled)
+        scatter[size] = 1.4826 * statistics.median(abs(value - middle) for value in pooled)
+    return scatter
 
 
 def drift_notes(drifts: dict[str, Drift]) -> list[str]:
@@ -124,26 +179,38 @@ class TimingContext:
         drift = self.drifts.get(metric)
         return drift.applied if drift is not None else 1.0
 
+    def noise_for(self, metric: str, baseline: float) -> float:
+        """The relative noise band at ``baseline``'s size: the machine's (calibration) or the tests' scatter, the wider.
+
+        A metric too few tests have (a URL's p95, template time in a suite
+        that renders little) takes the scatter of wall time: a part of a
+        test's time, or one of its requests, scatters at least as much.
+        """
+        drift = self.drifts.get(metric)
+        if drift is None or not drift.scatter_by_size:
+            drift = self.drifts.get("duration")
+        return max(self.noise, drift.band(baseline) if drift is not None else 0.0)
+
     def examine(self, metric: str, threshold: float, reruns: Reruns | None, control_base: dict[str, float] | None = None) -> Evidence:
         """Do the suspect's reruns confirm that ``metric`` is past ``threshold``? ``control_base``: its control's baseline metrics."""
         show = lambda value: format_value(metric, value)  # noqa: E731
         series = reruns.samples.get(metric, []) if reruns is not None else []
         if reruns is None or len(series) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
-        adjusted, slowest = [], 1.0
-        calibration = reruns.calibration
-        control = _control_factor(metric, reruns, control_base)
-        for index, value in enumerate(series):
-            factor = max(1.0, self.drift(metric), control)
-            if self.calibration_ms and index < len(calibration):
-                factor = max(factor, calibration[index] / self.calibration_ms)
+        control = max(1.0, self.drift(metric), _control_factor(metric, reruns, control_base))
+        rounds = _undisturbed(series, reruns.calibration)
+        if len(rounds) < MIN_RERUNS:
+            return Evidence(False, f"not confirmed: only {len(rounds)} of {len(series)} reruns ran on an undisturbed machine")
+        adjusted, slowest = [], control
+        for value, calibration in rounds:
+            factor = max(control, calibration / self.calibration_ms) if self.calibration_ms and calibration else control
             slowest = max(slowest, factor)
             adjusted.append(value / factor)
-        statistic = _quantile(adjusted, CONFIRMING_QUANTILE)
-        machine = f", reruns up to x{slowest:.2f} slower by drift, calibration or control, divided out" if slowest > 1.0 else ""
+        statistic = min(adjusted)
+        divided = f", reruns up to x{slowest:.2f} slower by drift, calibration or control, divided out" if slowest > 1.0 else ""
         if statistic > threshold:
-            return Evidence(True, f"confirmed by {len(series)} reruns: lower quartile {show(statistic)} > {show(threshold)}{machine}")
-        return Evidence(False, f"not confirmed: {len(series)} reruns, lower quartile {show(statistic)} <= {show(threshold)}{machine}")
+            return Evidence(True, f"confirmed by {len(rounds)} reruns: quickest {show(statistic)} > {show(threshold)}{divided}")
+        return Evidence(False, f"not confirmed: {len(rounds)} reruns, quickest {show(statistic)} <= {show(threshold)}{divided}")
 
     def _why_not_rerun(self, rounds: int) -> str:
         if rounds:
@@ -166,7 +233,13 @@ def _control_factor(metric: str, reruns: Reruns, control_base: dict[str, float] 
     return statistics.median(rounds) / base
 
 
-def _quantile(values: list[float], fraction: float) -> float:
-    """Nearest-rank quantile, rounding down: the 2nd lowest of 5 for the lower quartile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+def _undisturbed(series: list[float], calibration: list[float]) -> list[tuple[float, float | None]]:
+    """The rounds with their calibration pass, less those whose pass took over ``DISTURBED`` times the passes' median.
+
+    Such a pass was preempted itself: dividing its round by it would make
+    that round look quicker than it ran, and the quickest round decides.
+    """
+    if len(calibration) < len(series):
+        return [(value, None) for value in series]
+    middle = statistics.median(calibration)
+    return [(value, passed) for value, passed in zip(series, calibration) if passed <= DISTURBED * middle]

@@ -43,6 +43,7 @@ NOISE_SIGMAS = 1.0  # the noise band: this many robust standard deviations of th
 WARM_UP_PASSES = 5
 MIN_NOISE_SAMPLES = 5
 TESTS_PER_URL = 3  # a suspect URL is rerun through at most this many of its tests, the quickest
+CONTROL_TYPICAL = 1.5  # a control's ratio to its baseline is within this factor of the run's median ratio
 ROUND_OVERHEAD_MS = 5.0  # set-up and teardown of one rerun, beyond the test's own duration, when estimating
 
 
@@ -173,14 +174,24 @@ def plan(
 
 
 def _controls(tests: list[TestRecord], suspected: set[str], baseline: Baseline | None) -> dict[str, str]:
-    """For each suspect, the nearest test before it (else after) that passed, is no suspect and has a baseline."""
+    """For each suspect, the nearest test before it (else after) that passed, is no suspect and has a typical baseline.
+
+    Typical: its ratio to its baseline is within ``CONTROL_TYPICAL`` of the
+    run's median ratio. A control whose baseline was a hiccup (or a lucky
+    quick pass) would measure that, not what rerunning alone costs.
+    """
     if baseline is None:
         return {}
-    usable = [
-        index
-        for index, test in enumerate(tests)
-        if test.outcome == "passed" and test.node_id not in suspected and baseline.latest_test(test.node_id) is not None
-    ]
+    ratios: dict[int, float] = {}
+    for index, test in enumerate(tests):
+        base = baseline.latest_test(test.node_id) if test.outcome == "passed" and test.node_id not in suspected else None
+        reference = base.metrics.get("duration") if base is not None else None
+        if reference:
+            ratios[index] = _duration(test) / reference
+    if not ratios:
+        return {}
+    middle = statistics.median(ratios.values())
+    usable = [index for index, ratio in ratios.items() if middle / CONTROL_TYPICAL <= ratio <= middle * CONTROL_TYPICAL]
     controls: dict[str, str] = {}
     for index, test in enumerate(tests):
         if test.node_id not in suspected or not usable:
