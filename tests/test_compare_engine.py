@@ -112,6 +112,8 @@ def test_ignored_skipped_and_disabled_metrics() -> None:
     assert statuses(comparison) == [(A, None, "ok"), (B, None, "ok"), (C, None, "ok")]
     assert comparison.verdicts[0].reason == "ignored ('ignore' in pb.yaml:1)"
     assert comparison.verdicts[1].reason == "not judged: test skipped"
+    # "unchanged" counts only what was compared: C; the ignored and the skipped are named apart.
+    assert comparison.summary_line() == "0 regressions, 0 over budget, 1 unchanged, 2 not judged (skipped, xfailed or ignored)"
 
 
 def test_limits_that_cannot_be_checked_and_bad_markers_are_warned() -> None:

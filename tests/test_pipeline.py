@@ -159,7 +159,8 @@ def test_plugin_compares_with_a_previous_run_named_by_perf_baseline(pytester: py
     assert second.ret == pytest.ExitCode.TESTS_FAILED
     second.stdout.fnmatch_lines(
         [
-            "perfbudget: 0 regressions, 1 over budget, 2 unchanged",  # a subject counts once, under its worst status
+            # A subject counts once, under its worst status; the others' times may move on a busy machine, and never fail.
+            "perfbudget: 0 regressions, 1 over budget, *",
             "  test_net.py::test_marked (test_net.py:*)",
             "    OVER BUDGET network_calls 4 > budget 1 (@perf_budget marker)",
             "    REGRESSED network_calls 2 -> 4 (+2; any increase regresses; default rule)",

@@ -62,7 +62,7 @@ def compare(
         subject = _Subject(test.node_id, "test", test.metrics, test.samples, test.file, test.line, test.reruns)
         if test.outcome in NOT_JUDGED_OUTCOMES:
             status = Status.NEW if baseline and baseline.latest_test(test.node_id) is None else Status.OK
-            verdicts.append(_whole(subject, status, f"not judged: test {test.outcome}"))
+            verdicts.append(_whole(subject, status, f"not judged: test {test.outcome}", judged=status is not Status.OK))
             continue
         limits = _test_limits(budgets, test, notes)
         base = baseline.latest_test(test.node_id) if baseline else None
@@ -144,7 +144,7 @@ def _judge(
 ) -> list[Verdict]:
     budgets, has_baseline = judging.budgets, judging.has_baseline
     if budgets.is_ignored(subject.name):
-        return [_whole(subject, Status.OK, f"ignored ('ignore' in {budgets.ignore_source})")]
+        return [_whole(subject, Status.OK, f"ignored ('ignore' in {budgets.ignore_source})", judged=False)]
     verdicts = []
     for metric, limit in sorted(limits.items()):
         if metric not in subject.metrics:
@@ -275,8 +275,8 @@ def _verdict(
     )
 
 
-def _whole(subject: _Subject, status: Status, reason: str) -> Verdict:
-    return Verdict(subject.name, subject.kind, None, status, reason=reason, file=subject.file, line=subject.line)
+def _whole(subject: _Subject, status: Status, reason: str, judged: bool = True) -> Verdict:
+    return Verdict(subject.name, subject.kind, None, status, reason=reason, file=subject.file, line=subject.line, judged=judged)
 
 
 def _removed(run: Run, latest: Run) -> list[Verdict]:

@@ -49,6 +49,7 @@ class Verdict:
     reason: str = ""  # in words: "12 queries > budget 10 (rule 'api' in perfbudget.yaml:14)"
     file: str | None = None  # where to annotate: the test's file and line
     line: int | None = None
+    judged: bool = True  # False for a skipped or xfailed test, or an ignored subject: OK, but not compared
 
     @property
     def delta(self) -> float | None:
@@ -104,6 +105,8 @@ class Comparison:
         Without a baseline nothing can be "unchanged": fine subjects are "ok".
         """
         counts = self.counts()
+        not_judged = self._not_judged()
+        counts[Status.OK] -= not_judged  # "unchanged" counts only what was compared
         fine = "unchanged" if self.baseline is not None else "ok"
         parts = []
         for status, singular, plural in (
@@ -117,7 +120,17 @@ class Comparison:
         ):
             if counts[status] or status in (Status.REGRESSED, Status.OVER_BUDGET):
                 parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
+        if not_judged:
+            parts.append(f"{not_judged} not judged (skipped, xfailed or ignored)")
         return ", ".join(parts)
+
+    def _not_judged(self) -> int:
+        """Subjects that were only looked at: every verdict of theirs says it was not judged."""
+        judged: dict[tuple[str, str], bool] = {}
+        for verdict in self.verdicts:
+            key = (verdict.subject_kind, verdict.subject)
+            judged[key] = judged.get(key, False) or verdict.judged
+        return sum(1 for was_judged in judged.values() if not was_judged)
 
     def should_fail(self, fail_on: tuple[Status, ...] | None = None) -> bool:
         """The single decision of whether perfbudget fails the run (``fail_on``: default the comparison's own)."""
