@@ -10,6 +10,7 @@ archived into a temporary directory: ``archive_perfbudget`` writes it,
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -46,8 +47,14 @@ def import_perfbudget(copy: Path) -> ModuleType:
 
 @contextlib.contextmanager
 def busy_loops(count: int) -> Iterator[None]:
-    """``count`` processes spinning on a CPU each, ended however the block ends."""
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    """``count`` processes spinning on a CPU each, ended however the block ends, or when this process dies.
+
+    A benchmark killed with SIGTERM runs no ``finally``: each loop also
+    watches its parent and exits once it is gone, so no orphan keeps
+    loading the machine (and every later measurement) after a kill.
+    """
+    watch = f"import os\nparent = {os.getpid()}\nwhile os.getppid() == parent:\n    for _ in range(100_000): pass"
+    loops = [subprocess.Popen([sys.executable, "-c", watch]) for _ in range(count)]
     try:
         yield
     finally:
