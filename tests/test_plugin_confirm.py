@@ -75,7 +75,8 @@ def test_a_real_slowdown_is_rerun_confirmed_and_fails_the_run(pytester: pytest.P
 
 
 def test_a_first_use_cost_is_cleared_by_its_reruns(pytester: pytest.Pytester, baseline: str) -> None:
-    result = _run(pytester, "head.ndjson", baseline, HICCUP="1")
+    # A generous rerun budget: on a loaded machine the default share of this short run may not reach the hiccup.
+    result = _run(pytester, "head.ndjson", baseline, "--perf-confirm-budget=10", HICCUP="1")
     assert result.ret == pytest.ExitCode.OK
     hiccup = records_by_name(read_results(pytester.path / "head.ndjson"))["test_hiccup"]
     assert hiccup["metrics"]["duration"] >= 50  # the first run paid it...

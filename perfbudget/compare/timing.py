@@ -35,7 +35,10 @@ confirmed", which never fails. Three pieces of evidence decide:
   drift, whichever is largest, never by less than 1. The suspect is
   confirmed when the quickest round still clears the threshold: noise only
   ever adds time, so a real slowdown lifts even the quickest round, and a
-  hiccup, or a loaded machine preempting some rounds, does not. A round
+  hiccup, or a loaded machine preempting some rounds, does not. Dividing is
+  approximate (the calibration loop or a neighbour slows down by about as
+  much as the suspect, not exactly as much), so a round divided by x2 must
+  clear a bar raised by half of that: x1.5 the threshold. A round
   whose calibration pass was itself preempted (twice the passes' median)
   is no evidence either way: dividing by it would make the round look
   quicker than it ran.
@@ -55,6 +58,7 @@ DRIFT_FLOOR_MS = 1.0  # tests faster than this in the baseline say little about 
 DRIFT_REPORTED = 0.10  # a median ratio at least 10 % away from 1 is reported...
 DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
 MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
+DIVISION_UNCERTAINTY = 0.5  # dividing out a slowdown is approximate: a round's bar rises by this share of what was divided
 DISTURBED = 2.0  # a rerun round whose calibration pass took this many times the passes' median is no evidence
 CONTROL_FLOOR_MS = 0.5  # a control quicker than this in the baseline says nothing about rerunning
 SCATTER_SIGMAS = 2.0  # a time must sit this many robust standard deviations of the tests' scatter beyond the drift
@@ -201,16 +205,21 @@ class TimingContext:
         rounds = _undisturbed(series, reruns.calibration)
         if len(rounds) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: only {len(rounds)} of {len(series)} reruns ran on an undisturbed machine")
-        adjusted, slowest = [], control
+        # (how far the round clears its bar, its time divided out, its bar, its factor)
+        judged = []
         for value, calibration in rounds:
             factor = max(control, calibration / self.calibration_ms) if self.calibration_ms and calibration else control
-            slowest = max(slowest, factor)
-            adjusted.append(value / factor)
-        statistic = min(adjusted)
-        divided = f", reruns up to x{slowest:.2f} slower by drift, calibration or control, divided out" if slowest > 1.0 else ""
-        if statistic > threshold:
-            return Evidence(True, f"confirmed by {len(rounds)} reruns: quickest {show(statistic)} > {show(threshold)}{divided}")
-        return Evidence(False, f"not confirmed: {len(rounds)} reruns, quickest {show(statistic)} <= {show(threshold)}{divided}")
+            bar = threshold * (1.0 + DIVISION_UNCERTAINTY * (factor - 1.0))
+            judged.append((value / factor / bar, value / factor, bar, factor))
+        clearance, statistic, bar, _ = min(judged)
+        slowest = max(factor for *_, factor in judged)
+        divided = (
+            f", reruns up to x{slowest:.2f} slower by drift, calibration or control, divided out"
+            f"{' (the bar raised by half of it)' if bar > threshold else ''}"
+        ) if slowest > 1.0 else ""
+        if clearance > 1.0:
+            return Evidence(True, f"confirmed by {len(rounds)} reruns: quickest {show(statistic)} > {show(bar)}{divided}")
+        return Evidence(False, f"not confirmed: {len(rounds)} reruns, quickest {show(statistic)} <= {show(bar)}{divided}")
 
     def _why_not_rerun(self, rounds: int) -> str:
         if rounds:
