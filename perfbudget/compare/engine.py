@@ -20,7 +20,7 @@ from typing import Callable
 from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
 from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD, NOT_GATED, Change, head_figure, judge_change
-from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift
+from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift, scatter_note
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.run.metrics import METRICS, format_value, is_sampled, is_time
 from perfbudget.run.model import Reruns, Run, TestRecord, UrlSummary
@@ -55,6 +55,7 @@ def compare(
     latest = baseline.latest if baseline else None
     timing = _timing_context(run, latest)
     notes.extend(drift_notes(timing.drifts))
+    notes.extend(scatter_note(timing.drifts, len(baseline.runs)) if baseline else [])
     judging = _Judging(budgets, latest is not None, _Gates(budgets), timing, baseline)
     locations = {test.node_id: (test.file, test.line) for test in run.tests}
 

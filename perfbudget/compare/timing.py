@@ -50,6 +50,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD
 from perfbudget.run.metrics import format_value, is_time
 from perfbudget.run.model import Confirmation, Reruns, Run
 
@@ -73,6 +74,7 @@ class Drift:
     tests: int  # tests that had the metric on both sides
     reported: bool  # most tests moved that way: an environment fact
     scatter_by_size: dict[int, float] = field(default_factory=dict)  # log2 of the baseline value -> robust SD of log ratios
+    tests_by_size: dict[int, int] = field(default_factory=dict)  # log2 of the baseline value -> tests of that size
 
     @property
     def applied(self) -> float:
@@ -88,6 +90,11 @@ class Drift:
         if size not in sizes:
             size = min(sizes, key=lambda known: (abs(known - size), known))
         return sizes[size]
+
+    @property
+    def common_size(self) -> int:
+        """The size (log2 of the baseline value) most tests have."""
+        return max(self.tests_by_size, key=lambda size: (self.tests_by_size[size], -size))
 
     def band(self, baseline: float) -> float:
         """The relative slowdown the scatter alone explains at ``baseline``'s size (0.5 for +50 %)."""
@@ -119,7 +126,8 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
         slower = factor > 1
         agreeing = sum(1 for ratio in values if (ratio > 1) == slower) / len(values)
         reported = abs(factor - 1) >= DRIFT_REPORTED and agreeing >= DRIFT_MAJORITY
-        drifts[metric] = Drift(factor, len(values), reported, _scatter_by_size(by_size.get(metric, {})))
+        sizes = by_size.get(metric, {})
+        drifts[metric] = Drift(factor, len(values), reported, _scatter_by_size(sizes), {size: len(ratios) for size, ratios in sizes.items()})
     return drifts
 
 
@@ -154,6 +162,24 @@ def drift_notes(drifts: dict[str, Drift]) -> list[str]:
     judged = "each test's time is judged relative to it" if main.factor > 1 else "limits are not tightened for it"
     factors = ", ".join(f"{metric} x{drift.factor:.2f}" for metric, drift in sorted(reported.items()))
     return [f"run-level drift: this runner was {way} than the baseline's across {main.tests:,} tests ({factors}); {judged}"]
+
+
+def scatter_note(drifts: dict[str, Drift], baseline_runs: int) -> list[str]:
+    """With fewer than 3 baseline runs, what the tests' scatter hides: the wall-time band of the run's most common test size."""
+    drift = drifts.get("duration")
+    if drift is None or not drift.scatter_by_size or baseline_runs >= MIN_SAMPLES_FOR_SPREAD:
+        return []
+    size = drift.common_size
+    low, band = 2.0**size, drift.band(2.0**size)
+    return [
+        f"timing noise: tests of {_ms(low)}-{_ms(2 * low)} scatter +/-{math.exp(drift.scatter(low)) - 1:.0%} between runs here, "
+        f"so a slowdown under x{1 + band:.2f} cannot be told from noise against {baseline_runs} baseline run"
+        f"{'s' if baseline_runs != 1 else ''}; a history of {MIN_SAMPLES_FOR_SPREAD} or more judges each test by its own spread"
+    ]
+
+
+def _ms(value: float) -> str:
+    return f"{value:g} ms" if value >= 1 else f"{value * 1000:g} us"
 
 
 def noise_band(*confirmations: Confirmation | None) -> float:
