@@ -210,20 +210,25 @@ def test_a_machine_slower_during_the_reruns_is_divided_out() -> None:
     head = run_of(reran(record(A, duration=80), [4.0] * 5, duration=[70, 72, 75, 71, 70]))
     verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
     assert verdict.status is Status.UNCONFIRMED
-    assert "quickest 35 ms <= 72 ms, reruns up to x2.00 slower by drift, calibration or control, divided out (the bar raised by half of it)" in verdict.reason
+    assert "quickest 35 ms <= 72 ms, reruns up to x2.00 slower by drift or calibration, divided out (the bar raised by half of it)" in verdict.reason
     quick = run_of(reran(record(A, duration=80), [1.0] * 5, duration=[70, 72, 75, 71, 70]))  # a faster machine tightens nothing
     assert compare(quick, None, Baseline([base], "b.json")).verdicts[0].status is Status.REGRESSED
 
 
-def test_a_control_rerun_slower_than_its_baseline_is_divided_out() -> None:
-    """Rerun alone, a test can be slower than in the loop (cold caches): its neighbour's reruns measure that."""
+def test_what_rerunning_alone_cost_the_control_is_taken_off() -> None:
+    """Rerun alone, a test can be slower than in the loop (cold caches): its neighbour's reruns measure that, in time."""
     base = run_of(record(A, duration=40), record(B, duration=10))
     suspect = reran(record(A, duration=80), duration=[70, 72, 75, 71, 70])
-    head = run_of(suspect, record(B, duration=10))
+    head = run_of(suspect, record(B, duration=12))  # B took 12 ms in this run's loop
     assert compare(head, None, Baseline([base], "b.json")).verdicts[0].status is Status.REGRESSED
-    suspect.reruns.control, suspect.reruns.control_samples = B, {"duration": [20, 21, 19, 20, 20]}  # x2 its baseline
+    suspect.reruns.control, suspect.reruns.control_samples = B, {"duration": [40, 41, 39, 42, 42]}  # +29 ms rerun alone
     verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
-    assert verdict.status is Status.UNCONFIRMED and "quickest 35 ms <= 72 ms" in verdict.reason
+    assert verdict.status is Status.UNCONFIRMED
+    assert "quickest 41 ms <= 48 ms, rerunning alone cost its neighbour +29 ms, taken off" in verdict.reason
+    # The cost is time, not a ratio: a 10 ms neighbour paying +10 ms does not halve a 40 ms test's slowdown.
+    suspect.reruns.control_samples = {"duration": [22, 22, 22, 22, 22]}
+    verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
+    assert verdict.status is Status.REGRESSED and "quickest 60 ms > 48 ms, rerunning alone cost its neighbour +10 ms" in verdict.reason
 
 
 def test_run_level_drift_is_reported_and_divided_out() -> None:

@@ -56,7 +56,7 @@ def compare(
     timing = _timing_context(run, latest)
     notes.extend(drift_notes(timing.drifts))
     notes.extend(scatter_note(timing.drifts, len(baseline.runs)) if baseline else [])
-    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing, baseline)
+    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing, run)
     locations = {test.node_id: (test.file, test.line) for test in run.tests}
 
     for test in run.tests:
@@ -103,14 +103,14 @@ def _timing_context(run: Run, latest: Run | None) -> TimingContext:
         own = run.confirmation
         return TimingContext(noise=noise_band(own), calibration_ms=own.calibration_ms if own else None, confirmation=own)
     reference = {test.node_id: test.metrics for test in latest.tests}
-    base = latest.confirmation
-    calibration = (base.calibration_ms if base else None) or (run.confirmation.calibration_ms if run.confirmation else None)
-    return TimingContext(
-        drifts=run_drift(run, reference),
-        noise=noise_band(run.confirmation, base),
-        calibration_ms=calibration,
-        confirmation=run.confirmation,
-    )
+    base, own = latest.confirmation, run.confirmation
+    drifts = run_drift(run, reference)
+    # The reruns' calibration is held against this run's own when the tests measured the drift from the
+    # baseline: the loop's speed in two processes differs by up to x2 here with no bearing on the tests'.
+    # Only a run too small for a drift falls back on the baseline's calibration.
+    first, second = (own, base) if "duration" in drifts else (base, own)
+    calibration = (first.calibration_ms if first else None) or (second.calibration_ms if second else None)
+    return TimingContext(drifts=drifts, noise=noise_band(own, base), calibration_ms=calibration, confirmation=own)
 
 
 def _confirmation_notes(run: Run, judging: _Judging) -> list[str]:
@@ -193,21 +193,27 @@ class _Judging:
     has_baseline: bool
     gates: _Gates
     timing: TimingContext
-    baseline: Baseline | None
+    run: Run
     unchecked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, metric) budgets not checked
     suspects: list[Verdict] = field(default_factory=list)  # slower times, confirmed or not
+    _in_loop: dict[str, dict[str, float]] | None = None  # node id -> its metrics in this run's loop, built at first need
 
     def confirmed(self, subject: _Subject, verdict: Verdict, threshold: float) -> Verdict:
         """The failing time verdict if the subject's reruns confirm it, else the same verdict UNCONFIRMED."""
         assert verdict.metric is not None
         control = subject.reruns.control if subject.reruns is not None else None
-        base = self.baseline.latest_test(control) if self.baseline is not None and control else None
-        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, base.metrics if base is not None else None)
+        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, self.in_loop(control) if control else None)
         verdict.reason = f"{verdict.reason}; {evidence.words}"
         if not evidence.confirmed:
             verdict.status = Status.UNCONFIRMED
         self.suspects.append(verdict)
         return verdict
+
+    def in_loop(self, node_id: str) -> dict[str, float] | None:
+        """A test's metrics as this run's loop measured them (a control's, against its reruns)."""
+        if self._in_loop is None:
+            self._in_loop = {test.node_id: test.metrics for test in self.run.tests}
+        return self._in_loop.get(node_id)
 
 
 class _Gates(dict[str, "tuple[RegressionRule, bool] | None"]):

@@ -27,21 +27,23 @@ confirmed", which never fails. Three pieces of evidence decide:
   the same thing for the subject itself, so smaller changes can be told.
 * **Reruns.** The plugin reruns each suspect in the same session, several
   rounds, each just after a pass of the calibration loop and a rerun of a
-  control (a neighbouring test that did not look slower). A round's time is
-  divided by how much slower the machine was at that moment than while the
-  baseline ran (its calibration pass against the baseline's), by how much
-  slower the control's reruns were than its baseline (rerunning alone, away
-  from the neighbours that warmed the caches, costs something), and by the
-  drift, whichever is largest, never by less than 1. The suspect is
-  confirmed when the quickest round still clears the threshold: noise only
-  ever adds time, so a real slowdown lifts even the quickest round, and a
-  hiccup, or a loaded machine preempting some rounds, does not. Dividing is
-  approximate (the calibration loop or a neighbour slows down by about as
-  much as the suspect, not exactly as much), so a round divided by x2 must
-  clear a bar raised by half of that: x1.5 the threshold. A round
-  whose calibration pass was itself preempted (twice the passes' median)
-  is no evidence either way: dividing by it would make the round look
-  quicker than it ran.
+  control (a neighbouring test that did not look slower). What rerunning
+  alone cost the control (its reruns against its time in this run's loop:
+  cold caches, set-up) is taken off each round, as time, not as a ratio.
+  The round is then divided by the drift or by how much slower the machine
+  was during it than during this run's loop (its calibration pass against
+  the loop's), whichever is larger, never by less than 1. The calibration
+  loop's speed differs by up to x2 between two processes with no bearing on
+  the tests', so the baseline's calibration stands in only for a run too
+  small to measure a drift. The suspect is confirmed when the quickest
+  round still clears the threshold: noise only ever adds time, so a real
+  slowdown lifts even the quickest round, and a hiccup, or a loaded machine
+  preempting some rounds, does not. Dividing is approximate (the
+  calibration loop slows down by about as much as the suspect, not exactly
+  as much), so a round divided by x2 must clear a bar raised by half of
+  that: x1.5 the threshold. A round whose calibration pass was itself
+  preempted (twice the passes' median) is no evidence either way: dividing
+  by it would make the round look quicker than it ran.
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
 MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
 DIVISION_UNCERTAINTY = 0.5  # dividing out a slowdown is approximate: a round's bar rises by this share of what was divided
 DISTURBED = 2.0  # a rerun round whose calibration pass took this many times the passes' median is no evidence
-CONTROL_FLOOR_MS = 0.5  # a control quicker than this in the baseline says nothing about rerunning
 SCATTER_SIGMAS = 2.0  # a time must sit this many robust standard deviations of the tests' scatter beyond the drift
 SCATTER_MIN_TESTS = 20  # the scatter of a size is worked out over at least this many tests of about that size
 
@@ -221,31 +222,35 @@ class TimingContext:
             drift = self.drifts.get("duration")
         return max(self.noise, drift.band(baseline) if drift is not None else 0.0)
 
-    def examine(self, metric: str, threshold: float, reruns: Reruns | None, control_base: dict[str, float] | None = None) -> Evidence:
-        """Do the suspect's reruns confirm that ``metric`` is past ``threshold``? ``control_base``: its control's baseline metrics."""
+    def examine(self, metric: str, threshold: float, reruns: Reruns | None, control_loop: dict[str, float] | None = None) -> Evidence:
+        """Do the suspect's reruns confirm that ``metric`` is past ``threshold``? ``control_loop``: its control's metrics in this run's loop."""
         show = lambda value: format_value(metric, value)  # noqa: E731
         series = reruns.samples.get(metric, []) if reruns is not None else []
         if reruns is None or len(series) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
-        control = max(1.0, self.drift(metric), _control_factor(metric, reruns, control_base))
+        drift = max(1.0, self.drift(metric))
+        alone = _rerun_alone_cost(metric, reruns, control_loop)
         rounds = _undisturbed(series, reruns.calibration)
         if len(rounds) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: only {len(rounds)} of {len(series)} reruns ran on an undisturbed machine")
-        # (how far the round clears its bar, its time divided out, its bar, its factor)
+        # (how far the round clears its bar, its time with the machine's share taken out, its bar, its factor)
         judged = []
         for value, calibration in rounds:
-            factor = max(control, calibration / self.calibration_ms) if self.calibration_ms and calibration else control
+            factor = max(drift, calibration / self.calibration_ms) if self.calibration_ms and calibration else drift
             bar = threshold * (1.0 + DIVISION_UNCERTAINTY * (factor - 1.0))
-            judged.append((value / factor / bar, value / factor, bar, factor))
+            adjusted = max(0.0, value - alone) / factor
+            judged.append((adjusted / bar, adjusted, bar, factor))
         clearance, statistic, bar, _ = min(judged)
         slowest = max(factor for *_, factor in judged)
-        divided = (
-            f", reruns up to x{slowest:.2f} slower by drift, calibration or control, divided out"
-            f"{' (the bar raised by half of it)' if bar > threshold else ''}"
-        ) if slowest > 1.0 else ""
+        how = ""
+        if alone > 0:
+            how += f", rerunning alone cost its neighbour +{show(alone)}, taken off"
+        if slowest > 1.0:
+            raised = " (the bar raised by half of it)" if bar > threshold else ""
+            how += f", reruns up to x{slowest:.2f} slower by drift or calibration, divided out{raised}"
         if clearance > 1.0:
-            return Evidence(True, f"confirmed by {len(rounds)} reruns: quickest {show(statistic)} > {show(bar)}{divided}")
-        return Evidence(False, f"not confirmed: {len(rounds)} reruns, quickest {show(statistic)} <= {show(bar)}{divided}")
+            return Evidence(True, f"confirmed by {len(rounds)} reruns: quickest {show(statistic)} > {show(bar)}{how}")
+        return Evidence(False, f"not confirmed: {len(rounds)} reruns, quickest {show(statistic)} <= {show(bar)}{how}")
 
     def _why_not_rerun(self, rounds: int) -> str:
         if rounds:
@@ -257,15 +262,20 @@ class TimingContext:
         return "not rerun (the test did not pass again, or was not a suspect while it ran)"
 
 
-def _control_factor(metric: str, reruns: Reruns, control_base: dict[str, float] | None) -> float:
-    """How much slower the control's reruns were than its baseline (median of its rounds), on ``metric`` or else duration."""
-    if control_base is None:
-        return 1.0
-    name = metric if metric in reruns.control_samples and metric in control_base else "duration"
-    rounds, base = reruns.control_samples.get(name), control_base.get(name)
-    if not rounds or base is None or base < CONTROL_FLOOR_MS:
-        return 1.0
-    return statistics.median(rounds) / base
+def _rerun_alone_cost(metric: str, reruns: Reruns, control_loop: dict[str, float] | None) -> float:
+    """How much longer the control took rerun (median of its rounds) than in this run's loop, on ``metric`` or else duration.
+
+    Rerun alone, away from the neighbours that warmed its caches, a test
+    pays a cost of its own: about the same time for the suspect beside it,
+    whatever the suspect's size, so it is taken off, not divided out.
+    """
+    if control_loop is None:
+        return 0.0
+    name = metric if metric in reruns.control_samples and metric in control_loop else "duration"
+    rounds, loop = reruns.control_samples.get(name), control_loop.get(name)
+    if not rounds or loop is None:
+        return 0.0
+    return max(0.0, statistics.median(rounds) - loop)
 
 
 def _undisturbed(series: list[float], calibration: list[float]) -> list[tuple[float, float | None]]:

@@ -15,7 +15,7 @@ tests (the serial run, or each xdist worker for its own tests):
    the calibration loop and after its control: the nearest neighbour in
    run order that did not look slower. A test rerun on its own, away from
    the neighbours that warmed its caches, can be slower than in the loop;
-   the control's reruns against its baseline measure that, so it is not
+   the control's reruns against its time in the loop measure that, so it is not
    taken for a regression. Per round it keeps the time metrics of each
    test, of its control, and of each suspect URL. A rerun that does not
    pass is not evidence.
