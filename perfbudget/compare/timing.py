@@ -128,7 +128,7 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
         agreeing = sum(1 for ratio in values if (ratio > 1) == slower) / len(values)
         reported = abs(factor - 1) >= DRIFT_REPORTED and agreeing >= DRIFT_MAJORITY
         sizes = by_size.get(metric, {})
-        drifts[metric] = Drift(factor, len(values), reported, _scatter_by_size(sizes), {size: len(ratios) for size, ratios in sizes.items()})
+        drifts[metric] = Drift(factor, len(values), reported, _scatter_by_size(sizes), {size: len(logs) for size, logs in sizes.items()})
     return drifts
 
 
@@ -170,17 +170,13 @@ def scatter_note(drifts: dict[str, Drift], baseline_runs: int) -> list[str]:
     drift = drifts.get("duration")
     if drift is None or not drift.scatter_by_size or baseline_runs >= MIN_SAMPLES_FOR_SPREAD:
         return []
-    size = drift.common_size
-    low, band = 2.0**size, drift.band(2.0**size)
+    low = 2.0**drift.common_size  # at least 1 ms: DRIFT_FLOOR_MS
+    band = drift.band(low)
     return [
-        f"timing noise: tests of {_ms(low)}-{_ms(2 * low)} scatter +/-{math.exp(drift.scatter(low)) - 1:.0%} between runs here, "
+        f"timing noise: tests of {low:g} ms-{2 * low:g} ms scatter +/-{math.exp(drift.scatter(low)) - 1:.0%} between runs here, "
         f"so a slowdown under x{1 + band:.2f} cannot be told from noise against {baseline_runs} baseline run"
         f"{'s' if baseline_runs != 1 else ''}; a history of {MIN_SAMPLES_FOR_SPREAD} or more judges each test by its own spread"
     ]
-
-
-def _ms(value: float) -> str:
-    return f"{value:g} ms" if value >= 1 else f"{value * 1000:g} us"
 
 
 def noise_band(*confirmations: Confirmation | None) -> float:
