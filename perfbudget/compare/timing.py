@@ -30,20 +30,19 @@ confirmed", which never fails. Three pieces of evidence decide:
   control (a neighbouring test that did not look slower). What rerunning
   alone cost the control (its reruns against its time in this run's loop:
   cold caches, set-up) is taken off each round, as time, not as a ratio.
-  The round is then divided by the drift or by how much slower the machine
-  was during it than during this run's loop (its calibration pass against
-  the loop's), whichever is larger, never by less than 1. The calibration
-  loop's speed differs by up to x2 between two processes with no bearing on
-  the tests', so the baseline's calibration stands in only for a run too
-  small to measure a drift. The suspect is confirmed when the quickest
-  round still clears the threshold: noise only ever adds time, so a real
-  slowdown lifts even the quickest round, and a hiccup, or a loaded machine
-  preempting some rounds, does not. Dividing is approximate (the
-  calibration loop slows down by about as much as the suspect, not exactly
-  as much), so a round divided by x2 must clear a bar raised by half of
-  that: x1.5 the threshold. A round whose calibration pass was itself
-  preempted (twice the passes' median) is no evidence either way: dividing
-  by it would make the round look quicker than it ran.
+  Rounds are then divided by the drift or by how much slower the machine
+  was during the reruns than during this run's loop (the median of the
+  rounds' calibration passes against the loop's), whichever is larger,
+  never by less than 1. The calibration loop's speed differs by up to x2
+  between two processes, and between the cores of one, with no bearing on
+  the tests', hence the median, and the baseline's calibration stands in
+  only for a run too small to measure a drift. The suspect is confirmed
+  when the quickest round still clears the threshold: noise only ever adds
+  time, so a real slowdown lifts even the quickest round, and a hiccup, or
+  a loaded machine preempting some rounds, does not. Dividing is
+  approximate (the calibration loop slows down by about as much as the
+  suspect, not exactly as much), so reruns divided by x2 must clear a bar
+  raised by half of that: x1.5 the threshold.
 """
 
 from __future__ import annotations
@@ -62,7 +61,6 @@ DRIFT_REPORTED = 0.10  # a median ratio at least 10 % away from 1 is reported...
 DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
 MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
 DIVISION_UNCERTAINTY = 0.5  # dividing out a slowdown is approximate: a round's bar rises by this share of what was divided
-DISTURBED = 2.0  # a rerun round whose calibration pass took this many times the passes' median is no evidence
 SCATTER_SIGMAS = 2.0  # a time must sit this many robust standard deviations of the tests' scatter beyond the drift
 SCATTER_MIN_TESTS = 20  # the scatter of a size is worked out over at least this many tests of about that size
 
@@ -224,29 +222,19 @@ class TimingContext:
         series = reruns.samples.get(metric, []) if reruns is not None else []
         if reruns is None or len(series) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
-        drift = max(1.0, self.drift(metric))
         alone = _rerun_alone_cost(metric, reruns, control_loop)
-        rounds = _undisturbed(series, reruns.calibration)
-        if len(rounds) < MIN_RERUNS:
-            return Evidence(False, f"not confirmed: only {len(rounds)} of {len(series)} reruns ran on an undisturbed machine")
-        # (how far the round clears its bar, its time with the machine's share taken out, its bar, its factor)
-        judged = []
-        for value, calibration in rounds:
-            factor = max(drift, calibration / self.calibration_ms) if self.calibration_ms and calibration else drift
-            bar = threshold * (1.0 + DIVISION_UNCERTAINTY * (factor - 1.0))
-            adjusted = max(0.0, value - alone) / factor
-            judged.append((adjusted / bar, adjusted, bar, factor))
-        clearance, statistic, bar, _ = min(judged)
-        slowest = max(factor for *_, factor in judged)
-        how = ""
-        if alone > 0:
-            how += f", rerunning alone cost its neighbour +{show(alone)}, taken off"
-        if slowest > 1.0:
-            raised = " (the bar raised by half of it)" if bar > threshold else ""
-            how += f", reruns up to x{slowest:.2f} slower by drift or calibration, divided out{raised}"
-        if clearance > 1.0:
-            return Evidence(True, f"confirmed by {len(rounds)} reruns: quickest {show(statistic)} > {show(bar)}{how}")
-        return Evidence(False, f"not confirmed: {len(rounds)} reruns, quickest {show(statistic)} <= {show(bar)}{how}")
+        # The machine's slowdown during the reruns: the median of their calibration passes, so that one pass
+        # preempted, or run on the other core, does not decide; never less than the drift, never below 1.
+        machine = statistics.median(reruns.calibration) / self.calibration_ms if self.calibration_ms and reruns.calibration else 1.0
+        factor = max(1.0, self.drift(metric), machine)
+        bar = threshold * (1.0 + DIVISION_UNCERTAINTY * (factor - 1.0))
+        statistic = max(0.0, min(series) - alone) / factor
+        how = f", rerunning alone cost its neighbour +{show(alone)}, taken off" if alone > 0 else ""
+        if factor > 1.0:
+            how += f", reruns x{factor:.2f} slower by drift or calibration, divided out (the bar raised by half of it)"
+        if statistic > bar:
+            return Evidence(True, f"confirmed by {len(series)} reruns: quickest {show(statistic)} > {show(bar)}{how}")
+        return Evidence(False, f"not confirmed: {len(series)} reruns, quickest {show(statistic)} <= {show(bar)}{how}")
 
     def _why_not_rerun(self, rounds: int) -> str:
         if rounds:
@@ -272,15 +260,3 @@ def _rerun_alone_cost(metric: str, reruns: Reruns, control_loop: dict[str, float
     if not rounds or loop is None:
         return 0.0
     return max(0.0, statistics.median(rounds) - loop)
-
-
-def _undisturbed(series: list[float], calibration: list[float]) -> list[tuple[float, float | None]]:
-    """The rounds with their calibration pass, less those whose pass took over ``DISTURBED`` times the passes' median.
-
-    Such a pass was preempted itself: dividing its round by it would make
-    that round look quicker than it ran, and the quickest round decides.
-    """
-    if len(calibration) < len(series):
-        return [(value, None) for value in series]
-    middle = statistics.median(calibration)
-    return [(value, passed) for value, passed in zip(series, calibration) if passed <= DISTURBED * middle]
