@@ -244,11 +244,12 @@ def _change(subject: _Subject, base: TestRecord | UrlSummary, history: History, 
     if not is_time(metric):
         return judge_change(metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule)
     timing = judging.timing
-    # A history of the subject's own measures its run-to-run spread; without one, the run's tests of its size stand in.
-    noise = timing.noise if len(samples) >= MIN_SAMPLES_FOR_SPREAD else timing.noise_for(metric, reference)
-    return judge_change(
-        metric, subject.metrics[metric], subject.samples.get(metric), reference, samples, rule, timing.drift(metric), noise
-    )
+    figure, figure_samples, drift = subject.metrics[metric], subject.samples.get(metric), timing.drift(metric)
+    change = judge_change(metric, figure, figure_samples, reference, samples, rule, drift, timing.noise)
+    if change.status is Status.OK or len(samples) >= MIN_SAMPLES_FOR_SPREAD:
+        return change  # a wider band cannot make an unchanged time change; a history is the subject's own spread
+    # Without a history, the run's tests of its size stand in: worked out only here, for the few times that moved.
+    return judge_change(metric, figure, figure_samples, reference, samples, rule, drift, timing.noise_for(metric, reference))
 
 
 def _figure(subject: _Subject, metric: str) -> float:
