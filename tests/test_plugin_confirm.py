@@ -141,3 +141,19 @@ def test_a_control_is_a_neighbour_whose_baseline_was_typical() -> None:
     work = plan(head, [], Budgets(), Baseline([base], "b.json"), Confirmation(), budget_ms=10_000, rounds=5)
     assert work.tests == [names[3]]
     assert work.controls == {names[3]: names[4]}  # not test_2, nearer but 50 ms in its baseline for 10 ms now
+
+
+def test_a_control_is_like_the_suspect_in_size() -> None:
+    """A 20 ms neighbour says nothing of what rerunning alone costs a 2 ms test: a nearby test of its size is taken."""
+    from perfbudget.budgets import Budgets
+    from perfbudget.compare.baseline import Baseline
+    from perfbudget.plugin.confirm import plan
+    from perfbudget.run.model import Confirmation
+    from tests.helpers_compare import record, run_of
+
+    sizes = [20, 2, 20, 20, 2, 2]
+    names = [f"test_app.py::test_{index}" for index in range(len(sizes))]
+    base = run_of(*(record(name, duration=size) for name, size in zip(names, sizes)))
+    head = [record(name, duration=10 if index == 1 else size) for index, (name, size) in enumerate(zip(names, sizes))]
+    work = plan(head, [], Budgets(), Baseline([base], "b.json"), Confirmation(), budget_ms=10_000, rounds=5)
+    assert work.tests == [names[1]] and work.controls == {names[1]: names[4]}

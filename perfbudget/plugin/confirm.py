@@ -43,7 +43,8 @@ NOISE_SIGMAS = 1.0  # the noise band: this many robust standard deviations of th
 WARM_UP_PASSES = 5
 MIN_NOISE_SAMPLES = 5
 TESTS_PER_URL = 3  # a suspect URL is rerun through at most this many of its tests, the quickest
-CONTROL_TYPICAL = 1.5  # a control's ratio to its baseline is within this factor of the run's median ratio
+CONTROL_TYPICAL = 1.5  # a control's ratio to its baseline is within this factor of the run's median, its baseline of the suspect's
+CONTROL_WALK = 200  # how far each way a control like the suspect is looked for
 ROUND_OVERHEAD_MS = 5.0  # set-up and teardown of one rerun, beyond the test's own duration, when estimating
 
 
@@ -174,31 +175,57 @@ def plan(
 
 
 def _controls(tests: list[TestRecord], suspected: set[str], baseline: Baseline | None) -> dict[str, str]:
-    """For each suspect, the nearest test before it (else after) that passed, is no suspect and has a typical baseline.
+    """For each suspect, the nearest test (before it on a tie) that passed, is no suspect, and is like it.
 
-    Typical: its ratio to its baseline is within ``CONTROL_TYPICAL`` of the
-    run's median ratio. A control whose baseline was a hiccup (or a lucky
-    quick pass) would measure that, not what rerunning alone costs.
+    Like it: its ratio to its baseline is within ``CONTROL_TYPICAL`` of the
+    run's median ratio (a control whose baseline was a hiccup, or a lucky
+    quick pass, would measure that, not what rerunning alone costs), and,
+    among the ``CONTROL_WALK`` nearest each way, its baseline is within
+    ``CONTROL_TYPICAL`` of the suspect's (a 20 ms sleep says nothing of what
+    rerunning alone costs a 2 ms database test); else the nearest typical one.
     """
     if baseline is None:
         return {}
-    ratios: dict[int, float] = {}
+    references: dict[int, float] = {}  # index -> baseline duration, of possible controls
+    ratios: list[float] = []
     for index, test in enumerate(tests):
         base = baseline.latest_test(test.node_id) if test.outcome == "passed" and test.node_id not in suspected else None
         reference = base.metrics.get("duration") if base is not None else None
         if reference:
-            ratios[index] = _duration(test) / reference
+            references[index] = reference
+            ratios.append(_duration(test) / reference)
     if not ratios:
         return {}
-    middle = statistics.median(ratios.values())
-    usable = [index for index, ratio in ratios.items() if middle / CONTROL_TYPICAL <= ratio <= middle * CONTROL_TYPICAL]
+    middle = statistics.median(ratios)
+    usable = {
+        index: reference
+        for index, reference in references.items()
+        if middle / CONTROL_TYPICAL <= _duration(tests[index]) / reference <= middle * CONTROL_TYPICAL
+    }
     controls: dict[str, str] = {}
     for index, test in enumerate(tests):
-        if test.node_id not in suspected or not usable:
-            continue
-        nearest = min(usable, key=lambda other: (abs(other - index), other > index))
-        controls[test.node_id] = tests[nearest].node_id
+        if test.node_id in suspected and usable:
+            own = baseline.latest_test(test.node_id)
+            size = own.metrics.get("duration", _duration(test)) if own is not None else _duration(test)
+            found = _nearest_like(index, size, usable)
+            controls[test.node_id] = tests[found].node_id
     return controls
+
+
+def _nearest_like(index: int, size: float, usable: dict[int, float]) -> int:
+    """The nearest usable index whose baseline is within ``CONTROL_TYPICAL`` of ``size``, else the nearest usable one."""
+    nearest = None
+    for distance in range(1, CONTROL_WALK + 1):
+        for other in (index - distance, index + distance):
+            reference = usable.get(other)
+            if reference is None:
+                continue
+            if size / CONTROL_TYPICAL <= reference <= size * CONTROL_TYPICAL:
+                return other
+            nearest = other if nearest is None else nearest
+    if nearest is not None:
+        return nearest
+    return min(usable, key=lambda other: (abs(other - index), other > index))
 
 
 def _excess(verdict: object) -> float:
