@@ -61,7 +61,7 @@ DRIFT_REPORTED = 0.10  # a median ratio at least 10 % away from 1 is reported...
 DRIFT_MAJORITY = 0.60  # ...when at least 60 % of the tests moved that way
 MIN_RERUNS = 3  # rounds a suspect needs before its reruns can confirm it
 DIVISION_UNCERTAINTY = 0.5  # dividing out a slowdown is approximate: a round's bar rises by this share of what was divided
-SCATTER_SIGMAS = 2.0  # a time must sit this many robust standard deviations of the tests' scatter beyond the drift
+SCATTER_SIGMAS = 3.0  # a time must sit this many robust standard deviations of the tests' scatter beyond the drift
 SCATTER_MIN_TESTS = 20  # the scatter of a size is worked out over at least this many tests of about that size
 
 
