@@ -157,3 +157,39 @@ def test_a_control_is_like_the_suspect_in_size() -> None:
     head = [record(name, duration=10 if index == 1 else size) for index, (name, size) in enumerate(zip(names, sizes))]
     work = plan(head, [], Budgets(), Baseline([base], "b.json"), Confirmation(), budget_ms=10_000, rounds=5)
     assert work.tests == [names[1]] and work.controls == {names[1]: names[4]}
+
+
+ONCE = """
+import os
+import time
+
+import pytest
+
+SET_UP = []
+
+
+@pytest.fixture(scope="session")
+def database():
+    # Like a test database whose models cannot be created twice in one process.
+    if SET_UP:
+        raise RuntimeError("the test database cannot be created again")
+    SET_UP.append(1)
+    yield
+
+
+def test_sleeper(database):
+    time.sleep(float(os.environ.get("SLEEP_MS", "5")) / 1000)
+"""
+
+
+def test_reruns_that_cannot_run_stop_early_and_say_why(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=ONCE)
+    _run(pytester, "base.ndjson").assert_outcomes(passed=1)
+    result = _run(pytester, "head.ndjson", "--perf-baseline=base.ndjson", SLEEP_MS="40")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK  # never confirmed, so never failing
+    result.stdout.fnmatch_lines(
+        ["perfbudget: timing suspects could not be rerun, so none is confirmed (the first 3 reruns failed: "
+         "test_suite.py::test_sleeper setup: RuntimeError: the test database cannot be created again)"]
+    )  # fmt: skip
+    assert read_results(pytester.path / "head.ndjson")["confirmation"]["tests"] == 0

@@ -45,6 +45,7 @@ MIN_NOISE_SAMPLES = 5
 TESTS_PER_URL = 3  # a suspect URL is rerun through at most this many of its tests, the quickest
 CONTROL_TYPICAL = 1.5  # a control's ratio to its baseline is within this factor of the run's median, its baseline of the suspect's
 CONTROL_WALK = 200  # how far each way a control like the suspect is looked for
+GIVE_UP_AFTER = 3  # reruns that fail before any passes: the reruns stop there
 ROUND_OVERHEAD_MS = 5.0  # set-up and teardown of one rerun, beyond the test's own duration, when estimating
 
 
@@ -252,6 +253,8 @@ class Confirmer:
     tests: dict[str, Reruns] = field(default_factory=dict)
     urls: dict[str, Reruns] = field(default_factory=dict)
     seconds: float = 0.0
+    passed: int = 0  # reruns that passed: evidence
+    failed: int = 0  # reruns that did not pass, or could not run: no evidence
 
     def confirm(self, work: Plan, position: Callable[[str], int]) -> None:
         """Rerun ``work`` round by round; within a round in the run's own order (``position``), so neighbours share fixtures.
@@ -276,7 +279,11 @@ class Confirmer:
                 calibration = calibrate()  # before the pair (control, suspect), or before a suspect without one
             record = self.run_once(node_id, following)
             if record is None or record.outcome != "passed":
+                self.failed += 1
+                if self.failed >= GIVE_UP_AFTER and self.passed == 0:
+                    break  # nothing reruns here (a session fixture that cannot be set up again): stop paying for it
                 continue
+            self.passed += 1
             if control_of is not None:
                 evidence = self.tests.setdefault(control_of, Reruns())
                 evidence.control = node_id

@@ -80,6 +80,7 @@ class PerfBudgetPlugin:
         self._workers: set[str] = set()
         self._problems: list[str] = []
         self._pipeline_lines: list[str] = []
+        self._rerun_failure: str | None = None  # the first rerun that failed, in one line: said when no rerun passed
         self._verdict_failed = False  # the first pipeline line is the verdict: red when it fails the run
         self.results_path: Path | None = None
         # Timing evidence (plugin/confirm.py), in each process that runs tests.
@@ -273,6 +274,9 @@ class PerfBudgetPlugin:
         positions = {node_id: index for index, node_id in enumerate(items)}
         confirmer = Confirmer(lambda node_id, following: self._run_unreported(items, node_id, following), rounds, budget)
         confirmer.confirm(work, lambda node_id: positions.get(node_id, 0))
+        if confirmer.failed and not confirmer.passed:
+            why = f": {self._rerun_failure}" if self._rerun_failure else ""
+            self.warn(f"perfbudget: timing suspects could not be rerun, so none is confirmed (the first {confirmer.failed} reruns failed{why})")
         confirmation.tests, confirmation.seconds = len(confirmer.tests), confirmer.seconds
         for node_id, evidence in sorted(confirmer.tests.items()):
             writer.write_rerun("test", node_id, evidence)
@@ -303,9 +307,13 @@ class PerfBudgetPlugin:
         captured: list[TestRecord] = []
         self._capture = captured
         try:
-            runtestprotocol(item, log=False, nextitem=following_node)  # type: ignore[arg-type]
+            reports = runtestprotocol(item, log=False, nextitem=following_node)  # type: ignore[arg-type]
         finally:
             self._capture = None
+        failed = next((report for report in reports if report.failed), None)
+        if failed is not None and self._rerun_failure is None:
+            crash = getattr(failed.longrepr, "reprcrash", None)
+            self._rerun_failure = f"{node_id} {failed.when}: {crash.message if crash else 'failed'}".splitlines()[0][:300]
         return captured[-1] if captured else None
 
     @pytest.hookimpl(hookwrapper=True)
