@@ -114,6 +114,9 @@ def test_ignored_skipped_and_disabled_metrics() -> None:
     assert comparison.verdicts[1].reason == "not judged: test skipped"
     # "unchanged" counts only what was compared: C; the ignored and the skipped are named apart.
     assert comparison.summary_line() == "0 regressions, 0 over budget, 1 unchanged, 2 not judged (skipped, xfailed or ignored)"
+    data = comparison_to_dict(comparison)  # every report counts alike
+    assert data["counts"]["ok"] == 1 and data["counts"]["not_judged"] == 2
+    assert [v["judged"] for v in data["verdicts"]] == [False, False, True]
 
 
 def test_limits_that_cannot_be_checked_and_bad_markers_are_warned() -> None:
@@ -338,3 +341,40 @@ def test_one_preempted_calibration_pass_does_not_decide() -> None:
     head = run_of(reran(record(A, duration=80), [2.0, 2.0, 12.0, 2.0, 2.0], duration=[70, 72, 75, 71, 70]), confirmation=loop)
     verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
     assert verdict.status is Status.REGRESSED and verdict.reason.endswith("confirmed by 5 reruns: quickest 70 ms > 48 ms")
+
+
+def test_a_slower_runner_and_busier_reruns_stack() -> None:
+    """The drift measures the loop against the baseline, the calibration the reruns against the loop: both divide."""
+    names = [f"tests/test_app.py::test_{index:02d}" for index in range(40)]
+    base = run_of(*(record(name, duration=10.0) for name in names), confirmation=Confirmation(calibration_ms=1.0))
+    tests = [record(name, duration=16.0) for name in names]  # the runner is x1.6 slower
+    tests[7].metrics["duration"] = 40.0  # a hiccup in unchanged code
+    tests[7].reruns = Reruns(samples={"duration": [25.6] * 5}, calibration=[1.6] * 5)  # reruns x1.6 busier than the loop
+    head = run_of(*tests, confirmation=Confirmation(calibration_ms=1.0))
+    verdict = next(v for v in compare(head, None, Baseline([base], "b.json")).verdicts if v.subject == names[7])
+    assert verdict.status is Status.UNCONFIRMED and "reruns x2.56 slower by drift or calibration" in verdict.reason
+
+
+def test_reruns_are_held_against_their_own_process_loop() -> None:
+    """Under xdist each worker's calibration loop runs at its own speed: reruns compare with their worker's."""
+    names = [f"tests/test_app.py::test_{index:02d}" for index in range(30)]
+    base = run_of(*(record(name, duration=10.0) for name in names))
+    tests = [record(name, duration=10.0) for name in names]
+    tests[0].metrics["duration"] = 30.0
+    # The run's median loop took 1 ms; this worker's took 2 ms, and its reruns took 2 ms too: no busier.
+    tests[0].reruns = Reruns(samples={"duration": [30.0] * 5}, calibration=[2.0] * 5, loop_calibration_ms=2.0)
+    head = run_of(*tests, confirmation=Confirmation(calibration_ms=1.0))
+    verdict = next(v for v in compare(head, None, Baseline([base], "b.json")).verdicts if v.subject == names[0])
+    assert verdict.status is Status.REGRESSED and verdict.reason.endswith("confirmed by 5 reruns: quickest 30 ms > 12 ms")
+    tests[0].reruns.loop_calibration_ms = None  # an older file: the run's calibration stands in
+    verdict = next(v for v in compare(head, None, Baseline([base], "b.json")).verdicts if v.subject == names[0])
+    assert "reruns x2.00 slower by drift or calibration" in verdict.reason
+
+
+def test_a_urls_reruns_take_off_no_test_level_rerun_cost() -> None:
+    base = run_of(record(A, duration=10), record(B, duration=10), urls=[url("/x/", tests=[A], duration=6)])
+    head = run_of(record(A, duration=10), record(B, duration=12), urls=[url("/x/", tests=[A], duration=12)])
+    head.urls[0].reruns = Reruns(samples={"duration": [12.0] * 5}, calibration=[2.0] * 5, control=B,
+                                 control_samples={"duration": [18.0] * 5})  # fmt: skip
+    verdict = next(v for v in compare(head, None, Baseline([base], "b.json")).verdicts if v.subject == "GET /x/")
+    assert verdict.status is Status.REGRESSED and "taken off" not in verdict.reason

@@ -6,10 +6,13 @@ import dataclasses
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from perfbudget.collect import benchmark
 from perfbudget.compare.judge import judge_results
 from perfbudget.compare.verdicts import Status
 from perfbudget.run.aggregate import aggregate_urls
+from perfbudget.run.decode import ResultsError
 from perfbudget.run.model import Details, RequestRecord, Reruns, Run, SqlGroup, TestRecord
 from perfbudget.run.store import ResultsWriter, load_details, load_run, write_run
 
@@ -125,3 +128,14 @@ def test_details_of_a_malformed_node_id_are_never_looked_up(tmp_path: Path) -> N
     path = tmp_path / "results.ndjson"
     path.write_text('{"type":"run","schema_version":2}\n{"type":"test","node_id":["a"],"metrics":{}}\n')
     assert load_details(path, {"a"}) == {}
+
+
+def test_rerun_evidence_round_trips_with_its_process_loop_calibration(tmp_path: Path) -> None:
+    test = _test(0)
+    test.reruns = Reruns({"duration": [5.0, 6.0, 5.5]}, [1.0, 1.1, 0.9], "tests/test_items.py::test_1", {"duration": [4.0] * 3}, 0.95)
+    write_run(_run([test, _test(1)]), tmp_path / "r.ndjson")
+    assert load_run(tmp_path / "r.ndjson").test(test.node_id).reruns == test.reruns  # type: ignore[union-attr]
+    text = (tmp_path / "r.ndjson").read_text(encoding="utf-8").replace('"loop_calibration_ms":0.95', '"loop_calibration_ms":0')
+    (tmp_path / "bad.ndjson").write_text(text, encoding="utf-8")
+    with pytest.raises(ResultsError, match="loop_calibration_ms.*must be positive"):
+        load_run(tmp_path / "bad.ndjson")

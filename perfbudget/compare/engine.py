@@ -101,16 +101,20 @@ def _timing_context(run: Run, latest: Run | None) -> TimingContext:
     """Drift, noise band and the calibration the reruns are measured against."""
     if latest is None:
         own = run.confirmation
-        return TimingContext(noise=noise_band(own), calibration_ms=own.calibration_ms if own else None, confirmation=own)
+        calibration = own.calibration_ms if own else None
+        return TimingContext(noise=noise_band(own), calibration_ms=calibration, loop_reference=True, confirmation=own)
     reference = {test.node_id: test.metrics for test in latest.tests}
     base, own = latest.confirmation, run.confirmation
     drifts = run_drift(run, reference)
     # The reruns' calibration is held against this run's own when the tests measured the drift from the
     # baseline: the loop's speed in two processes differs by up to x2 here with no bearing on the tests'.
     # Only a run too small for a drift falls back on the baseline's calibration.
-    first, second = (own, base) if "duration" in drifts else (base, own)
+    loop = "duration" in drifts
+    first, second = (own, base) if loop else (base, own)
     calibration = (first.calibration_ms if first else None) or (second.calibration_ms if second else None)
-    return TimingContext(drifts=drifts, noise=noise_band(own, base), calibration_ms=calibration, confirmation=own)
+    return TimingContext(
+        drifts=drifts, noise=noise_band(own, base), calibration_ms=calibration, loop_reference=loop, confirmation=own
+    )
 
 
 def _confirmation_notes(run: Run, judging: _Judging) -> list[str]:
@@ -202,7 +206,9 @@ class _Judging:
         """The failing time verdict if the subject's reruns confirm it, else the same verdict UNCONFIRMED."""
         assert verdict.metric is not None
         control = subject.reruns.control if subject.reruns is not None else None
-        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, self.in_loop(control) if control else None)
+        # A URL's control is a whole test: what rerunning alone cost it is no measure of one request's cost.
+        control_loop = self.in_loop(control) if control and subject.kind == "test" else None
+        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, control_loop)
         verdict.reason = f"{verdict.reason}; {evidence.words}"
         if not evidence.confirmed:
             verdict.status = Status.UNCONFIRMED

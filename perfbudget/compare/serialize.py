@@ -45,6 +45,7 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
         "reason": verdict.reason,
         "file": verdict.file,
         "line": verdict.line,
+        "judged": verdict.judged,
     }
 
 
@@ -56,7 +57,7 @@ def comparison_to_dict(comparison: Comparison, fail_on: tuple[Status, ...] | Non
         "format": COMPARISON_FORMAT,
         "summary": comparison.summary_line(),
         "failed": failing,
-        "counts": {status.value: counts[status] for status in Status},
+        "counts": {**{status.value: counts[status] for status in Status}, "not_judged": comparison.not_judged},
         "verdicts": [verdict_to_dict(v) for v in comparison.verdicts],
         "warnings": list(comparison.warnings),
         "budgets_source": comparison.budgets_source,

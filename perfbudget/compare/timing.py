@@ -27,22 +27,24 @@ confirmed", which never fails. Three pieces of evidence decide:
   the same thing for the subject itself, so smaller changes can be told.
 * **Reruns.** The plugin reruns each suspect in the same session, several
   rounds, each just after a pass of the calibration loop and a rerun of a
-  control (a neighbouring test that did not look slower). What rerunning
+  control (a neighbouring test like it that did not look slower). What rerunning
   alone cost the control (its reruns against its time in this run's loop:
   cold caches, set-up) is taken off each round, as time, not as a ratio.
-  Rounds are then divided by the drift or by how much slower the machine
-  was during the reruns than during this run's loop (the median of the
-  rounds' calibration passes against the loop's), whichever is larger,
-  never by less than 1. The calibration loop's speed differs by up to x2
-  between two processes, and between the cores of one, with no bearing on
-  the tests', hence the median, and the baseline's calibration stands in
-  only for a run too small to measure a drift. The suspect is confirmed
-  when the quickest round still clears the threshold: noise only ever adds
-  time, so a real slowdown lifts even the quickest round, and a hiccup, or
-  a loaded machine preempting some rounds, does not. Dividing is
-  approximate (the calibration loop slows down by about as much as the
-  suspect, not exactly as much), so reruns divided by x2 must clear a bar
-  raised by half of that: x1.5 the threshold.
+  Rounds are then divided by the drift (the run's loop against the
+  baseline) times how much slower the machine was during the reruns than
+  during the rerunning process's own loop (the median of the rounds'
+  calibration passes against that loop's; under xdist, each worker's), each
+  never below 1: the two stack. The calibration loop's speed differs by up
+  to x2 between two processes, and between the cores of one, with no
+  bearing on the tests': hence the median and the process's own loop; the
+  baseline's calibration stands in only for a run too small to measure a
+  drift. The suspect is confirmed when the quickest round still clears the
+  threshold: noise only ever adds time, so a real slowdown lifts even the
+  quickest round, and a hiccup, or a loaded machine preempting some
+  rounds, does not. Dividing is approximate (the calibration loop slows
+  down by about as much as the suspect, not exactly as much), so reruns
+  divided by x2 must clear a bar raised by half of that: x1.5 the
+  threshold.
 """
 
 from __future__ import annotations
@@ -196,7 +198,8 @@ class TimingContext:
 
     drifts: dict[str, Drift] = field(default_factory=dict)
     noise: float = 0.0
-    calibration_ms: float | None = None  # the baseline's (what its times were measured at), else the run's own
+    calibration_ms: float | None = None  # what the reruns' calibration is held against when they carry no loop's own
+    loop_reference: bool = False  # hold reruns against their own process's loop: a drift (or no baseline) covers the rest
     confirmation: Confirmation | None = None  # the run's: were suspects rerun at all, and was the budget spent
     confirm: bool = True  # False only when the user trusts single measurements
 
@@ -207,7 +210,7 @@ class TimingContext:
     def noise_for(self, metric: str, baseline: float) -> float:
         """The relative noise band at ``baseline``'s size: the machine's (calibration) or the tests' scatter, the wider.
 
-        A metric too few tests have (a URL's p95, template time in a suite
+        A metric too few tests have (a URL's median, template time in a suite
         that renders little) takes the scatter of wall time: a part of a
         test's time, or one of its requests, scatters at least as much.
         """
@@ -223,10 +226,12 @@ class TimingContext:
         if reruns is None or len(series) < MIN_RERUNS:
             return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
         alone = _rerun_alone_cost(metric, reruns, control_loop)
-        # The machine's slowdown during the reruns: the median of their calibration passes, so that one pass
-        # preempted, or run on the other core, does not decide; never less than the drift, never below 1.
-        machine = statistics.median(reruns.calibration) / self.calibration_ms if self.calibration_ms and reruns.calibration else 1.0
-        factor = max(1.0, self.drift(metric), machine)
+        # The machine's slowdown during the reruns: the median of their calibration passes (one pass preempted,
+        # or run on the other core, does not decide) against the rerunning process's own loop when a drift
+        # measured the loop against the baseline; the two slowdowns stack.
+        reference = reruns.loop_calibration_ms if self.loop_reference and reruns.loop_calibration_ms else self.calibration_ms
+        machine = statistics.median(reruns.calibration) / reference if reference and reruns.calibration else 1.0
+        factor = max(1.0, self.drift(metric)) * max(1.0, machine)
         bar = threshold * (1.0 + DIVISION_UNCERTAINTY * (factor - 1.0))
         statistic = max(0.0, min(series) - alone) / factor
         how = f", rerunning alone cost its neighbour +{show(alone)}, taken off" if alone > 0 else ""
@@ -247,7 +252,7 @@ class TimingContext:
 
 
 def _rerun_alone_cost(metric: str, reruns: Reruns, control_loop: dict[str, float] | None) -> float:
-    """How much longer the control took rerun (median of its rounds) than in this run's loop, on ``metric`` or else duration.
+    """How much longer the control took rerun (median of its rounds) than in this run's loop, on ``metric`` (0 if it lacks it).
 
     Rerun alone, away from the neighbours that warmed its caches, a test
     pays a cost of its own: about the same time for the suspect beside it,
@@ -255,8 +260,7 @@ def _rerun_alone_cost(metric: str, reruns: Reruns, control_loop: dict[str, float
     """
     if control_loop is None:
         return 0.0
-    name = metric if metric in reruns.control_samples and metric in control_loop else "duration"
-    rounds, loop = reruns.control_samples.get(name), control_loop.get(name)
+    rounds, loop = reruns.control_samples.get(metric), control_loop.get(metric)
     if not rounds or loop is None:
         return 0.0
     return max(0.0, statistics.median(rounds) - loop)

@@ -86,11 +86,21 @@ class Comparison:
         return statuses
 
     def counts(self) -> dict[Status, int]:
-        """Subjects per status, each subject counted once under its worst status."""
+        """Subjects per status, each subject counted once under its worst status; OK counts only what was compared."""
         counts = {status: 0 for status in Status}
         for status in self.subject_statuses().values():
             counts[status] += 1
+        counts[Status.OK] -= self.not_judged
         return counts
+
+    @property
+    def not_judged(self) -> int:
+        """Subjects that were only looked at: every verdict of theirs says it was not judged (skipped, xfailed, ignored)."""
+        judged: dict[tuple[str, str], bool] = {}
+        for verdict in self.verdicts:
+            key = (verdict.subject_kind, verdict.subject)
+            judged[key] = judged.get(key, False) or verdict.judged
+        return sum(1 for was_judged in judged.values() if not was_judged)
 
     def by_status(self, *statuses: Status) -> list[Verdict]:
         return [v for v in self.verdicts if v.status in statuses]
@@ -104,9 +114,7 @@ class Comparison:
 
         Without a baseline nothing can be "unchanged": fine subjects are "ok".
         """
-        counts = self.counts()
-        not_judged = self._not_judged()
-        counts[Status.OK] -= not_judged  # "unchanged" counts only what was compared
+        counts, not_judged = self.counts(), self.not_judged
         fine = "unchanged" if self.baseline is not None else "ok"
         parts = []
         for status, singular, plural in (
@@ -123,14 +131,6 @@ class Comparison:
         if not_judged:
             parts.append(f"{not_judged} not judged (skipped, xfailed or ignored)")
         return ", ".join(parts)
-
-    def _not_judged(self) -> int:
-        """Subjects that were only looked at: every verdict of theirs says it was not judged."""
-        judged: dict[tuple[str, str], bool] = {}
-        for verdict in self.verdicts:
-            key = (verdict.subject_kind, verdict.subject)
-            judged[key] = judged.get(key, False) or verdict.judged
-        return sum(1 for was_judged in judged.values() if not was_judged)
 
     def should_fail(self, fail_on: tuple[Status, ...] | None = None) -> bool:
         """The single decision of whether perfbudget fails the run (``fail_on``: default the comparison's own)."""

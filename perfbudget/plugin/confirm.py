@@ -4,16 +4,17 @@
 confirm it. This module gathers that evidence in the process that ran the
 tests (the serial run, or each xdist worker for its own tests):
 
-1. While the tests run, ``Calibrator`` times a fixed loop about twice a
-   second: the machine's speed and its noise band.
+1. While the tests run, ``Calibrator`` times a fixed loop about four times
+   a second: the machine's speed and its noise band.
 2. After the loop, ``plan`` judges this process's tests (their times only,
    kept light while they ran) against the budgets and the baseline; every
    time the comparison calls UNCONFIRMED is a suspect, and the tests behind
    a suspect URL are rerun for it. Suspects are taken largest first, as many
    as fit the time budget (a fraction of the loop's own time).
 3. ``Confirmer`` reruns them round by round, each run just after a pass of
-   the calibration loop and after its control: the nearest neighbour in
-   run order that did not look slower. A test rerun on its own, away from
+   the calibration loop and after its control: a near neighbour in run
+   order like the suspect (typical against its baseline, of about its
+   size) that did not look slower. A test rerun on its own, away from
    the neighbours that warmed its caches, can be slower than in the loop;
    the control's reruns against its time in the loop measure that, so it is not
    taken for a regression. Per round it keeps the time metrics of each
@@ -23,6 +24,7 @@ tests (the serial run, or each xdist worker for its own tests):
 
 from __future__ import annotations
 
+import bisect
 import os
 import statistics
 import time
@@ -204,29 +206,31 @@ def _controls(tests: list[TestRecord], suspected: set[str], baseline: Baseline |
         if middle / CONTROL_TYPICAL <= _duration(tests[index]) / reference <= middle * CONTROL_TYPICAL
     }
     controls: dict[str, str] = {}
+    in_order = sorted(usable)
     for index, test in enumerate(tests):
         if test.node_id in suspected and usable:
             own = baseline.latest_test(test.node_id)
             size = own.metrics.get("duration", _duration(test)) if own is not None else _duration(test)
-            found = _nearest_like(index, size, usable)
+            found = _nearest_like(index, size, usable, in_order)
             controls[test.node_id] = tests[found].node_id
     return controls
 
 
-def _nearest_like(index: int, size: float, usable: dict[int, float]) -> int:
-    """The nearest usable index whose baseline is within ``CONTROL_TYPICAL`` of ``size``, else the nearest usable one."""
-    nearest = None
+def _nearest_like(index: int, size: float, usable: dict[int, float], in_order: list[int]) -> int:
+    """The nearest usable index whose baseline is within ``CONTROL_TYPICAL`` of ``size``, else the nearest usable one.
+
+    Bounded: at most ``CONTROL_WALK`` places each way, then a binary search
+    of ``in_order`` (the usable indices, sorted), so that thousands of
+    suspects in a 50,000-test run cost no more than a walk each.
+    """
     for distance in range(1, CONTROL_WALK + 1):
         for other in (index - distance, index + distance):
             reference = usable.get(other)
-            if reference is None:
-                continue
-            if size / CONTROL_TYPICAL <= reference <= size * CONTROL_TYPICAL:
+            if reference is not None and size / CONTROL_TYPICAL <= reference <= size * CONTROL_TYPICAL:
                 return other
-            nearest = other if nearest is None else nearest
-    if nearest is not None:
-        return nearest
-    return min(usable, key=lambda other: (abs(other - index), other > index))
+    at = bisect.bisect_left(in_order, index)
+    nearby = in_order[max(0, at - 1) : at + 1]
+    return min(nearby, key=lambda other: (abs(other - index), other > index))
 
 
 def _excess(verdict: object) -> float:
@@ -250,6 +254,7 @@ class Confirmer:
     run_once: RunOnce
     rounds: int
     budget_s: float
+    loop_calibration_ms: float | None = None  # this process's calibration while it ran its tests
     tests: dict[str, Reruns] = field(default_factory=dict)
     urls: dict[str, Reruns] = field(default_factory=dict)
     seconds: float = 0.0
@@ -285,14 +290,17 @@ class Confirmer:
                 continue
             self.passed += 1
             if control_of is not None:
-                evidence = self.tests.setdefault(control_of, Reruns())
+                evidence = self.tests.setdefault(control_of, self._evidence())
                 evidence.control = node_id
                 _add_times(evidence.control_samples, record.metrics)
                 continue
-            _add_round(self.tests.setdefault(node_id, Reruns()), calibration, record.metrics)
+            _add_round(self.tests.setdefault(node_id, self._evidence()), calibration, record.metrics)
             round_records.setdefault(round_, []).append((record, calibration))
         self.seconds = time.perf_counter() - started
         self._url_rounds(work, round_records)
+
+    def _evidence(self) -> Reruns:
+        return Reruns(loop_calibration_ms=self.loop_calibration_ms)
 
     def _url_rounds(self, work: Plan, round_records: dict[int, list[tuple[TestRecord, float]]]) -> None:
         """Per round, each suspect URL's figures over the requests its reruns made."""
@@ -303,7 +311,7 @@ class Confirmer:
                 url = summaries.get(key)
                 if url is None:
                     continue
-                evidence = self.urls.setdefault(key, Reruns())
+                evidence = self.urls.setdefault(key, self._evidence())
                 _add_round(evidence, calibration, url.metrics)
                 first = self.tests.get(work.urls[key][0])
                 if evidence.control is None and first is not None and first.control is not None:

@@ -272,7 +272,10 @@ class PerfBudgetPlugin:
             return
         items = {item.nodeid: item for item in session.items}
         positions = {node_id: index for index, node_id in enumerate(items)}
-        confirmer = Confirmer(lambda node_id, following: self._run_unreported(items, node_id, following), rounds, budget)
+        confirmer = Confirmer(
+            lambda node_id, following: self._run_unreported(items, node_id, following), rounds, budget, confirmation.calibration_ms
+        )
+        self._rerun_failure = None  # a --perf-repeat rerun's failure is not the reason these reruns fail
         confirmer.confirm(work, lambda node_id: positions.get(node_id, 0))
         if confirmer.failed and not confirmer.passed:
             why = f": {self._rerun_failure}" if self._rerun_failure else ""

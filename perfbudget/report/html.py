@@ -274,6 +274,7 @@ def render_html(comparison: Comparison) -> str:
             baseline=comparison.baseline,
             summary=comparison.summary_line(),
             counts=comparison.counts(),
+            not_judged=comparison.not_judged,
             Status=Status,
             test_columns=TEST_COLUMNS,
             url_columns=URL_COLUMNS,

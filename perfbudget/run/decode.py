@@ -361,7 +361,11 @@ def rerun_from_dict(where: Where, data: dict[str, Any]) -> tuple[str, str, Rerun
     control_samples = _samples(where, data.get("control_samples", {}), "control_samples")
     if any(value < 0 for series in control_samples.values() for value in series):
         raise where.error("control_samples", "a negative time; no metric is")
-    return kind, name, Reruns(samples=samples, calibration=calibration, control=control, control_samples=control_samples)
+    loop = data.get("loop_calibration_ms")  # absent before it was written: the run's calibration stands in
+    loop_ms = None if loop is None else _num(where, loop, "loop_calibration_ms")
+    if loop_ms is not None and loop_ms <= 0:
+        raise where.error("loop_calibration_ms", "a calibration time must be positive")
+    return kind, name, Reruns(samples, calibration, control, control_samples, loop_ms)
 
 
 def confirmation_from_dict(where: Where, value: Any) -> Confirmation | None:

@@ -170,16 +170,19 @@ class Reruns:
 
     One value per round of each time metric, and per round how long the
     calibration loop took just before (``calibration``, ms): how fast the
-    machine was at that moment, compared with ``Confirmation.calibration_ms``.
-    ``control`` is a neighbouring test that did not look slower, rerun in
-    the same rounds (``control_samples``): what rerunning alone costs an
-    unchanged test, compared with its baseline.
+    machine was at that moment, compared with ``loop_calibration_ms``, the
+    same loop's median while the rerunning process ran its tests (under
+    xdist each worker's own: two processes' loops differ). ``control`` is a
+    neighbouring test like the suspect, rerun in the same rounds
+    (``control_samples``): what rerunning alone costs an unchanged test,
+    compared with its time in the loop.
     """
 
     samples: dict[str, list[float]] = field(default_factory=dict)
     calibration: list[float] = field(default_factory=list)
     control: str | None = None
     control_samples: dict[str, list[float]] = field(default_factory=dict)
+    loop_calibration_ms: float | None = None
 
 
 @dataclass(slots=True)
@@ -187,8 +190,8 @@ class Confirmation:
     """What confirming timing suspects by rerun cost a run, and the machine's speed during it.
 
     ``calibration_ms`` is the calibration loop's time while the run's tests
-    ran (the median over the processes that ran tests): a later run that
-    reruns a suspect compares its own calibration with this baseline's.
+    ran (the median over the processes that ran tests): reruns of a run too
+    small to measure a drift compare their calibration with the baseline's.
     ``calibration_noise`` is how much those timings spread (robust, relative).
     """
 

@@ -182,6 +182,8 @@ def rerun_to_dict(kind: str, name: str, reruns: Reruns) -> dict[str, Any]:
            "calibration": reruns.calibration}  # fmt: skip
     if reruns.control is not None:
         out["control"], out["control_samples"] = reruns.control, dict(sorted(reruns.control_samples.items()))
+    if reruns.loop_calibration_ms is not None:
+        out["loop_calibration_ms"] = reruns.loop_calibration_ms
     return out
 
 
@@ -641,6 +643,8 @@ def attach_reruns(run: Run, reruns: list[tuple[str, str, Reruns]]) -> None:
         subject.reruns.calibration.extend(evidence.calibration)
         if subject.reruns.control is None:
             subject.reruns.control, subject.reruns.control_samples = evidence.control, evidence.control_samples
+        if subject.reruns.loop_calibration_ms is None:
+            subject.reruns.loop_calibration_ms = evidence.loop_calibration_ms
 
 
 def _read_document(path: Path, details: bool) -> Run:
