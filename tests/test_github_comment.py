@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,78 @@ def test_from_artifact_judges_with_the_artifacts_budgets(fake_github: FakeGitHub
     assert cli("comment", "--from-artifact", str(directory), "--mode", "on-failure") == 0
     [comment] = _marked(fake_github)
     assert "1 over budget" in comment["body"]
+
+
+class _SilentServer:
+    """A server on 127.0.0.1 that accepts connections and never answers: a hanging GitHub."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections: list[object] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():  # bounded by close(): the fixture ends it
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections.append(connection)  # kept open, never answered
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for connection in self.connections:
+            connection.close()  # type: ignore[attr-defined]
+        self.listener.close()
+
+
+@pytest.fixture
+def _silent_server() -> Iterator[_SilentServer]:
+    server = _SilentServer()
+    yield server
+    server.close()
+
+
+def _refused_url() -> str:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "expected"),
+    [(None, "no answer from GitHub (ConnectionError); gave up after retries"),
+     ("not a url", "the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)"),
+     ("http://[::1:bad", "the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)")],
+)  # fmt: skip
+def test_no_answer_or_a_bad_url_is_explained_not_a_traceback(
+    pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, api_url: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", api_url or _refused_url())
+    body = _body(tmp_path, "kept in the summary")
+    assert cli("comment", "--body", body, "--max-wait", "1") == 0
+    assert cli("comment", "--body", body, "--max-wait", "1", "--strict") == 3
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and TOKEN not in err
+    assert pr_env.read_text().count("kept in the summary") == 2
+
+
+def test_a_hanging_server_is_given_up_on_within_max_wait(
+    pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, _silent_server: _SilentServer
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", _silent_server.url)
+    assert cli("comment", "--body", _body(tmp_path, "kept"), "--max-wait", "2") == 0
+    # The request that hung used up --max-wait: no retry (before, 5 attempts of 30 s each held it for 121 s).
+    assert len(_silent_server.connections) == 1
+    assert "no answer from GitHub (ReadTimeout)" in capsys.readouterr().err

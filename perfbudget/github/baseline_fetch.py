@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from github3 import GitHub
 from github3.exceptions import GitHubError
 
 from perfbudget.github.artifacts import OLD_NAMES, RESULTS_NAME
-from perfbudget.github.client import describe, get_json
+from perfbudget.github.client import API_ERRORS, describe, get_json
 from perfbudget.run.store import ResultsError, load_run, write_run
 
 # Results file names an artifact may hold, newest format first (the last: perfbudget 0.1's schema 1).
@@ -131,7 +130,7 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
             return outcome
         outcome.notes.append(f"no usable baseline among the last {len(runs)} successful runs")
         return outcome
-    except (GitHubError, requests.RequestException, KeyError, ValueError) as exc:
+    except (*API_ERRORS, KeyError, ValueError) as exc:
         raise describe(exc, doing) from exc
 
 

@@ -20,13 +20,17 @@ from typing import Any, Callable
 
 import requests
 from github3 import GitHub
-from github3.exceptions import GitHubError, IncompleteResponse
+from github3.exceptions import GitHubError, IncompleteResponse, TransportError
 from github3.session import GitHubSession
 
 from perfbudget.errors import PerfBudgetError
 from perfbudget.github.context import ActionsContext, ContextError
 
 log = logging.getLogger(__name__)
+
+# What a call to GitHub can raise: an HTTP error answer, or no answer at all. github3.py wraps a refused
+# connection, a timeout or a bad URL in its own TransportError, which is neither of the other two.
+API_ERRORS = (GitHubError, TransportError, requests.RequestException)
 
 # GitHub's answer when a pull_request run from a fork tries to write.
 READ_ONLY_MESSAGE = "Resource not accessible by integration"
@@ -87,13 +91,15 @@ class RetryingSession(GitHubSession):
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         policy = self.policy
-        waited = 0.0
+        waited = 0.0  # sleeps, and the seconds requests took that got no answer (a hanging server)
         attempt = 0
         while True:
             last = attempt >= policy.attempts - 1
+            started = time.monotonic()
             try:
                 response = super().request(*args, **kwargs)
             except (requests.ConnectionError, requests.Timeout):
+                waited += time.monotonic() - started
                 delay = policy.backoff * 2**attempt
                 if last or waited + delay > policy.max_total_wait:
                     raise
@@ -129,7 +135,11 @@ def policy_for(max_wait: float | None, environ: dict[str, str] | None = None) ->
         except ValueError:
             log.warning("PERFBUDGET_GITHUB_MAX_WAIT=%r is not a number; using 60 seconds", raw)
             max_wait = 60.0
-    return RetryPolicy(max_total_wait=max(max_wait, 0.0), backoff=min(1.0, max(max_wait, 0.0) / 8))
+    bound = max(max_wait, 0.0)
+    # A request that hangs counts against the same bound: no single one may wait longer than it.
+    return RetryPolicy(
+        max_total_wait=bound, backoff=min(1.0, bound / 8), connect_timeout=min(5.0, max(bound, 1.0)), read_timeout=min(30.0, max(bound, 1.0))
+    )
 
 
 def connect(context: ActionsContext, policy: RetryPolicy | None = None) -> GitHub:
@@ -160,8 +170,11 @@ def describe(exc: BaseException, doing: str) -> GitHubProblem:
         if exc.code == 403 and READ_ONLY_MESSAGE.lower() in str(exc.msg).lower():
             hint = "the token is read-only (a pull request from a fork); the job summary has the report"
         return GitHubProblem(f"{doing}: HTTP {exc.code} {exc.msg} ({hint})", exc.code)
-    if isinstance(exc, requests.RequestException):
-        return GitHubProblem(f"{doing}: no answer from GitHub ({type(exc).__name__}); gave up after retries")
+    cause = exc.exception if isinstance(exc, TransportError) else exc
+    if isinstance(cause, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL)):
+        return GitHubProblem(f"{doing}: the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)")
+    if isinstance(cause, requests.RequestException):
+        return GitHubProblem(f"{doing}: no answer from GitHub ({type(cause).__name__}); gave up after retries")
     return GitHubProblem(f"{doing}: {exc}")
 
 

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import requests
 from github3 import GitHub
-from github3.exceptions import GitHubError, NotFoundError
+from github3.exceptions import NotFoundError
 
-from perfbudget.github.client import GitHubProblem, describe, get_json
+from perfbudget.github.client import API_ERRORS, GitHubProblem, describe, get_json
 from perfbudget.report.markdown import COMMENT_LIMIT
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ def upsert_comment(
         else:
             keep.edit(text)
         return CommentOutcome(action, keep.id, keep.html_url or "", removed)
-    except (GitHubError, requests.RequestException) as exc:
+    except API_ERRORS as exc:
         raise describe(exc, doing) from exc
 
 
@@ -142,7 +141,7 @@ def verify_pull_request(client: GitHub, owner: str, repo: str, number: int, head
     doing = f"checking {owner}/{repo}#{number}"
     try:
         pull = get_json(client, f"/repos/{quote(owner)}/{quote(repo)}/pulls/{int(number)}")
-    except (GitHubError, requests.RequestException, ValueError) as exc:
+    except (*API_ERRORS, ValueError) as exc:
         raise describe(exc, doing) from exc
     head = pull.get("head") if isinstance(pull, dict) else None
     actual = head.get("sha") if isinstance(head, dict) else None
