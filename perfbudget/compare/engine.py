@@ -56,8 +56,8 @@ def compare(
     timing = _timing_context(run, latest)
     notes.extend(drift_notes(timing.drifts))
     notes.extend(scatter_note(timing.drifts, len(baseline.runs)) if baseline else [])
-    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing, run)
-    locations = {test.node_id: (test.file, test.line) for test in run.tests}
+    tests_by_id = {test.node_id: test for test in run.tests}
+    judging = _Judging(budgets, latest is not None, _Gates(budgets), timing, tests_by_id)
 
     for test in run.tests:
         subject = _Subject(test.node_id, "test", test.metrics, test.samples, test.file, test.line, test.reruns)
@@ -71,8 +71,8 @@ def compare(
         verdicts.extend(_judge(subject, limits, base, history, judging))
 
     for url in run.urls:
-        first = next((node_id for node_id in url.tests if node_id in locations), None)
-        file, line = locations[first] if first else (None, None)
+        first = next((tests_by_id[node_id] for node_id in url.tests if node_id in tests_by_id), None)
+        file, line = (first.file, first.line) if first else (None, None)
         # A URL's hits in one run are no independent repeats (one machine state, one warm-up):
         # its figures are judged as single measurements, confirmed by the reruns of its tests.
         subject = _Subject(url.key, "url", url.metrics, {}, file, line, url.reruns)
@@ -197,29 +197,22 @@ class _Judging:
     has_baseline: bool
     gates: _Gates
     timing: TimingContext
-    run: Run
+    tests_by_id: dict[str, TestRecord]  # the run's, for a control's metrics in this run's loop
     unchecked: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, metric) budgets not checked
     suspects: list[Verdict] = field(default_factory=list)  # slower times, confirmed or not
-    _in_loop: dict[str, dict[str, float]] | None = None  # node id -> its metrics in this run's loop, built at first need
 
     def confirmed(self, subject: _Subject, verdict: Verdict, threshold: float) -> Verdict:
         """The failing time verdict if the subject's reruns confirm it, else the same verdict UNCONFIRMED."""
         assert verdict.metric is not None
         control = subject.reruns.control if subject.reruns is not None else None
         # A URL's control is a whole test: what rerunning alone cost it is no measure of one request's cost.
-        control_loop = self.in_loop(control) if control and subject.kind == "test" else None
-        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, control_loop)
+        in_loop = self.tests_by_id.get(control) if control and subject.kind == "test" else None
+        evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, in_loop.metrics if in_loop else None)
         verdict.reason = f"{verdict.reason}; {evidence.words}"
         if not evidence.confirmed:
             verdict.status = Status.UNCONFIRMED
         self.suspects.append(verdict)
         return verdict
-
-    def in_loop(self, node_id: str) -> dict[str, float] | None:
-        """A test's metrics as this run's loop measured them (a control's, against its reruns)."""
-        if self._in_loop is None:
-            self._in_loop = {test.node_id: test.metrics for test in self.run.tests}
-        return self._in_loop.get(node_id)
 
 
 class _Gates(dict[str, "tuple[RegressionRule, bool] | None"]):

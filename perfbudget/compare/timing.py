@@ -86,7 +86,7 @@ class Drift:
         """The robust standard deviation of log(run / baseline) among the run's tests of about ``baseline``'s size."""
         if not self.scatter_by_size or baseline <= 0:
             return 0.0
-        size = math.floor(math.log2(baseline))
+        size = _size_of(baseline)
         sizes = self.scatter_by_size
         if size not in sizes:
             size = min(sizes, key=lambda known: (abs(known - size), known))
@@ -118,7 +118,7 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
                 ratios.setdefault(metric, []).append(value / reference)
                 if value > 0:
                     sizes = by_size.setdefault(metric, {})
-                    sizes.setdefault(math.floor(math.log2(reference)), []).append(math.log(value / reference))
+                    sizes.setdefault(_size_of(reference), []).append(math.log(value / reference))
     drifts = {}
     for metric, values in ratios.items():
         if len(values) < MIN_DRIFT_TESTS:
@@ -130,6 +130,11 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
         sizes = by_size.get(metric, {})
         drifts[metric] = Drift(factor, len(values), reported, _scatter_by_size(sizes), {size: len(logs) for size, logs in sizes.items()})
     return drifts
+
+
+def _size_of(value: float) -> int:
+    """A time's size class: log2 of it, rounded down (1-2 ms is 0, 2-4 ms is 1)."""
+    return math.floor(math.log2(value))
 
 
 def _scatter_by_size(log_ratios: dict[int, list[float]]) -> dict[int, float]:

@@ -87,20 +87,25 @@ class Comparison:
 
     def counts(self) -> dict[Status, int]:
         """Subjects per status, each subject counted once under its worst status; OK counts only what was compared."""
-        counts = {status: 0 for status in Status}
-        for status in self.subject_statuses().values():
-            counts[status] += 1
-        counts[Status.OK] -= self.not_judged
-        return counts
+        return self._tally()[0]
 
     @property
     def not_judged(self) -> int:
         """Subjects that were only looked at: every verdict of theirs says it was not judged (skipped, xfailed, ignored)."""
+        return self._tally()[1]
+
+    def _tally(self) -> tuple[dict[Status, int], int]:
+        """``counts()`` and ``not_judged`` worked out together: the summary line needs both, once."""
         judged: dict[tuple[str, str], bool] = {}
         for verdict in self.verdicts:
             key = (verdict.subject_kind, verdict.subject)
             judged[key] = judged.get(key, False) or verdict.judged
-        return sum(1 for was_judged in judged.values() if not was_judged)
+        not_judged = sum(1 for was_judged in judged.values() if not was_judged)
+        counts = {status: 0 for status in Status}
+        for status in self.subject_statuses().values():
+            counts[status] += 1
+        counts[Status.OK] -= not_judged
+        return counts, not_judged
 
     def by_status(self, *statuses: Status) -> list[Verdict]:
         return [v for v in self.verdicts if v.status in statuses]
@@ -114,7 +119,7 @@ class Comparison:
 
         Without a baseline nothing can be "unchanged": fine subjects are "ok".
         """
-        counts, not_judged = self.counts(), self.not_judged
+        counts, not_judged = self._tally()
         fine = "unchanged" if self.baseline is not None else "ok"
         parts = []
         for status, singular, plural in (

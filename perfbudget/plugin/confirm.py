@@ -190,21 +190,16 @@ def _controls(tests: list[TestRecord], suspected: set[str], baseline: Baseline |
     if baseline is None:
         return {}
     references: dict[int, float] = {}  # index -> baseline duration, of possible controls
-    ratios: list[float] = []
+    ratios: dict[int, float] = {}  # index -> its duration in this run over that
     for index, test in enumerate(tests):
         base = baseline.latest_test(test.node_id) if test.outcome == "passed" and test.node_id not in suspected else None
         reference = base.metrics.get("duration") if base is not None else None
         if reference:
-            references[index] = reference
-            ratios.append(_duration(test) / reference)
+            references[index], ratios[index] = reference, _duration(test) / reference
     if not ratios:
         return {}
-    middle = statistics.median(ratios)
-    usable = {
-        index: reference
-        for index, reference in references.items()
-        if middle / CONTROL_TYPICAL <= _duration(tests[index]) / reference <= middle * CONTROL_TYPICAL
-    }
+    middle = statistics.median(ratios.values())
+    usable = {index: references[index] for index, ratio in ratios.items() if middle / CONTROL_TYPICAL <= ratio <= middle * CONTROL_TYPICAL}
     controls: dict[str, str] = {}
     in_order = sorted(usable)
     for index, test in enumerate(tests):
