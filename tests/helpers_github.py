@@ -1,9 +1,11 @@
 """A fake GitHub REST API: a real HTTP server on 127.0.0.1 speaking GitHub's JSON shapes.
 
 Implements what perfbudget calls (issue comments with Link pagination, pull
-requests, workflow runs, artifacts with a 302 to a storage path) and can
-inject failures (any status, Retry-After, exhausted rate limits) for the next
-N matching requests. github3.py talks to it for real through GITHUB_API_URL.
+requests, workflow runs filtered as GitHub filters them, artifacts listed by
+run or by exact name with a 302 to a storage path, a commit history, the
+token's own user) and can inject failures (any status, Retry-After, exhausted
+rate limits) for the next N matching requests. github3.py talks to it for
+real through GITHUB_API_URL.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,7 +51,7 @@ class Logged:
 
 def _user(base: str, login: str = "github-actions[bot]") -> dict[str, Any]:
     return {
-        "login": login, "id": 41898282, "node_id": "MDM6Qm90", "avatar_url": "", "gravatar_id": "",
+        "login": login, "id": zlib.crc32(login.encode()), "node_id": "MDM6Qm90", "avatar_url": "", "gravatar_id": "",
         "url": f"{base}/users/{login}", "html_url": f"https://github.com/{login}",
         "followers_url": "", "following_url": "", "gists_url": "", "starred_url": "",
         "subscriptions_url": "", "organizations_url": "", "repos_url": "", "events_url": "",
@@ -81,6 +84,11 @@ class FakeGitHub:
         self.failures: list[Failure] = []
         self.log: list[Logged] = []
         self.on_create_comment: Callable[[], None] | None = None  # runs before a POST is stored (races)
+        # Who the token is: comments it creates carry this login. None: an installation token
+        # (Actions' GITHUB_TOKEN), for which GET /user answers 403 as GitHub does.
+        self.login = "github-actions[bot]"
+        self.user_endpoint = False
+        self.parents: dict[str, str] = {}  # commit sha -> first parent, for GET /commits?sha=
         self._next_id = 1000
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -97,13 +105,13 @@ class FakeGitHub:
     def repo_api(self) -> str:
         return f"{self.base}/repos/{self.owner}/{self.repo}"
 
-    def add_comment(self, number: int, body: str, login: str = "github-actions[bot]") -> dict[str, Any]:
+    def add_comment(self, number: int, body: str, login: str | None = None) -> dict[str, Any]:
         cid = self.new_id()
         comment = {
             "id": cid, "node_id": f"IC_{cid}", "url": f"{self.repo_api}/issues/comments/{cid}",
             "html_url": f"https://github.com/{self.owner}/{self.repo}/pull/{number}#issuecomment-{cid}",
             "issue_url": f"{self.repo_api}/issues/{number}", "body": body, "body_html": "", "body_text": body,
-            "user": _user(self.base, login), "created_at": STAMP, "updated_at": STAMP,
+            "user": _user(self.base, login or self.login), "created_at": STAMP, "updated_at": STAMP,
             "author_association": "NONE", "_issue": number,
         }  # fmt: skip
         self.comments[cid] = comment
@@ -117,25 +125,44 @@ class FakeGitHub:
 
     def add_run(
         self, branch: str, *, name: str = "perfbudget", path: str = ".github/workflows/perfbudget.yml",
-        conclusion: str = "success", created_at: str = STAMP, artifacts: dict[str, bytes] | None = None,
-        expired: bool = False,
+        conclusion: str | None = "success", created_at: str = STAMP, artifacts: dict[str, bytes] | None = None,
+        expired: bool = False, event: str = "push", head_sha: str = "", head_repo: str = "",
     ) -> int:  # fmt: skip
-        """A finished workflow run with artifacts (name -> zip bytes); returns its id."""
+        """A workflow run with artifacts (name -> zip bytes); returns its id.
+
+        ``conclusion=None`` is a run still in progress; ``head_repo`` other than
+        this repository is a fork's pull request run.
+        """
         run_id = self.new_id()
+        head_repo = head_repo or f"{self.owner}/{self.repo}"
         self.runs.append({
-            "id": run_id, "name": name, "path": path, "head_branch": branch, "event": "push",
-            "status": "completed", "conclusion": conclusion, "created_at": created_at, "run_attempt": 1,
+            "id": run_id, "name": name, "path": path, "head_branch": branch, "event": event,
+            "head_sha": head_sha or f"{run_id:040x}",
+            "status": "completed" if conclusion else "in_progress", "conclusion": conclusion,
+            "created_at": created_at, "run_attempt": 1,
             "html_url": f"https://github.com/{self.owner}/{self.repo}/actions/runs/{run_id}",
+            "repository": {"id": 1, "full_name": f"{self.owner}/{self.repo}"},
+            "head_repository": {"id": 1 if head_repo == f"{self.owner}/{self.repo}" else 2, "full_name": head_repo},
         })  # fmt: skip
         for artifact_name, content in (artifacts or {}).items():
             self.add_artifact(run_id, artifact_name, content, expired=expired)
         return run_id
 
+    def add_commits(self, *shas: str) -> None:
+        """A line of history, oldest first: each commit's parent is the one before it."""
+        for parent, child in zip(shas, shas[1:]):
+            self.parents[child] = parent
+
     def add_artifact(self, run_id: int, name: str, content: bytes, expired: bool = False) -> int:
         aid = self.new_id()
+        run = next((r for r in self.runs if r["id"] == run_id), None) or {"head_branch": "", "head_sha": "", "head_repository": {"id": 1}}
         self.artifacts[aid] = {
             "id": aid, "name": name, "size_in_bytes": len(content), "expired": expired, "_run": run_id,
             "created_at": STAMP, "archive_download_url": f"{self.repo_api}/actions/artifacts/{aid}/zip",
+            "workflow_run": {
+                "id": run_id, "repository_id": 1, "head_repository_id": run["head_repository"]["id"],
+                "head_branch": run["head_branch"], "head_sha": run["head_sha"],
+            },
         }  # fmt: skip
         self.blobs[aid] = content
         return aid
@@ -224,6 +251,8 @@ class FakeGitHub:
             return self._send(handler, 200, self.blobs[aid], {"Content-Type": "application/zip"})
         if handler.headers.get("Authorization") != f"token {self.token}":
             return self._error(handler, 401, "Bad credentials")
+        if url.path == "/user" and method == "GET":
+            return self._get_user(handler)
         prefix = f"/repos/{self.owner}/{self.repo}"
         if not url.path.startswith(prefix + "/"):
             return self._error(handler, 404, "Not Found")
@@ -245,6 +274,8 @@ class FakeGitHub:
             (r"/actions/workflows/([^/]+)/runs", "GET", self._list_runs),
             (r"/actions/runs", "GET", self._list_runs),
             (r"/actions/runs/(\d+)/artifacts", "GET", self._list_artifacts),
+            (r"/actions/artifacts", "GET", self._list_artifacts),
+            (r"/commits", "GET", self._list_commits),
             (r"/actions/artifacts/(\d+)/zip", "GET", self._download),
         ]
 
@@ -263,16 +294,8 @@ class FakeGitHub:
         })  # fmt: skip
 
     def _list_comments(self, handler: Any, query: Any, payload: Any, number: str) -> None:
-        comments = self.issue_comments(int(number))
-        per_page = min(int(query.get("per_page", ["30"])[0]), self.page_size)
-        page = int(query.get("page", ["1"])[0])
-        chunk = comments[(page - 1) * per_page : page * per_page]
-        last = max((len(comments) + per_page - 1) // per_page, 1)
-        headers = {}
-        if page < last:
-            link = f"{self.repo_api}/issues/{number}/comments?per_page={per_page}&page="
-            headers["Link"] = f'<{link}{page + 1}>; rel="next", <{link}{last}>; rel="last"'
-        self._send(handler, 200, [{k: v for k, v in c.items() if not k.startswith("_")} for c in chunk], headers)
+        comments = [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.issue_comments(int(number))]
+        self._paged(handler, query, comments, f"/issues/{number}/comments", None)
 
     def _create_comment(self, handler: Any, query: Any, payload: Any, number: str) -> None:
         if self.read_only:
@@ -307,21 +330,63 @@ class FakeGitHub:
             return self._error(handler, 404, "Not Found")
         self._send(handler, 200, pull)
 
-    def _list_runs(self, handler: Any, query: Any, payload: Any, workflow: str | None = None) -> None:
-        runs = [
-            run for run in reversed(self.runs)
-            if (workflow is None or run["path"].endswith("/" + workflow))
-            and run["head_branch"] == query.get("branch", [run["head_branch"]])[0]
-            and ("status" not in query or run["conclusion"] == query["status"][0])
-        ]  # fmt: skip
-        self._send(handler, 200, {"total_count": len(runs), "workflow_runs": runs})
+    def _paged(self, handler: Any, query: Any, items: list[Any], path: str, key: str | None) -> None:
+        """One page of ``items`` with GitHub's Link header (``key``: the list's name in an object, None: a bare list)."""
+        per_page = min(int(query.get("per_page", ["30"])[0]), self.page_size)
+        page = int(query.get("page", ["1"])[0])
+        chunk = items[(page - 1) * per_page : page * per_page]
+        last = max((len(items) + per_page - 1) // per_page, 1)
+        headers = {}
+        if page < last:
+            others = "".join(f"&{k}={v[0]}" for k, v in query.items() if k not in ("page", "per_page"))
+            link = f"{self.repo_api}{path}?per_page={per_page}{others}&page="
+            headers["Link"] = f'<{link}{page + 1}>; rel="next", <{link}{last}>; rel="last"'
+        body = chunk if key is None else {"total_count": len(items), key: chunk}
+        self._send(handler, 200, body, headers)
 
-    def _list_artifacts(self, handler: Any, query: Any, payload: Any, run_id: str) -> None:
+    def _list_runs(self, handler: Any, query: Any, payload: Any, workflow: str | None = None) -> None:
+        """Newest first, filtered like GitHub: ``status`` is a status or a conclusion."""
+
+        def wanted(run: dict[str, Any]) -> bool:
+            status = query.get("status", [None])[0]
+            return (
+                (workflow is None or run["path"].endswith("/" + workflow))
+                and run["head_branch"] == query.get("branch", [run["head_branch"]])[0]
+                and run["event"] == query.get("event", [run["event"]])[0]
+                and run["head_sha"] == query.get("head_sha", [run["head_sha"]])[0]
+                and status in (None, run["status"], run["conclusion"])
+            )
+
+        runs = sorted((run for run in self.runs if wanted(run)), key=lambda run: (run["created_at"], run["id"]), reverse=True)
+        path = f"/actions/workflows/{workflow}/runs" if workflow else "/actions/runs"
+        self._paged(handler, query, runs, path, "workflow_runs")
+
+    def _list_artifacts(self, handler: Any, query: Any, payload: Any, run_id: str | None = None) -> None:
+        """A run's artifacts, or the repository's filtered by exact ``name``, newest first."""
         found = [
             {k: v for k, v in a.items() if not k.startswith("_")}
-            for a in self.artifacts.values() if a["_run"] == int(run_id)
+            for a in sorted(self.artifacts.values(), key=lambda a: a["id"], reverse=True)
+            if (run_id is None or a["_run"] == int(run_id)) and a["name"] == query.get("name", [a["name"]])[0]
         ]  # fmt: skip
-        self._send(handler, 200, {"total_count": len(found), "artifacts": found})
+        path = f"/actions/runs/{run_id}/artifacts" if run_id else "/actions/artifacts"
+        self._paged(handler, query, found, path, "artifacts")
+
+    def _list_commits(self, handler: Any, query: Any, payload: Any) -> None:
+        """``sha``'s history, newest first, following first parents."""
+        sha = query.get("sha", [""])[0]
+        if sha not in self.parents and sha not in self.parents.values():
+            return self._error(handler, 404, "No commit found for SHA: " + sha)
+        chain = [sha]
+        while chain[-1] in self.parents:
+            chain.append(self.parents[chain[-1]])
+        self._paged(handler, query, [{"sha": c, "commit": {"message": c}} for c in chain], "/commits", None)
+
+    def _get_user(self, handler: Any) -> None:
+        if handler.headers.get("Authorization") != f"token {self.token}":
+            return self._error(handler, 401, "Bad credentials")
+        if not self.user_endpoint:  # an installation token has no user
+            return self._error(handler, 403, READ_ONLY)
+        self._send(handler, 200, _user(self.base, self.login))
 
     def _download(self, handler: Any, query: Any, payload: Any, aid: str) -> None:
         if int(aid) not in self.blobs:
@@ -345,13 +410,13 @@ def write_event(path: Path, event: dict[str, Any]) -> Path:
     return path
 
 
-def pr_event(number: int, head_sha: str, *, base: str = "main", head_repo: str = "acme/shop") -> dict[str, Any]:
+def pr_event(number: int, head_sha: str, *, base: str = "main", head_repo: str = "acme/shop", base_sha: str = "") -> dict[str, Any]:
     return {
         "number": number,
         "pull_request": {
             "number": number,
             "head": {"sha": head_sha, "ref": "feature", "repo": {"full_name": head_repo}},
-            "base": {"ref": base, "repo": {"full_name": "acme/shop"}},
+            "base": {"ref": base, "sha": base_sha, "repo": {"full_name": "acme/shop"}},
         },
         "repository": {"full_name": "acme/shop", "default_branch": "main"},
     }

@@ -46,7 +46,7 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def _job(fake: FakeGitHub, workspace: Path, tmp_path: Path, event_name: str, event: dict[str, Any], *, branch: str, sha: str, base_ref: str = "") -> Runner:
-    run_id = fake.add_run(branch)
+    run_id = fake.add_run(branch, event=event_name, head_sha=sha, conclusion=None)  # this run, in progress
     home = tmp_path / f"run-{run_id}"
     home.mkdir()
     event_path = write_event(home / "event.json", event)
@@ -59,7 +59,7 @@ def _job(fake: FakeGitHub, workspace: Path, tmp_path: Path, event_name: str, eve
         "GITHUB_WORKSPACE": str(workspace), "PERFBUDGET_GITHUB_MAX_WAIT": "0.5",
     }  # fmt: skip
     github = {"event_name": event_name, "event": event, "token": TOKEN, "repository": "acme/shop", "run_id": str(run_id)}
-    return Runner(fake, workspace, env, github, run_id, home / "summary.md", skip=("Install perfbudget (not the PR's code)", "Install perfbudget"))
+    return Runner(fake, workspace, env, github, run_id, home / "summary.md", skip=("Install perfbudget (not the PR's code)",))
 
 
 def _uploaded(fake: FakeGitHub, run_id: int) -> tuple[str, dict[str, bytes]]:
@@ -71,7 +71,7 @@ def _uploaded(fake: FakeGitHub, run_id: int) -> tuple[str, dict[str, bytes]]:
 
 def _artifact(fake: FakeGitHub, run_id: int) -> dict[str, bytes]:
     name, files = _uploaded(fake, run_id)
-    assert name == f"perfbudget-{run_id}-1"
+    assert name == "perfbudget-perfbudget"  # the default key: the job's id
     return files
 
 
@@ -169,7 +169,9 @@ def test_github_down_during_a_pull_request_loses_nothing(fake_github: FakeGitHub
     summary = pr.summary.read_text()
     assert "baseline fetch failed" in summary and "HTTP 502" in summary
     assert "PR comment not posted" in summary and "compared with budgets only" in summary
-    assert "### ✅ perfbudget:" in summary
+    assert "### ⚠️ perfbudget: not compared · " in summary  # never a silent green
+    assert "Not compared:** baseline fetch failed" in summary
+    assert job.outputs["baseline-reason"].startswith("baseline fetch failed: looking for 'main' results")
     assert {"results.ndjson.gz", "report.md", "report.html", "pr.json"} <= set(_artifact(fake_github, pr.run_id))
     assert TOKEN not in job.log + summary
 
@@ -187,24 +189,26 @@ def test_strict_makes_an_unreachable_github_fail_the_job(fake_github: FakeGitHub
 
 def test_the_artifact_is_named_and_filled_as_artifacts_says(fake_github: FakeGitHub, workspace: Path, tmp_path: Path) -> None:
     """action.yml rebuilds no path in shell: names, directories and outputs all come from perfbudget.github.artifacts."""
-    inputs = {**INPUTS, "artifact-name": "shop-perf-"}
+    inputs = {**INPUTS, "key": "shop perf"}
     push = _job(fake_github, workspace, tmp_path, "push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, branch="main", sha="1" * 40)
     job = push.run_action(ROOT / "action.yml", inputs)
     assert not job.failed, _explain(job)
     build_id = read_context(push.env).build_id
-    directory = build_dir(workspace, build_id)
+    directory = build_dir(workspace, f"shop-perf-{build_id}")
     name, files = _uploaded(fake_github, push.run_id)
-    assert name == job.outputs["artifact-name"] == artifact_name("shop-perf-", build_id)
+    assert name == job.outputs["artifact-name"] == artifact_name("shop perf") == "perfbudget-shop-perf"
+    assert job.outputs["key"] == "shop-perf"
     assert job.outputs["build-dir"] == str(directory) and job.outputs["results-path"] == str(directory / RESULTS_NAME)
-    assert set(files) == {p.name for p in directory.iterdir()} and RESULTS_NAME in files
+    assert set(files) == {str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()} and RESULTS_NAME in files
     (tmp_path / RESULTS_NAME).write_bytes(files[RESULTS_NAME])
     assert load_run(tmp_path / RESULTS_NAME).tests  # gzip NDJSON, as its name says
 
-    # The pull request finds that artifact by the same prefix and keeps the baseline it compared with.
+    # The pull request finds that artifact by the same key and keeps the baseline it compared with.
     fake_github.add_pull(7, "2" * 40)
     pr = _job(fake_github, workspace, tmp_path, "pull_request", pr_event(7, "2" * 40), branch="7/merge", sha="3" * 40, base_ref="main")
     job = pr.run_action(ROOT / "action.yml", inputs)
     assert job.outputs["baseline-found"] == "true", _explain(job)
     name, files = _uploaded(fake_github, pr.run_id)
-    assert name == artifact_name("shop-perf-", read_context(pr.env).build_id)
-    assert {RESULTS_NAME, BASELINE_NAME, "pr.json"} <= set(files)
+    assert name == "perfbudget-shop-perf"
+    assert {RESULTS_NAME, f"{BASELINE_NAME}/selection.json", "pr.json"} <= set(files)
+    assert any(f.startswith(f"{BASELINE_NAME}/00-run-{push.run_id}") for f in files)

@@ -158,6 +158,7 @@ def test_json_form_and_terminal_lines() -> None:
     assert data["verdicts"][0]["status"] == "over_budget" and data["verdicts"][0]["limit"] == 11
     assert render_comparison(comparison) == [
         "perfbudget: 0 regressions, 1 over budget, 1 unchanged",
+        "perfbudget: compared with def",
         f"  {A} (tests/test_app.py:10)",
         "    OVER BUDGET queries 12 > budget 11 (defaults.tests in pb.yaml:2)",
         "    REGRESSED queries 10 -> 12 (+2; any increase regresses; default rule)",
@@ -171,10 +172,11 @@ def test_terminal_groups_by_subject_and_shows_improvements_on_request() -> None:
     comparison = compare(head, None, Baseline([base], "b.json"))
     assert render_comparison(comparison) == [
         "perfbudget: 1 regression, 0 over budget, 1 improved",
+        "perfbudget: compared with a baseline of unknown commit",
         "  URL GET /x/ (first requested at tests/test_app.py:10)",
         "    REGRESSED queries 4 -> 5 (+1; any increase regresses; default rule)",
     ]
-    assert render_comparison(comparison, show_improved=True)[1:3] == [
+    assert render_comparison(comparison, show_improved=True)[2:4] == [
         f"  {A} (tests/test_app.py:10)",
         "    improved queries 3 -> 2 (-1; any decrease improves; default rule)",
     ]

@@ -14,7 +14,9 @@ from perfbudget.github.artifacts import (
     artifact_name,
     build_dir,
     build_paths,
+    clean_key,
     collect,
+    default_key,
     find,
     read_pr_context,
     save_results,
@@ -29,46 +31,67 @@ def test_build_dir_and_name(tmp_path: Path) -> None:
     directory = build_dir(tmp_path, "123-2")
     assert directory == tmp_path / ".perfbudget" / "builds" / "123-2" and directory.is_dir()
     assert build_dir(tmp_path, "../../etc").parent == tmp_path / ".perfbudget" / "builds"
-    assert artifact_name("perfbudget-", "123-2") == "perfbudget-123-2"
+    assert artifact_name("api") == "perfbudget-api"  # the same in every run: PRs match it exactly
 
 
 def test_build_paths_name_every_file_the_steps_pass_on(tmp_path: Path) -> None:
-    paths = build_paths(tmp_path, "shop-", "123-2")
-    directory = tmp_path / ".perfbudget" / "builds" / "123-2"
+    paths = build_paths(tmp_path, "shop", "123-2")
+    directory = tmp_path / ".perfbudget" / "builds" / "shop-123-2"
     assert paths.outputs() == {
         "build-dir": str(directory),
         "results": str(directory / "results.ndjson.gz"),
-        "baseline": str(directory / "baseline.ndjson.gz"),
-        "artifact-name": "shop-123-2",
+        "baseline": str(directory / "baseline"),
+        "artifact-name": "perfbudget-shop",
     }
     assert directory.is_dir()
 
 
-@pytest.mark.parametrize("prefix", ["perf/", "perf:", "per\nf-"])
-def test_a_name_upload_artifact_refuses_is_an_error_before_any_directory(tmp_path: Path, prefix: str) -> None:
-    with pytest.raises(ArtifactError, match="change the action's artifact-name input"):
-        build_paths(tmp_path, prefix, "1-1")
+@pytest.mark.parametrize(
+    ("job", "directory", "matrix", "key"),
+    [
+        ("tests", ".", "", "tests"),
+        ("tests", "services/api/", "null", "tests-services-api"),
+        ("tests", ".", '{"python": "3.12", "django": "5.2"}', "tests-5.2-3.12"),
+        ("tests", "web", '{"os": "ubuntu-latest", "include": [1]}', "tests-web-ubuntu-latest"),
+        ("", ".", "not json", "tests"),
+        ("perf tests", ".", '{"shard": 2}', "perf-tests-2"),
+    ],
+)
+def test_default_key_tells_legs_and_projects_apart(job: str, directory: str, matrix: str, key: str) -> None:
+    assert default_key(job, directory, matrix) == key
+
+
+@pytest.mark.parametrize("key", ["///", "", "***"])
+def test_a_key_without_letters_is_an_error_before_any_directory(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ArtifactError, match="name the leg or project with the action's key input"):
+        build_paths(tmp_path, key, "1-1")
     assert not (tmp_path / BUILDS_DIR).exists()
+
+
+def test_keys_are_cleaned_to_what_artifact_names_and_markers_accept() -> None:
+    assert clean_key("api/v2: <py3.12>") == "api-v2-py3.12"
 
 
 def test_artifact_paths_prints_github_output_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GITHUB_RUN_ID", "77")
     monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
     monkeypatch.chdir(tmp_path)
-    assert cli("artifact", "paths", "--prefix", "shop-") == 0
+    assert cli("artifact", "paths", "--key", "shop") == 0
     (tmp_path / "output").write_text(capsys.readouterr().out)
-    assert read_outputs(tmp_path / "output") == build_paths(tmp_path, "shop-", "77-2").outputs()
+    assert read_outputs(tmp_path / "output") == {"key": "shop", **build_paths(tmp_path, "shop", "77-2").outputs()}
 
 
-def test_artifact_paths_outside_actions_and_with_a_bad_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_artifact_paths_default_key_and_a_bad_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     for key in ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("GITHUB_JOB", "perf")
     monkeypatch.chdir(tmp_path)
-    assert cli("artifact", "paths") == 0
-    assert "artifact-name=perfbudget-local-1\n" in capsys.readouterr().out
-    assert cli("artifact", "paths", "--prefix", "a|b-") == 3
+    assert cli("artifact", "paths", "--working-directory", "api", "--matrix", '{"python": "3.13"}') == 0
+    out = capsys.readouterr().out
+    assert out.startswith("key=perf-api-3.13\n") and "artifact-name=perfbudget-perf-api-3.13\n" in out
+    assert cli("artifact", "paths", "--key", "|||") == 3
     captured = capsys.readouterr()
-    assert captured.out == "" and "perfbudget artifact: artifact name 'a|b-local-1' contains '|'" in captured.err
+    assert captured.out == "" and "perfbudget artifact: key '|||' has no letters or digits" in captured.err
 
 
 def test_find_prefers_the_current_name_and_accepts_an_older_artifacts(tmp_path: Path) -> None:
@@ -113,16 +136,22 @@ def test_pr_context_round_trip(tmp_path: Path) -> None:
         ({"number": 0}, "key 'number' must be a positive integer"),
         ({"number": True}, "key 'number' must be a positive integer"),
         ({"head_sha": "main; echo"}, "key 'head_sha' must be a hex commit sha"),
-        ({"job": ["x"]}, "key 'job' must be a string"),
+        ({"key": ["x"]}, "key 'key' must be a string"),
         ({"verdict": "great"}, "key 'verdict' must be fail, changed or ok"),
     ],
 )
 def test_pr_context_rejects_bad_values(tmp_path: Path, change: dict, message: str) -> None:  # type: ignore[type-arg]
-    data = {"repository": "acme/shop", "number": 7, "head_sha": "a" * 40, "workflow": "CI", "job": "perf", "verdict": "ok"}
+    data = {"repository": "acme/shop", "number": 7, "head_sha": "a" * 40, "workflow": "CI", "key": "perf", "verdict": "ok"}
     (tmp_path / "pr.json").write_text(json.dumps({**data, **change}))
     with pytest.raises(ArtifactError, match=message) as raised:
         read_pr_context(tmp_path)
     assert str(tmp_path / "pr.json") in str(raised.value)
+
+
+def test_pr_context_of_the_previous_release_names_the_job(tmp_path: Path) -> None:
+    data = {"repository": "acme/shop", "number": 7, "head_sha": "a" * 40, "workflow": "CI", "job": "perf", "verdict": "ok"}
+    (tmp_path / "pr.json").write_text(json.dumps(data))
+    assert read_pr_context(tmp_path).key == "perf"
 
 
 def test_pr_context_missing_or_corrupt(tmp_path: Path) -> None:

@@ -75,6 +75,29 @@ def test_other_jobs_comments_are_left_alone(fake_github: FakeGitHub, pr_env: Pat
     assert len(_marked(fake_github)) == 1
 
 
+def test_only_the_tokens_own_comments_are_updated_or_deleted(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Someone pastes our marker into their comment: it is neither edited nor removed as a duplicate."""
+    pasted = fake_github.add_comment(7, f"quoting the bot\n\n{MARKER}", login="reviewer")
+    assert cli("comment", "--body", _body(tmp_path, "first")) == 0
+    assert cli("comment", "--body", _body(tmp_path, "second")) == 0
+    assert fake_github.comments[pasted["id"]]["body"].startswith("quoting the bot")
+    ours = [c for c in _marked(fake_github) if c["user"]["login"] == "github-actions[bot]"]
+    assert [c["body"].split("\n")[0] for c in ours] == ["second"]
+    assert not fake_github.requests("DELETE", ".")
+    assert "left 1 marked comment(s) by others alone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("asked", [True, False])
+def test_the_tokens_identity_comes_from_the_api_or_the_comment_author_option(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, asked: bool) -> None:
+    """A personal token answers GET /user; a GitHub App's cannot, and --comment-author names its bot."""
+    fake_github.login, fake_github.user_endpoint = "perf-app[bot]", asked
+    mine = fake_github.add_comment(7, f"earlier\n\n{MARKER}")
+    extra = [] if asked else ["--comment-author", "perf-app[bot]"]
+    assert cli("comment", "--body", _body(tmp_path, "now"), *extra) == 0
+    assert fake_github.comments[mine["id"]]["body"].startswith("now")
+    assert len(fake_github.requests("POST", "/comments$")) == 0
+
+
 def test_a_comment_created_by_a_racing_run_first_survives(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
     """The other run's comment lands between our listing and our create: ours is the duplicate."""
     theirs: list[dict] = []  # type: ignore[type-arg]
@@ -203,11 +226,17 @@ def test_no_body_source_is_a_usage_problem(pr_env: Path, capsys: pytest.CaptureF
     assert "--body FILE" in capsys.readouterr().err
 
 
-def _artifact(tmp_path: Path, number: int = 7, sha: str = SHA) -> Path:
+HOSTILE_REPORT = "@maintainers ![x](https://evil.example/pixel.png) [click](https://evil.example) from the fork's run"
+
+
+def _artifact(tmp_path: Path, number: int = 7, sha: str = SHA, results: bool = True) -> Path:
+    """An artifact as a fork's first stage uploads it; its report.md is whatever the fork wrote."""
     directory = tmp_path / "artifact"
     directory.mkdir(exist_ok=True)
     write_pr_context(directory, PrContext("acme/shop", number, sha, "CI", "perf", "fail"))
-    (directory / "report.md").write_text("from the fork's run", encoding="utf-8")
+    (directory / "report.md").write_text(HOSTILE_REPORT, encoding="utf-8")
+    if results:
+        _results(directory / "results.ndjson.gz", 3)
     return directory
 
 
@@ -219,7 +248,21 @@ def test_from_artifact_posts_on_the_checked_pull_request(fake_github: FakeGitHub
     _workflow_run_event(tmp_path)
     assert cli("comment", "--from-artifact", str(_artifact(tmp_path))) == 0
     [comment] = _marked(fake_github)
-    assert comment["body"].startswith("from the fork's run")
+    assert comment["body"].startswith("### ⚠️ perfbudget: not compared") and "evil" not in comment["body"]
+
+
+@pytest.mark.parametrize("results", [None, "{broken", '{"schema_version": 999}'])
+def test_from_artifact_never_posts_the_forks_report(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], results: str | None
+) -> None:
+    """Missing or broken results: nothing is posted, not the fork's report.md as a fallback."""
+    directory = _artifact(tmp_path, results=False)
+    if results is not None:
+        (directory / "results.json").write_text(results)
+    _workflow_run_event(tmp_path)
+    assert cli("comment", "--from-artifact", str(directory)) == 3
+    assert "report.md is never posted" in capsys.readouterr().err
+    assert fake_github.issue_comments(7) == [] and not fake_github.requests("POST", ".")
 
 
 def test_from_artifact_refuses_a_forged_pull_request_number(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -266,12 +309,15 @@ def test_without_a_baseline_the_comment_says_so(fake_github: FakeGitHub, pr_env:
     assert "no baseline from the target branch yet" in comment["body"]
 
 
-@pytest.mark.parametrize(("results", "baseline"), [("results.ndjson.gz", "baseline.ndjson.gz"), ("results.json", "baseline.json")])
+@pytest.mark.parametrize(
+    ("results", "baseline"),
+    [("results.ndjson.gz", "baseline/00-run-1.ndjson.gz"), ("results.ndjson.gz", "baseline.ndjson.gz"), ("results.json", "baseline.json")],
+)
 def test_from_artifact_compares_with_the_artifacts_baseline_under_new_and_old_names(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, results: str, baseline: str) -> None:
-    """The action names them from perfbudget.github.artifacts; an artifact of the previous release, the old way."""
-    directory = _artifact(tmp_path)
-    (directory / "report.md").unlink()
+    """The action names them from perfbudget.github.artifacts; an artifact of an earlier release, the old way."""
+    directory = _artifact(tmp_path, results=False)
     _results(directory / results, 9)
+    (directory / baseline).parent.mkdir(exist_ok=True)
     _results(directory / baseline, 3)
     _workflow_run_event(tmp_path)
     assert cli("comment", "--from-artifact", str(directory), "--mode", "on-failure") == 0
@@ -280,8 +326,7 @@ def test_from_artifact_compares_with_the_artifacts_baseline_under_new_and_old_na
 
 
 def test_from_artifact_judges_with_the_artifacts_budgets(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path) -> None:
-    directory = _artifact(tmp_path)
-    (directory / "report.md").unlink()
+    directory = _artifact(tmp_path, results=False)
     _results(directory / "results.json", 12)
     (directory / "perfbudget.yaml").write_text("version: 1\ndefaults:\n  tests:\n    queries: 5\n")
     _workflow_run_event(tmp_path)

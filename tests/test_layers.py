@@ -26,6 +26,7 @@ RANKS = {
     "plugin": 6,
     "commands": 6,
     "cli": 7,
+    "__main__": 8,
 }
 
 
@@ -71,9 +72,9 @@ def _resolved(module: str) -> str | None:
 
 
 def test_every_module_belongs_to_a_layer() -> None:
-    """The package root holds only the CLI and the base exception; everything else sits in its layer."""
+    """The package root holds only the CLI (and ``python -m``'s entry) and the base exception; everything else sits in its layer."""
     assert {_layer(m) for m in MODULES if _layer(m)} <= set(RANKS)
-    assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "cli.py", "errors.py"]
+    assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "__main__.py", "cli.py", "errors.py"]
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -25,7 +25,7 @@ def judge(tmp_path: Path, head_queries: int = 4, **options):  # type: ignore[no-
 
 def test_no_budget_file_no_baseline_passes(tmp_path: Path) -> None:
     outcome = judge(tmp_path)
-    assert outcome.lines == ["perfbudget: 0 regressions, 0 over budget, 1 ok"]
+    assert outcome.lines == ["perfbudget: 0 regressions, 0 over budget, 1 ok -- not compared: no baseline given (--perf-baseline)"]
     assert not outcome.failed
 
 
@@ -119,7 +119,7 @@ def test_plugin_fails_the_run_naming_test_metric_limit_and_value(pytester: pytes
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "perfbudget: 0 regressions, 2 over budget, 1 ok",
+            "perfbudget: 0 regressions, 2 over budget, 1 ok -- not compared: no baseline given (--perf-baseline)",
             "  test_net.py::test_by_rule (test_net.py:*)",
             "    OVER BUDGET network_calls 3 > budget 2 (tests rule #1 '*test_by_rule' in perfbudget.yaml:2)",
             "  test_net.py::test_marked (test_net.py:*)",
@@ -175,7 +175,7 @@ def test_plugin_under_xdist_judges_once_on_the_controller(pytester: pytest.Pytes
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass"))
     result = pytester.runpytest_subprocess("--perf-budget", "-n", "2", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["perfbudget: 0 regressions, 1 over budget, 2 ok", "    OVER BUDGET network_calls 2 > budget 1 *"])
+    result.stdout.fnmatch_lines(["perfbudget: 0 regressions, 1 over budget, 2 ok -- not compared: *", "    OVER BUDGET network_calls 2 > budget 1 *"])
     assert result.stdout.str().count("perfbudget: 0 regressions") == 1
 
 

@@ -104,7 +104,7 @@ def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> N
     results = write_run(head_run(), tmp_path / ".perfbudget" / "results.ndjson.gz")
     outcome = after_run(head_run(), results, Budgets(), PerfOptions(report_formats=("markdown", "html")))
     assert outcome.written == [tmp_path / ".perfbudget" / "report.md", tmp_path / ".perfbudget" / "report.html"]
-    assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ✅ perfbudget: 0 regressions, 0 over budget")
+    assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ⚠️ perfbudget: not compared · 0 regressions, 0 over budget")
 
 
 def test_cli_reports_on_hostile_names_are_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,6 @@
-"""``perfbudget artifact paths``: print this build's directory, results, baseline and artifact name.
+"""``perfbudget artifact paths``: print this build's key, directory, results, baseline and artifact name.
 
-One ``key=value`` line each (build-dir, results, baseline, artifact-name),
+One ``name=value`` line each (key, build-dir, results, baseline, artifact-name),
 the form ``$GITHUB_OUTPUT`` takes, so ``action.yml`` appends them there and
 never rebuilds a path in shell. The build directory is created under the
 current directory; the build id comes from the Actions context (``local-1``
@@ -16,22 +16,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     paths = actions.add_parser("paths", help="create the build directory; print its paths and the artifact name")
     paths.add_argument(
-        "--prefix",
-        default="perfbudget-",
-        metavar="PREFIX",
-        help="artifact name prefix; the build id is appended (default: perfbudget-)",
+        "--key",
+        default="",
+        help="name of this leg or project: sets the artifact name perfbudget-KEY, the comment marker and section "
+        "(default: the job, --working-directory and --matrix values)",
     )
+    paths.add_argument("--working-directory", default=".", metavar="DIR", help="for the default key")
+    paths.add_argument("--matrix", default="", metavar="JSON", help="the matrix context as JSON, for the default key")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from perfbudget.github.artifacts import build_paths
+    from perfbudget.github.artifacts import build_paths, clean_key, default_key
     from perfbudget.github.context import read_context
 
-    # Only the run id and attempt matter here; the steps that use the event warn about it.
-    paths = build_paths(Path.cwd(), args.prefix, read_context().build_id)
-    lines = [f"{key}={_one_line(key, value)}" for key, value in paths.outputs().items()]
+    # Only the job, run id and attempt matter here; the steps that use the event warn about it.
+    context = read_context()
+    key = clean_key(args.key) if args.key.strip() else default_key(context.job, args.working_directory, args.matrix)
+    paths = build_paths(Path.cwd(), key, context.build_id)
+    outputs = {"key": key, **paths.outputs()}
+    lines = [f"{name}={_one_line(name, value)}" for name, value in outputs.items()]
     print("\n".join(lines))
     return 0
 

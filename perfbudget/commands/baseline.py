@@ -1,30 +1,38 @@
-"""``perfbudget baseline fetch -o PATH``: download the target branch's results from GitHub Actions.
+"""``perfbudget baseline fetch -o DIR``: download the target branch's results from GitHub Actions.
 
-Looks for the newest successful run of this workflow on the target branch
-and saves the results file from its perfbudget artifact. Finding none is not
-an error: the command says why, writes no file, exits 0, and the comparison
-then runs with budgets only.
+Chooses the run of the PR's base commit, else its nearest ancestor with
+results, else the newest run (see ``github/baseline_select``), among push,
+schedule and workflow_dispatch runs of this repository whose artifact is
+named exactly ``perfbudget-KEY``; then the runs before it, as history. DIR
+gets their results and ``selection.json``. Finding none is not an error:
+the command says why (also in ``selection.json``), exits 0, and every report
+of the run then says "not compared" with that reason.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from perfbudget.github.options import add_github_arguments
+from perfbudget.github.options import DEFAULT_HISTORY, DEFAULT_HISTORY_SECONDS, add_github_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     fetch = actions.add_parser("fetch", help="save the target branch's newest results to PATH")
-    fetch.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write the results file (gzip when PATH ends in .gz)")
+    fetch.add_argument("-o", "--output", required=True, metavar="DIR", help="directory to write the results and selection.json to")
     fetch.add_argument("--branch", help="target branch (default: the PR's base branch, else the default branch)")
+    fetch.add_argument("--key", default="", help="the leg's or project's key: the artifact is perfbudget-KEY (default: from the job)")
+    fetch.add_argument("--artifact-name", default="", metavar="NAME", help="the artifact's exact name (default: perfbudget-KEY)")
+    fetch.add_argument("--base-sha", default="", metavar="SHA", help="the PR's base commit (default: from the event)")
     fetch.add_argument(
-        "--artifact-prefix",
-        "--artifact-name",
-        dest="artifact_prefix",
-        default="perfbudget-",
-        metavar="PREFIX",
-        help="name prefix of the results artifact (default: perfbudget-)",
+        "--history", type=int, default=DEFAULT_HISTORY, metavar="N", help=f"runs to fetch for timing history, the chosen one included (default {DEFAULT_HISTORY})"
+    )
+    fetch.add_argument(
+        "--history-seconds",
+        type=float,
+        default=DEFAULT_HISTORY_SECONDS,
+        metavar="S",
+        help=f"stop downloading history after this long (default {DEFAULT_HISTORY_SECONDS:g})",
     )
     fetch.add_argument(
         "--workflow",
@@ -37,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from perfbudget.compare.origin import BaselineOrigin, write_origin
     from perfbudget.errors import PerfBudgetError
+    from perfbudget.github.artifacts import artifact_name, default_key
     from perfbudget.github.baseline_fetch import BaselineQuery, fetch_baseline
     from perfbudget.github.client import connect, policy_for
     from perfbudget.github.context import ContextError, read_context
@@ -51,27 +61,31 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not branch:
             raise ContextError("no target branch: pass --branch (GITHUB_BASE_REF and the event names none)")
+        if args.history < 1:
+            raise ContextError(f"--history must be 1 or more, got {args.history}")
         owner, repo = context.owner_repo
         query = BaselineQuery(
             owner,
             repo,
             branch,
-            artifact_prefix=args.artifact_prefix,
+            artifact_name=args.artifact_name or artifact_name(args.key or default_key(context.job)),
             workflow=args.workflow or context.workflow_file,
             workflow_name=context.workflow,
             exclude_run_id=context.run_id,
+            base_sha=args.base_sha or context.base_sha,
+            history=args.history,
+            history_seconds=args.history_seconds,
         )
         outcome = fetch_baseline(connect(context, policy_for(args.max_wait)), query, output)
     except PerfBudgetError as exc:
-        message = f"baseline fetch failed: {exc}; comparing with budgets only"
-        set_outputs(context, {"found": "false", "path": ""})
-        return fall_back(context, message, strict=args.strict, exit_code=exc.exit_code)
-    if outcome.path is not None:
-        for note in outcome.notes:
-            print(f"perfbudget baseline: skipped {note}", file=sys.stderr)
+        reason = f"baseline fetch failed: {exc}"
+        write_origin(output, BaselineOrigin(found=False, reason=reason, branch=branch or ""))
+        set_outputs(context, {"found": "false", "path": str(output), "reason": reason})
+        return fall_back(context, f"{reason}; not compared with the target branch", strict=args.strict, exit_code=exc.exit_code)
+    for note in outcome.notes:
+        print(f"perfbudget baseline: skipped {note}", file=sys.stderr)
     print(f"perfbudget baseline: {outcome.message}", file=sys.stderr)
-    if outcome.path is None:
-        print("perfbudget baseline: no baseline; comparing with budgets only", file=sys.stderr)
-    found = outcome.path is not None
-    set_outputs(context, {"found": str(found).lower(), "path": str(outcome.path or "")})
+    if not outcome.found:
+        warn(f"not compared with {branch}: {outcome.origin.reason}")
+    set_outputs(context, {"found": str(outcome.found).lower(), "path": str(output), "reason": outcome.origin.reason})
     return 0

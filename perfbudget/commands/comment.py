@@ -2,9 +2,11 @@
 
 The body is a Markdown file (``--body``) or rendered from results
 (``--results`` with ``--baseline`` and ``--budgets``). ``--from-artifact DIR``
-is the second stage of the fork-PR pattern: a trusted ``workflow_run``
-workflow reads the PR number and head sha the first stage saved in the
-artifact, checks them against GitHub, and posts. When the token is read-only
+renders from downloaded artifacts: one leg's, or a directory of legs (a
+matrix, a monorepo), which get one comment with a section per key. It serves
+the action's merge job and the second stage of the fork-PR pattern, where a
+trusted ``workflow_run`` workflow reads the PR number and head sha the first
+stage saved, checks them against GitHub, and posts. When the token is read-only
 or GitHub fails, the report goes to the job summary and the command exits 0
 (unless ``--strict``).
 """
@@ -12,6 +14,7 @@ or GitHub fails, the report goes to the job summary and the command exits 0
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +22,6 @@ from perfbudget.errors import PerfBudgetError
 from perfbudget.github.options import add_github_arguments
 
 if TYPE_CHECKING:
-    from perfbudget.github.artifacts import PrContext
     from perfbudget.github.context import ActionsContext
 
 
@@ -33,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--from-artifact",
         metavar="DIR",
         help="downloaded perfbudget artifact (workflow_run stage): PR number and sha from DIR/pr.json, "
-        "body rendered from DIR/results.ndjson.gz (an older artifact's results.json; else DIR/report.md)",
+        "body rendered from DIR/results.ndjson.gz (an older artifact's results.json); DIR/report.md is never posted",
     )
     parser.add_argument(
         "--mode",
@@ -45,6 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--verdict",
         choices=("fail", "changed", "ok"),
         help="with --body: the run's verdict, for --mode on-change/on-failure (default: changed)",
+    )
+    parser.add_argument(
+        "--key", default="", help="the leg's or project's key: its own comment marker (default: from the job)"
+    )
+    parser.add_argument(
+        "--comment-author",
+        default="",
+        metavar="LOGIN",
+        help="the login the token comments as, when GET /user cannot say (a GitHub App token: my-app[bot]); "
+        "only its comments are updated or deleted (default: GET /user, else github-actions[bot])",
     )
     parser.add_argument("--pr", type=int, metavar="NUMBER", help="pull request number (default: from the event)")
     parser.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the run's artifacts)")
@@ -58,12 +70,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_github_arguments(parser)
 
 
+@dataclass
+class _Post:
+    """What to post where: the body, its verdict, and the pull request (None: not a PR)."""
+
+    body: str
+    verdict: str
+    summary: str
+    pr: tuple[int, str, str, str] | None  # number, head sha, workflow, key (the marker's)
+    legs: int = 0  # artifacts rendered (--from-artifact); 0 for --body / --results
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from perfbudget.github.comments import marker_for
     from perfbudget.github.context import read_context
-    from perfbudget.github.summary import fall_back, set_outputs, warn
+    from perfbudget.github.summary import append_summary, fall_back, set_outputs, warn
 
     context = read_context()
     for problem in context.warnings:
@@ -71,51 +94,78 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "off":
         print("perfbudget comment: --mode off; not commenting", file=sys.stderr)
         return 0
-    body, verdict, pr = _inputs(args, context)  # bad input files: PerfBudgetError, exit 3
-    if pr is None:
+    post = _inputs(args, context)  # bad input files: PerfBudgetError, exit 3
+    set_outputs(context, {"verdict": post.verdict, "summary": post.summary})
+    merged = post.legs > 1
+    if merged:  # the merge job's summary is the legs' one report; theirs are in their own jobs
+        append_summary(context, post.body)
+    summary_report = post.body if args.summary_report and not merged else ""
+    if post.pr is None:
         print("perfbudget comment: not a pull request; nothing to comment on", file=sys.stderr)
         return 0
-    number, head_sha, workflow, job = pr
+    number, head_sha, workflow, key = post.pr
     if context.is_fork and not args.from_artifact:
         reason = (
             f"pull request #{number} comes from a fork ({context.head_repository}); its token is read-only, so "
             "the report is in this job summary. To comment anyway, add the workflow_run stage "
             "(examples/perfbudget-fork-comment.yml)."
         )
-        return fall_back(context, reason, strict=False, exit_code=0, report=body if args.summary_report else "")
+        return fall_back(context, reason, strict=False, exit_code=0, report=summary_report)
     try:
-        outcome = _post(args, context, number, head_sha, body, marker_for(workflow, job), verdict)
+        outcome = _post(args, context, number, head_sha, post.body, marker_for(workflow, key), post.verdict)
     except PerfBudgetError as exc:
-        report = body if args.summary_report else ""
-        return fall_back(context, f"PR comment not posted: {exc}", strict=args.strict, exit_code=exc.exit_code, report=report)
+        return fall_back(context, f"PR comment not posted: {exc}", strict=args.strict, exit_code=exc.exit_code, report=summary_report)
     if outcome.action == "skipped":
-        print(f"perfbudget comment: --mode {args.mode} and verdict {verdict!r}: no comment needed", file=sys.stderr)
+        print(f"perfbudget comment: --mode {args.mode} and verdict {post.verdict!r}: no comment needed", file=sys.stderr)
     else:
         extra = f", removed {outcome.removed_duplicates} duplicate(s)" if outcome.removed_duplicates else ""
+        if outcome.ignored_foreign:
+            extra += f", left {outcome.ignored_foreign} marked comment(s) by others alone"
         print(f"perfbudget comment: {outcome.action} comment {outcome.comment_id} on #{number}{extra}", file=sys.stderr)
     set_outputs(context, {"comment-action": outcome.action, "comment-url": outcome.url})
     return 0
 
 
-def _inputs(args: argparse.Namespace, context: ActionsContext) -> tuple[str, str, tuple[int, str, str, str] | None]:
-    """(body, verdict, (PR number, head sha, workflow, job) or None when this is not a PR)."""
-    from perfbudget.github.artifacts import read_pr_context
+# The marker key of a comment with one section per leg.
+ALL_LEGS_KEY = "all-legs"
 
-    artifact: PrContext | None = read_pr_context(Path(args.from_artifact)) if args.from_artifact else None
+
+def _inputs(args: argparse.Namespace, context: ActionsContext) -> _Post:
+    from perfbudget.github.artifacts import clean_key, default_key
+
+    if args.from_artifact:
+        return _artifact_post(args, context)
     if args.body:
-        body, verdict = _read_body(args.body), args.verdict or "changed"
+        body, verdict, summary = _read_body(args.body), args.verdict or "changed", ""
     elif args.results:
-        body, verdict = _render(args.results, args.baseline, args.budgets, args.report_url, Path.cwd())
-    elif artifact is not None:
-        body, verdict = _artifact_body(Path(args.from_artifact), artifact, args.report_url)
+        body, verdict, summary = _render(args.results, args.baseline, args.budgets, args.report_url, Path.cwd())
     else:
         raise PerfBudgetError("nothing to post: pass --body FILE, --results FILE or --from-artifact DIR")
-    if artifact is not None:
-        return body, verdict, (args.pr or artifact.number, artifact.head_sha, artifact.workflow, artifact.job)
     number = args.pr or context.pr_number
     if number is None:
-        return body, verdict, None
-    return body, verdict, (number, context.head_sha, context.workflow, context.job)
+        return _Post(body, verdict, summary, None)
+    key = clean_key(args.key) if args.key else default_key(context.job)
+    return _Post(body, verdict, summary, (number, context.head_sha, context.workflow, key))
+
+
+def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
+    """Legs' artifacts: the PR from their pr.json (all must agree), else from this job's own event."""
+    from perfbudget.github.comments import BODY_CHARS, verdict_of
+    from perfbudget.github.legs import common_pull_request, find_legs, render_legs_body
+
+    legs = find_legs(Path(args.from_artifact))
+    body, comparisons = render_legs_body(legs, args.report_url, BODY_CHARS)
+    verdicts = [verdict_of(comparison) for comparison in comparisons]
+    verdict = next((v for v in ("fail", "changed") if v in verdicts), "ok")
+    summary = "; ".join(f"{leg.key}: {c.summary_line()}" for leg, c in zip(legs, comparisons)) if len(legs) > 1 else comparisons[0].summary_line()
+    key = legs[0].key if len(legs) == 1 else ALL_LEGS_KEY
+    pr = common_pull_request(legs)
+    if pr is not None:
+        return _Post(body, verdict, summary, (args.pr or pr.number, pr.head_sha, pr.workflow, key), len(legs))
+    number = args.pr or context.pr_number
+    if number is None:
+        return _Post(body, verdict, summary, None, len(legs))
+    return _Post(body, verdict, summary, (number, context.head_sha, context.workflow, key), len(legs))
 
 
 def _read_body(path: str) -> str:
@@ -131,7 +181,7 @@ def _read_body(path: str) -> str:
 
 def _render(
     results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path
-) -> tuple[str, str]:
+) -> tuple[str, str, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
     from perfbudget.compare.judge import judge_results
     from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
@@ -141,29 +191,7 @@ def _render(
         results, rootdir=rootdir, budget_file=budgets, baseline=existing(baseline), no_baseline_note=NO_TARGET_BASELINE
     )
     body = render_markdown(comparison, report_url=report_url, max_chars=BODY_CHARS)
-    return body, verdict_of(comparison)
-
-
-def _artifact_body(directory: Path, artifact: PrContext, report_url: str | None) -> tuple[str, str]:
-    """Render from the artifact's results, baseline and budgets, else fall back to its report.md.
-
-    Everything in a fork's artifact was written by the fork's code: rendering
-    from the data puts every string through the renderer's escaping, where a
-    report.md would be posted as the fork wrote it. An artifact of the
-    previous release names its files the old way; ``find`` accepts both.
-    """
-    from perfbudget.github.artifacts import BASELINE_NAME, REPORT_NAME, RESULTS_NAME, find
-
-    results, baseline, report = find(directory, RESULTS_NAME), find(directory, BASELINE_NAME), directory / REPORT_NAME
-    if results is not None:
-        try:
-            return _render(str(results), str(baseline) if baseline else None, None, report_url, directory)
-        except PerfBudgetError:
-            if not report.is_file():
-                raise
-    if report.is_file():
-        return _read_body(str(report)), artifact.verdict
-    raise PerfBudgetError(f"{directory}: neither {RESULTS_NAME} nor {REPORT_NAME} in the artifact")
+    return body, verdict_of(comparison), comparison.summary_line()
 
 
 def _post(args, context, number: int, head_sha: str, body: str, marker: str, verdict: str):  # type: ignore[no-untyped-def]
@@ -181,4 +209,4 @@ def _post(args, context, number: int, head_sha: str, body: str, marker: str, ver
                 "refusing to comment"
             )
         verify_pull_request(client, owner, repo, number, expected)
-    return upsert_comment(client, owner, repo, number, body, marker, args.mode, verdict)
+    return upsert_comment(client, owner, repo, number, body, marker, args.mode, verdict, args.comment_author)

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfbudget.compare.origin import BaselineOrigin, read_origin
 from perfbudget.run.metrics import kind_of
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 from perfbudget.run.store import ResultsError, load_run
@@ -25,6 +26,7 @@ class Baseline:
 
     runs: list[Run]
     source: str
+    origin: BaselineOrigin | None = None  # how the CI fetch step chose it, when it did
     _tests: list[dict[str, TestRecord]] = field(init=False, repr=False)
     _urls: list[dict[str, UrlSummary]] = field(init=False, repr=False)
 
@@ -80,6 +82,7 @@ def baseline_value(values: list[float], latest: float, metric: str) -> float:
 class BaselineLoad:
     baseline: Baseline | None
     warnings: list[str] = field(default_factory=list)
+    reason: str = ""  # without a baseline: why, in a few words, for "not compared: ..."
 
 
 def load_baseline(
@@ -95,7 +98,7 @@ def load_baseline(
     source = Path(path)
     fallback = "compared with budgets only"
     if not source.exists():
-        return BaselineLoad(None, [f"{source}: baseline not found; {fallback}"])
+        return BaselineLoad(None, [f"{source}: baseline not found; {fallback}"], f"the baseline {source} does not exist")
     if exclude is not None and source.is_file() and source.resolve() == exclude.resolve():
         return BaselineLoad(
             None,
@@ -103,12 +106,17 @@ def load_baseline(
                 f"{source}: the baseline is the results file this run just wrote; "
                 f"copy it elsewhere first (or set --perf-output) to compare with it; {fallback}"
             ],
+            "the baseline given is this run's own results file",
         )
+    origin = read_origin(source) if source.is_dir() else None
+    if origin is not None and not origin.found:
+        return BaselineLoad(None, [f"{origin.reason}; {fallback}"], origin.reason)
     files = sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES)) if source.is_dir() else [source]
     if exclude is not None:
         files = [file for file in files if file.resolve() != exclude.resolve()]
     warnings: list[str] = []
     runs: list[Run] = []
+    chosen: Run | None = None
     for file in files:
         try:
             run = load_run(file, allow_partial=False, details=False)  # a crashed run is no baseline
@@ -125,11 +133,22 @@ def load_baseline(
             )
             continue
         runs.append(run)
+        if origin is not None and file.name == origin.chosen and file.parent == source:
+            chosen = run
     if not runs:
         if source.is_dir() and not files:
             warnings.append(f"{source}: no results files ({', '.join('*' + s for s in RESULTS_SUFFIXES)}) in the baseline directory")
         warnings.append(f"no usable baseline; {fallback}")
-        return BaselineLoad(None, warnings)
-    # History in the order it was recorded; undated runs keep their file order.
-    runs.sort(key=lambda run: run.finished or run.started or "")
-    return BaselineLoad(Baseline(runs, str(source)), warnings)
+        return BaselineLoad(None, warnings, _reason(warnings))
+    # History in the order it was recorded; undated runs keep their file order. The run the
+    # fetch step chose (the PR's base) is the latest whatever its date: later runs were not kept.
+    runs.sort(key=lambda run: (run is chosen, run.finished or run.started or ""))
+    return BaselineLoad(Baseline(runs, str(source), origin), warnings)
+
+
+def _reason(warnings: list[str]) -> str:
+    """The first specific problem, for the one-line "not compared: ..." (the warnings keep them all)."""
+    specific = [warning.removeprefix("baseline ignored: ") for warning in warnings[:-1]]
+    if not specific:
+        return "no usable baseline"
+    return specific[0] if len(specific) == 1 else f"{len(specific)} baseline files were unusable ({specific[0]}, ...)"

@@ -33,14 +33,18 @@ def judge(
     baseline is given at all. Baseline problems are warnings, never errors.
     """
     warnings: list[str] = []
-    base = None
+    base, reason = None, no_baseline_note or ""
     if baseline:
         loaded = load_baseline(baseline, project=run.project, force=force_baseline, exclude=exclude)
-        base, warnings = loaded.baseline, loaded.warnings
+        base, warnings, reason = loaded.baseline, loaded.warnings, loaded.reason
     elif no_baseline_note:
         warnings.append(no_baseline_note)
     with collector_paused():
-        return compare(run, budgets, base, warnings)
+        comparison = compare(run, budgets, base, warnings)
+    comparison.origin = base.origin if base is not None else None
+    comparison.no_baseline_reason = reason
+    comparison.baseline_runs = len(base.runs) if base is not None else 0
+    return comparison
 
 
 def judge_results(

@@ -7,6 +7,7 @@ them, counts in Status order.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
@@ -63,4 +64,8 @@ def comparison_to_dict(comparison: Comparison, fail_on: tuple[Status, ...] | Non
         "budgets_source": comparison.budgets_source,
         "run": _run_info(comparison.run),
         "baseline": _run_info(comparison.baseline),
+        "compared": comparison.baseline is not None,
+        "not_compared": comparison.not_compared or None,
+        "baseline_origin": asdict(comparison.origin) if comparison.origin is not None else None,
+        "baseline_runs": comparison.baseline_runs,
     }

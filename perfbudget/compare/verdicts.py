@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from perfbudget.compare.origin import BaselineOrigin
 from perfbudget.run.model import Run
 
 
@@ -74,6 +75,16 @@ class Comparison:
     budgets_source: str | None = None
     # What fails the run (the budget file's fail_on), so every reporter agrees with the exit status.
     fail_on: tuple[Status, ...] = FAILING
+    origin: BaselineOrigin | None = None  # which target-branch run the baseline is, when CI chose it
+    no_baseline_reason: str = ""  # why there is no baseline, when there is none
+    baseline_runs: int = 0  # runs in the baseline: more than one is a history for times
+
+    @property
+    def not_compared(self) -> str:
+        """Why this run was not compared with a baseline ("" when it was): never a silent green."""
+        if self.baseline is not None:
+            return ""
+        return self.no_baseline_reason or "no baseline given (--perf-baseline)"
 
     def subject_statuses(self) -> dict[tuple[str, str], Status]:
         """Each subject (kind, name) with the most severe status of its verdicts."""

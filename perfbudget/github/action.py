@@ -1,9 +1,9 @@
 """The composite action's judging step: one Comparison, every CI output written from it.
 
-``python -m perfbudget.github.action --results R --build-dir D [--baseline B] [--budgets F]``
+``python -m perfbudget.github.action --results R --build-dir D --key K [--baseline B] [--budgets F]``
 compares once, then fills the build directory under the names ``artifacts``
-gives (results, baseline and budgets beside ``report.md``, ``report.html`` and
-``comparison.json``), appends the job summary, prints the annotations, saves
+gives (results, the baseline directory and budgets beside ``report.md``,
+``report.html`` and ``comparison.json``), appends the job summary, prints the annotations, saves
 ``pr.json`` for the fork-PR second stage, and sets the step outputs the
 remaining steps (comment, upload, verdict) read. Keeping this in Python keeps
 ``action.yml`` to wiring. Problems become warnings: it never fails the job
@@ -23,11 +23,13 @@ from perfbudget.github.artifacts import (
     BASELINE_NAME,
     BUDGETS_NAME,
     COMPARISON_NAME,
+    DEFAULT_KEY,
     HTML_NAME,
     REPORT_NAME,
     RESULTS_NAME,
     PrContext,
     collect,
+    save_baseline,
     save_results,
     write_pr_context,
 )
@@ -40,12 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m perfbudget.github.action", description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, help="results file the test run wrote")
     parser.add_argument("--build-dir", required=True, help="the build's artifact directory")
-    parser.add_argument("--baseline", default="", help="baseline results file ('' or missing: budgets only)")
+    parser.add_argument("--key", default=DEFAULT_KEY, help="this leg's or project's key (for pr.json)")
+    parser.add_argument("--baseline", default="", help="baseline results file or directory ('' or missing: budgets only)")
     parser.add_argument("--budgets", default="", help="budget file ('' : perfbudget.yaml / [tool.perfbudget] if present)")
     return parser
 
 
-def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: ActionsContext) -> dict[str, str]:
+def judge(results: Path, build_dir: Path, baseline: str, budgets: str, key: str, context: ActionsContext) -> dict[str, str]:
     """Compare and write every report; returns the step outputs."""
     from perfbudget.compare import comparison_to_dict
     from perfbudget.compare.judge import judge_results
@@ -63,7 +66,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
     report_url = context.run_url or None
     build_dir.mkdir(parents=True, exist_ok=True)
     save_results(results, build_dir / RESULTS_NAME)
-    save_results(Path(baseline) if baseline else None, build_dir / BASELINE_NAME)
+    save_baseline(Path(baseline) if baseline else None, build_dir / BASELINE_NAME)
     # The budgets go along so the fork-PR second stage judges the artifact as this step did.
     collect(build_dir, {BUDGETS_NAME: budget_file})
     markdown, html = build_dir / REPORT_NAME, build_dir / HTML_NAME
@@ -76,7 +79,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
         print(line)
     verdict = verdict_of(comparison)
     if context.pr_number is not None:
-        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, context.job, verdict)
+        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, key, verdict)
         write_pr_context(build_dir, pr)
     outputs = {
         "verdict": verdict,
@@ -86,6 +89,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, context: 
         "html-path": str(html),
         "build-dir": str(build_dir),
         "baseline-found": str(comparison.baseline is not None).lower(),
+        "baseline-reason": comparison.not_compared,
     }
     outputs.update({f"count-{status.replace('_', '-')}": str(n) for status, n in data["counts"].items()})
     return outputs
@@ -96,14 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = read_context()
     results = Path(args.results)
     try:
-        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, context)
+        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, args.key, context)
     except PerfBudgetError as exc:
         # No results (the tests crashed before writing) or a broken budget file: say so, let the
         # last step fail the job, and keep whatever files exist for the artifact.
         problem = f"perfbudget could not judge this run: {exc}"
         warn(problem)
         append_summary(context, f"> **perfbudget:** {problem}")
-        outputs = {"verdict": "error", "summary": problem, "build-dir": args.build_dir}
+        outputs = {"verdict": "error", "summary": problem, "build-dir": args.build_dir, "baseline-found": "false", "baseline-reason": problem}
     set_outputs(context, outputs)
     print(f"perfbudget: {outputs['verdict']}: {outputs['summary']}", file=sys.stderr)
     return 0

@@ -1,9 +1,12 @@
-"""Per-build files: ``.perfbudget/builds/<build id>/`` with results, reports and the PR context.
+"""Per-build files: ``.perfbudget/builds/<key>-<build id>/`` with results, reports and the PR context.
 
-The action uploads that directory as one artifact named ``<prefix><run id>-<attempt>``.
-On the default branch it is the baseline later PRs download; on a PR from a
-fork it carries what the second, trusted ``workflow_run`` stage needs to post
-the comment (``pr.json``). ``pr.json`` comes from an untrusted run, so it is
+The action uploads that directory as one artifact named ``perfbudget-<key>``.
+The key names one leg of a matrix or one project of a monorepo: each has its
+own artifact, comment marker and comment section, and a PR's baseline is the
+target branch's artifact of exactly that name. On the default branch the
+artifact is the baseline later PRs download; on a PR from a fork it carries
+what the second, trusted ``workflow_run`` stage needs to post the comment
+(``pr.json``). ``pr.json`` comes from an untrusted run, so it is
 validated field by field when read. This module is the only place that names
 these paths: ``action.yml`` reads them from ``perfbudget artifact paths``.
 """
@@ -22,16 +25,19 @@ from perfbudget.run.store import ResultsError, load_run, write_run
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
 RESULTS_NAME = "results.ndjson.gz"  # the run's results; write_run compresses by the suffix
-BASELINE_NAME = "baseline.ndjson.gz"  # the target branch's results; the action fetches them straight here
+BASELINE_NAME = "baseline"  # directory: the target branch's results (and history) and selection.json
 BUDGETS_NAME = DEFAULT_NAMES[0]  # the name find_budget_file looks for, so the second stage judges alike
 REPORT_NAME = "report.md"
 HTML_NAME = "report.html"
 COMPARISON_NAME = "comparison.json"
 PR_CONTEXT_NAME = "pr.json"
 # What artifacts of perfbudget 0.1 called the same files; still read, for one release.
-OLD_NAMES = {RESULTS_NAME: "results.json", BASELINE_NAME: "baseline.json"}
+OLD_NAMES = {RESULTS_NAME: ("results.json",), BASELINE_NAME: ("baseline.ndjson.gz", "baseline.json")}
+ARTIFACT_PREFIX = "perfbudget-"
+DEFAULT_KEY = "tests"
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+_KEY_SEPARATORS = re.compile(r"[^A-Za-z0-9._]+")
 _NOT_IN_ARTIFACT_NAMES = set('":<>|*?\\/\r\n')  # upload-artifact refuses these
 
 
@@ -39,20 +45,37 @@ class ArtifactError(PerfBudgetError):
     """An artifact name that GitHub would refuse, or an artifact directory or pr.json that is missing or malformed."""
 
 
-def artifact_name(prefix: str, build_id: str) -> str:
-    """``perfbudget-1234-1``: the stable prefix finds it, run id and attempt keep it unique.
+def default_key(job: str, working_directory: str = ".", matrix: str = "") -> str:
+    """The key of a leg or project that names none: the job, the working directory and the matrix values.
 
-    A character upload-artifact refuses is reported now, before the tests run,
-    rather than by the upload step at the end of the job.
+    Two ``uses:`` of the action in one job differ by working directory, and
+    two legs of a matrix by their matrix values, so neither collides. ``matrix``
+    is the matrix context as JSON (``toJSON(matrix)``); "null" or "" when none.
     """
-    name = f"{prefix}{build_id}"
-    bad = sorted(_NOT_IN_ARTIFACT_NAMES.intersection(name))
-    if bad:
-        raise ArtifactError(
-            f"artifact name {name!r} contains {' '.join(map(repr, bad))}, which artifact names cannot hold; "
-            "change the action's artifact-name input"
-        )
-    return name
+    parts = [job or DEFAULT_KEY]
+    directory = Path(working_directory or ".").as_posix().strip("/")
+    if directory not in ("", "."):
+        parts.append(directory)
+    try:
+        values = json.loads(matrix) if matrix else None
+    except ValueError:
+        values = None
+    if isinstance(values, dict):
+        parts.extend(str(value) for _, value in sorted(values.items()) if not isinstance(value, (dict, list)))
+    return clean_key("-".join(parts))
+
+
+def clean_key(key: str) -> str:
+    """A key as it appears in artifact names and markers: letters, digits, ``.``, ``_`` and ``-``."""
+    cleaned = _KEY_SEPARATORS.sub("-", key).strip("-")[:100]
+    if not cleaned:
+        raise ArtifactError(f"key {key!r} has no letters or digits; name the leg or project with the action's key input")
+    return cleaned
+
+
+def artifact_name(key: str) -> str:
+    """``perfbudget-<key>``, the same in every run: a PR finds its baseline by this exact name."""
+    return ARTIFACT_PREFIX + clean_key(key)
 
 
 def build_dir(root: Path, build_id: str) -> Path:
@@ -75,7 +98,7 @@ class BuildPaths:
 
     @property
     def baseline(self) -> Path:
-        """Inside the build directory: a baseline left by an earlier job in the same workspace is never reused."""
+        """A directory inside the build directory: a baseline left by an earlier job in the workspace is never reused."""
         return self.directory / BASELINE_NAME
 
     def outputs(self) -> dict[str, str]:
@@ -88,16 +111,16 @@ class BuildPaths:
         }
 
 
-def build_paths(root: Path, prefix: str, build_id: str) -> BuildPaths:
-    """Check the artifact name first, so a bad prefix creates no directory."""
-    name = artifact_name(prefix, build_id)
-    return BuildPaths(build_dir(root, build_id), name)
+def build_paths(root: Path, key: str, build_id: str) -> BuildPaths:
+    """The key is checked first, so a bad one creates no directory."""
+    name = artifact_name(key)
+    return BuildPaths(build_dir(root, f"{clean_key(key)}-{build_id}"), name)
 
 
 def find(directory: Path, name: str) -> Path | None:
-    """``directory/name``, else the file under the name an older artifact gave it, else None."""
-    for candidate in (name, OLD_NAMES.get(name)):
-        if candidate and (directory / candidate).is_file():
+    """``directory/name`` (a file, or the baseline directory), else what an older artifact called it, else None."""
+    for candidate in (name, *OLD_NAMES.get(name, ())):
+        if (directory / candidate).exists():
             return directory / candidate
     return None
 
@@ -116,6 +139,19 @@ def save_results(source: Path | None, target: Path) -> Path | None:
         return write_run(load_run(source), target)
     except ResultsError:
         return None
+
+
+def save_baseline(source: Path | None, target: Path) -> Path | None:
+    """Put the baseline into the directory ``target``: a fetched directory as it is, a single file re-encoded."""
+    if source is None or not source.exists():
+        return None
+    if source.resolve() == target.resolve():
+        return target
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    return save_results(source, target / RESULTS_NAME.replace("results", "baseline"))
 
 
 def collect(directory: Path, files: dict[str, Path | None]) -> list[Path]:
@@ -139,7 +175,7 @@ class PrContext:
     number: int
     head_sha: str
     workflow: str
-    job: str
+    key: str  # the leg's or project's key: which marker and section the comment goes to
     verdict: str  # "fail" | "changed" | "ok"
 
 
@@ -167,11 +203,14 @@ def read_pr_context(directory: Path) -> PrContext:
     if not isinstance(sha, str) or not _SHA.match(sha):
         raise ArtifactError(f"{path}: key 'head_sha' must be a hex commit sha, got {sha!r}")
     strings = {}
-    for key in ("repository", "workflow", "job", "verdict"):
+    if "key" not in data and "job" in data:  # pr.json of perfbudget 0.1 named the job
+        data["key"] = data["job"]
+    for key in ("repository", "workflow", "key", "verdict"):
         value = data.get(key, "")
         if not isinstance(value, str):
             raise ArtifactError(f"{path}: key {key!r} must be a string, got {value!r}")
         strings[key] = value
+    strings["key"] = clean_key(strings["key"] or DEFAULT_KEY)
     if strings["verdict"] not in ("fail", "changed", "ok"):
         raise ArtifactError(f"{path}: key 'verdict' must be fail, changed or ok, got {strings['verdict']!r}")
     return PrContext(number=number, head_sha=sha, **strings)

@@ -1,14 +1,19 @@
-"""Fetch the target branch's results: newest successful run of this workflow, its perfbudget artifact.
+"""Fetch the target branch's results: the PR base's run (or the nearest ancestor's), and its history.
 
-github3.py has no Actions API, so the workflow-run and artifact endpoints are
-called through its session (same timeout, retries and token). Not finding a
-baseline is normal (first PR, expired artifacts): the outcome says why and the
-comparison then uses budgets only.
+github3.py has no Actions API, so the workflow-run, artifact and commit
+endpoints are called through its session (same timeout, retries and token).
+``baseline_select`` decides which runs are trusted and preferred; this module
+asks GitHub, downloads, validates and writes the baseline directory: one
+results file per run and ``selection.json`` saying which run was chosen and
+how, or why none was. Not finding a baseline is normal (first PR, expired
+artifacts): the directory then holds only the reason, and every report says
+"not compared" with it.
 """
 
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +23,19 @@ from urllib.parse import quote
 from github3 import GitHub
 from github3.exceptions import GitHubError
 
+from perfbudget.compare.origin import BaselineOrigin, write_origin
 from perfbudget.github.artifacts import OLD_NAMES, RESULTS_NAME
-from perfbudget.github.client import API_ERRORS, describe, get_json
+from perfbudget.github.baseline_select import Candidate, Choice, candidates, history, preference, trusted_runs
+from perfbudget.github.client import API_ERRORS, describe, get_pages
+from perfbudget.github.options import DEFAULT_HISTORY, DEFAULT_HISTORY_SECONDS
 from perfbudget.run.store import ResultsError, load_run, write_run
 
 # Results file names an artifact may hold, newest format first (the last: perfbudget 0.1's schema 1).
-RESULTS_NAMES = (RESULTS_NAME, "results.ndjson", OLD_NAMES[RESULTS_NAME])
-MAX_RUNS = 10  # successful runs looked at before giving up
+RESULTS_NAMES = (RESULTS_NAME, "results.ndjson", *OLD_NAMES[RESULTS_NAME])
 MAX_RESULTS_BYTES = 200 * 1024 * 1024  # refuse absurd archive members rather than fill the disk
+RUN_PAGES = 3  # x100 runs of the branch: how far back a baseline is looked for
+ARTIFACT_PAGES = 3  # x100 artifacts of the key's name
+ANCESTOR_PAGES = 1  # x100 commits of the PR base's history searched for an ancestor with results
 
 
 @dataclass
@@ -33,39 +43,67 @@ class BaselineQuery:
     owner: str
     repo: str
     branch: str
-    artifact_prefix: str = "perfbudget-"
+    artifact_name: str  # matched exactly: another leg's or project's artifact is never this key's baseline
     workflow: str = ""  # workflow file name or id; "" -> filter all runs by workflow_name
     workflow_name: str = ""
     exclude_run_id: str = ""  # this build's own run
+    base_sha: str = ""  # the PR's base commit; "" when there is no PR
+    history: int = DEFAULT_HISTORY  # runs to fetch, the chosen one included
+    history_seconds: float = DEFAULT_HISTORY_SECONDS  # no more history downloads after this long
+
+    @property
+    def repository(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def api(self) -> str:
+        return f"/repos/{quote(self.owner)}/{quote(self.repo)}"
 
 
 @dataclass
 class FetchOutcome:
-    path: Path | None = None  # the validated results file, None when no baseline was found
-    run_id: int | None = None
-    run_url: str = ""
-    notes: list[str] = field(default_factory=list)  # why runs/artifacts were skipped, in words
+    directory: Path
+    origin: BaselineOrigin
+    notes: list[str] = field(default_factory=list)  # runs or artifacts skipped, and why
+
+    @property
+    def found(self) -> bool:
+        return self.origin.found
 
     @property
     def message(self) -> str:
-        if self.path is not None:
-            return f"baseline: results of run {self.run_id} ({self.run_url}) saved to {self.path}"
-        return "; ".join(self.notes) or "no baseline found"
+        if not self.found:
+            return f"no baseline: {self.origin.reason}"
+        origin = self.origin
+        return (
+            f"baseline: run {origin.run_url or '?'} of commit {origin.commit[:12]} ({origin.how}), "
+            f"{origin.history} run(s) saved to {self.directory}"
+        )
 
 
-def _successful_runs(client: GitHub, query: BaselineQuery) -> list[dict[str, Any]]:
-    base = f"/repos/{quote(query.owner)}/{quote(query.repo)}/actions"
-    params = {"branch": query.branch, "status": "success", "per_page": 30}
+def _branch_runs(client: GitHub, query: BaselineQuery) -> tuple[list[dict[str, Any]], int]:
+    """Finished trusted runs of the branch, newest first, and the number of untrusted ones refused."""
+    params = {"branch": query.branch, "status": "completed", "per_page": 100}
     if query.workflow:
-        data = get_json(client, f"{base}/workflows/{quote(query.workflow, safe='')}/runs", params)
+        path = f"{query.api}/actions/workflows/{quote(query.workflow, safe='')}/runs"
     else:
-        data = get_json(client, f"{base}/runs", params)
-    runs = [run for run in data.get("workflow_runs", []) if isinstance(run, dict)]
+        path = f"{query.api}/actions/runs"
+    runs = get_pages(client, path, params, "workflow_runs", RUN_PAGES)
     if not query.workflow and query.workflow_name:
         runs = [run for run in runs if run.get("name") == query.workflow_name]
-    runs = [run for run in runs if str(run.get("id")) != query.exclude_run_id]
-    # Newest first, whatever order the server used.
-    return sorted(runs, key=lambda run: str(run.get("created_at") or ""), reverse=True)[:MAX_RUNS]
+    return trusted_runs(runs, query.repository, query.exclude_run_id)
+
+
+def _ancestors(client: GitHub, query: BaselineQuery) -> list[str]:
+    """The PR base and its history, newest first; just the base when GitHub does not know it."""
+    try:
+        commits = get_pages(client, f"{query.api}/commits", {"sha": query.base_sha, "per_page": 100}, None, ANCESTOR_PAGES)
+    except GitHubError as exc:
+        if exc.code in (404, 409, 422):  # unknown sha, empty repository
+            return [query.base_sha]
+        raise
+    shas = [str(commit.get("sha") or "") for commit in commits]
+    return shas if shas and shas[0] == query.base_sha else [query.base_sha, *shas]
 
 
 def _results_from_zip(content: bytes) -> bytes:
@@ -83,60 +121,96 @@ def _results_from_zip(content: bytes) -> bytes:
     return archive.read(member)
 
 
-def _download(client: GitHub, query: BaselineQuery, artifact: dict[str, Any]) -> bytes:
+def _download(client: GitHub, query: BaselineQuery, candidate: Candidate) -> bytes:
     # The API answers 302 to a short-lived storage URL; requests follows it and
     # drops the Authorization header when the host changes.
     session = client.session
-    url = str(artifact.get("archive_download_url") or "") or (
-        f"{session.base_url}/repos/{quote(query.owner)}/{quote(query.repo)}/actions/artifacts/{int(artifact['id'])}/zip"
-    )
+    url = candidate.download_url or f"{session.base_url}{query.api}/actions/artifacts/{candidate.artifact_id}/zip"
     response = session.get(url, allow_redirects=True)
     if response.status_code != 200:
         raise GitHubError(response)
     return response.content
 
 
+def _file_name(position: int, candidate: Candidate) -> str:
+    return f"{position:02d}-run-{candidate.run_id}.ndjson.gz"
+
+
 def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchOutcome:
-    """Write the newest usable baseline results to ``output``; raises GitHubProblem when the API fails."""
-    outcome = FetchOutcome()
-    doing = f"looking for {query.branch!r} results in {query.owner}/{query.repo}"
+    """Fill the directory ``output`` with the chosen run's results and its history; raises GitHubProblem.
+
+    When the preferred run's artifact turns out unusable, the next in order
+    of preference is chosen instead, and the notes say why.
+    """
+    doing = f"looking for {query.branch!r} results in {query.repository}"
+    output.mkdir(parents=True, exist_ok=True)
     try:
-        runs = _successful_runs(client, query)
-        if not runs:
-            outcome.notes.append(f"no successful run of this workflow on branch {query.branch!r} yet")
-            return outcome
-        for run in runs:
-            url = f"/repos/{quote(query.owner)}/{quote(query.repo)}/actions/runs/{int(run['id'])}/artifacts"
-            artifacts = get_json(client, url, {"per_page": 100}).get("artifacts", [])
-            matching = [
-                artifact
-                for artifact in artifacts
-                if str(artifact.get("name", "")).startswith(query.artifact_prefix) and not artifact.get("expired")
-            ]
-            if not matching:
-                outcome.notes.append(f"run {run['id']} has no unexpired {query.artifact_prefix}* artifact")
-                continue
-            try:
-                newest = max(matching, key=lambda artifact: str(artifact.get("created_at") or ""))
-                data = _results_from_zip(_download(client, query, newest))
-                _validate_and_write(data, output, run)
-            except ResultsError as exc:
-                outcome.notes.append(f"run {run['id']}: {exc}")
-                continue
-            except GitHubError as exc:  # e.g. 410: expired since it was listed; an older run may do
-                outcome.notes.append(str(describe(exc, f"run {run['id']}: downloading its artifact")))
-                continue
-            outcome.path, outcome.run_id, outcome.run_url = output, int(run["id"]), str(run.get("html_url", ""))
-            return outcome
-        outcome.notes.append(f"no usable baseline among the last {len(runs)} successful runs")
-        return outcome
+        runs, refused = _branch_runs(client, query)
+        artifacts = get_pages(
+            client, f"{query.api}/actions/artifacts", {"name": query.artifact_name, "per_page": 100}, "artifacts", ARTIFACT_PAGES
+        )
+        found = candidates(runs, artifacts, query.artifact_name)
+        notes = [f"{refused} run(s) of branch {query.branch!r} ignored: pull requests or forks, never a baseline"] if refused else []
+        if not found:
+            return _none(output, query, notes, _why_none(query, runs, refused))
+        ancestors = _ancestors(client, query) if query.base_sha else []
+        return _download_selection(client, query, found, preference(found, query.base_sha, ancestors), output, notes)
     except (*API_ERRORS, KeyError, ValueError) as exc:
         raise describe(exc, doing) from exc
 
 
-def _validate_and_write(data: bytes, output: Path, run: dict[str, Any]) -> None:
+def _why_none(query: BaselineQuery, runs: list[dict[str, Any]], refused: int) -> str:
+    if not runs:
+        forks = f" ({refused} pull-request or fork runs do not count)" if refused else ""
+        return f"no finished push run of this workflow on {query.branch!r} yet{forks}"
+    return (
+        f"none of the last {len(runs)} runs of {query.branch!r} has an unexpired artifact named "
+        f"{query.artifact_name!r} (expired, or uploaded under another key)"
+    )
+
+
+def _none(output: Path, query: BaselineQuery, notes: list[str], reason: str) -> FetchOutcome:
+    origin = BaselineOrigin(found=False, reason=reason, branch=query.branch, base_commit=query.base_sha)
+    write_origin(output, origin)
+    return FetchOutcome(output, origin, notes)
+
+
+def _download_selection(
+    client: GitHub, query: BaselineQuery, found: list[Candidate], choices: list[Choice], output: Path, notes: list[str]
+) -> FetchOutcome:
+    """The first preferred run whose artifact is usable, then its history until the count or time bound."""
+    chosen = next((choice for choice in choices if _save(client, query, choice.candidate, output, 0, notes)), None)
+    if chosen is None:
+        return _none(output, query, notes, f"no usable results among {len(choices)} runs with the artifact {query.artifact_name!r}")
+    saved, started = 1, time.monotonic()
+    for candidate in history(found, chosen.candidate):
+        if saved >= query.history or time.monotonic() - started > query.history_seconds:
+            break
+        saved += _save(client, query, candidate, output, saved, notes)
+    origin = BaselineOrigin(
+        found=True, how=chosen.how, commit=chosen.candidate.head_sha, branch=query.branch, base_commit=query.base_sha,
+        behind=chosen.behind, run_url=chosen.candidate.run_url, chosen=_file_name(0, chosen.candidate), history=saved,
+    )  # fmt: skip
+    write_origin(output, origin)
+    return FetchOutcome(output, origin, notes)
+
+
+def _save(client: GitHub, query: BaselineQuery, candidate: Candidate, output: Path, position: int, notes: list[str]) -> bool:
+    """Download and validate one run's results into ``output``; False (and a note) when unusable."""
+    try:
+        data = _results_from_zip(_download(client, query, candidate))
+        _validate_and_write(data, output / _file_name(position, candidate), candidate)
+    except ResultsError as exc:
+        notes.append(f"run {candidate.run_id}: {exc}")
+        return False
+    except GitHubError as exc:  # e.g. 410: expired since it was listed; another run may do
+        notes.append(str(describe(exc, f"run {candidate.run_id}: downloading its artifact")))
+        return False
+    return True
+
+
+def _validate_and_write(data: bytes, output: Path, candidate: Candidate) -> None:
     """Load the downloaded results with the normal reader (schema checks) before anyone relies on them."""
-    output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".download")
     partial.write_bytes(data)
     try:
@@ -146,5 +220,5 @@ def _validate_and_write(data: bytes, output: Path, run: dict[str, Any]) -> None:
     if loaded.interrupted:  # stopped with Ctrl-C: its missing tests would all look new
         raise ResultsError("its results are of an interrupted run")
     if not loaded.build_id:
-        loaded.build_id = f"{run.get('id')}-{run.get('run_attempt', 1)}"
+        loaded.build_id = str(candidate.run_id)
     write_run(loaded, output)

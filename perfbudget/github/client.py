@@ -185,3 +185,27 @@ def get_json(client: GitHub, path: str, params: dict[str, Any] | None = None) ->
     if response.status_code != 200:
         raise GitHubError(response)
     return response.json()
+
+
+def get_pages(client: GitHub, path: str, params: dict[str, Any], key: str | None, max_pages: int) -> list[Any]:
+    """The items of a paginated list, following GitHub's Link headers for at most ``max_pages`` pages.
+
+    ``key`` names the list in the answer's object (``workflow_runs``,
+    ``artifacts``); None when the answer is the list itself (``commits``).
+    """
+    session = client.session
+    url: str | None = session.base_url + path
+    items: list[Any] = []
+    for _ in range(max_pages):
+        if url is None:
+            break
+        response = session.get(url, params=params)
+        if response.status_code != 200:
+            raise GitHubError(response)
+        data = response.json()
+        page = data.get(key) if key is not None and isinstance(data, dict) else data
+        if not isinstance(page, list):
+            raise ValueError(f"GitHub's answer to {path} has no {key or 'list'}")
+        items.extend(item for item in page if isinstance(item, dict))
+        url, params = response.links.get("next", {}).get("url"), {}  # the next link carries the query
+    return items

@@ -1,6 +1,6 @@
 """The one pull-request comment: find it by its hidden marker, update it, create it when absent.
 
-Each workflow/job pair owns one comment, recognised by an HTML comment marker
+Each workflow/key pair owns one comment, recognised by an HTML comment marker
 in its body. Two runs of the same PR can race (a quick second push); both may
 create a comment, so after creating we list again and keep only the oldest
 marked comment, deleting the newer ones: whichever run gets there, the PR ends
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from github3 import GitHub
-from github3.exceptions import NotFoundError
+from github3.exceptions import GitHubError, NotFoundError
 
 from perfbudget.github.client import API_ERRORS, GitHubProblem, describe, get_json
 from perfbudget.report.markdown import COMMENT_LIMIT
@@ -29,9 +29,9 @@ MAX_COMMENT_CHARS = COMMENT_LIMIT  # GitHub refuses comment bodies above 65536 c
 BODY_CHARS = MAX_COMMENT_CHARS - 200
 
 
-def marker_for(workflow: str, job: str) -> str:
-    """``<!-- perfbudget:CI/tests -->``; characters that could end the HTML comment are dropped."""
-    name = re.sub(r"[^A-Za-z0-9 _./:@()+-]", "", f"{workflow}/{job}").replace("--", "-")
+def marker_for(workflow: str, key: str) -> str:
+    """``<!-- perfbudget:CI/tests -->``: one comment per workflow and key; characters that could end the HTML comment are dropped."""
+    name = re.sub(r"[^A-Za-z0-9 _./:@()+-]", "", f"{workflow}/{key}").replace("--", "-")
     return f"<!-- perfbudget:{name.strip()} -->"
 
 
@@ -65,12 +65,37 @@ class CommentOutcome:
     comment_id: int | None = None
     url: str = ""
     removed_duplicates: int = 0
+    ignored_foreign: int = 0  # comments by others that carry the marker: left alone
 
 
-def _marked(issue: Any, marker: str) -> list[Any]:
-    """Every comment of the issue carrying ``marker``, oldest first (github3.py follows the Link pages)."""
-    comments = [comment for comment in issue.comments() if marker in (comment.body or "")]
-    return sorted(comments, key=lambda comment: comment.id)
+# Who Actions' GITHUB_TOKEN comments as. An installation token cannot ask (GET /user answers 403).
+ACTIONS_BOT = "github-actions[bot]"
+
+
+def token_login(client: GitHub, override: str = "") -> str:
+    """The login the token writes comments as: ``override``, else GET /user, else Actions' bot.
+
+    A GitHub App's token other than Actions' cannot ask either: pass its bot
+    login (``my-app[bot]``) as ``override``.
+    """
+    if override:
+        return override
+    try:
+        login = get_json(client, "/user").get("login")
+    except (GitHubError, ValueError, AttributeError):
+        return ACTIONS_BOT
+    return login if isinstance(login, str) and login else ACTIONS_BOT
+
+
+def _marked(issue: Any, marker: str, login: str) -> tuple[list[Any], int]:
+    """The token's own comments carrying ``marker``, oldest first, and how many others carry it.
+
+    Anyone can paste the marker into a comment: only comments this token's
+    identity wrote are ever updated or deleted. github3.py follows the Link pages.
+    """
+    marked = [comment for comment in issue.comments() if marker in (comment.body or "")]
+    own = [comment for comment in marked if getattr(comment.user, "login", None) == login]
+    return sorted(own, key=lambda comment: comment.id), len(marked) - len(own)
 
 
 def _delete_extra(comments: list[Any]) -> int:
@@ -86,19 +111,21 @@ def _delete_extra(comments: list[Any]) -> int:
 
 
 def upsert_comment(
-    client: GitHub, owner: str, repo: str, number: int, body: str, marker: str, mode: str, verdict: str
+    client: GitHub, owner: str, repo: str, number: int, body: str, marker: str, mode: str, verdict: str, author: str = ""
 ) -> CommentOutcome:
-    """Create or update the marked comment on PR ``number`` as ``mode`` asks; raises GitHubProblem."""
+    """Create or update the token's marked comment on PR ``number`` as ``mode`` asks; raises GitHubProblem."""
     doing = f"commenting on {owner}/{repo}#{number}"
     try:
+        login = token_login(client, author)
         issue = client.issue(owner, repo, number)
-        existing = _marked(issue, marker)
+        existing, foreign = _marked(issue, marker, login)
         if not should_post(mode, verdict, bool(existing)):
-            return CommentOutcome("skipped")
+            return CommentOutcome("skipped", ignored_foreign=foreign)
         text = with_marker(body, marker)
         if not existing:
-            issue.create_comment(text)
-            existing = _marked(issue, marker)  # a racing run may have created one too
+            created = issue.create_comment(text)
+            login = getattr(created.user, "login", login)  # what the token really is, whatever was assumed
+            existing, foreign = _marked(issue, marker, login)  # a racing run may have created one too
             action = "created"
         else:
             action = "updated"
@@ -108,7 +135,7 @@ def upsert_comment(
             action = "unchanged" if action == "updated" else action
         else:
             keep.edit(text)
-        return CommentOutcome(action, keep.id, keep.html_url or "", removed)
+        return CommentOutcome(action, keep.id, keep.html_url or "", removed, foreign)
     except API_ERRORS as exc:
         raise describe(exc, doing) from exc
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+DEFAULT_HISTORY = 10  # target-branch runs fetched for timing history, the baseline included
+DEFAULT_HISTORY_SECONDS = 60.0  # no more history downloads after this long
+
 
 def add_github_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

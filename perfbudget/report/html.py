@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report import charts
+from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
 from perfbudget.run.metrics import format_value
 from perfbudget.run.model import Details, SqlGroup, TestRecord, UrlSummary
@@ -273,6 +274,8 @@ def render_html(comparison: Comparison) -> str:
             run=comparison.run,
             baseline=comparison.baseline,
             summary=comparison.summary_line(),
+            compared_with=compared_with(comparison),
+            not_compared=bool(comparison.not_compared),
             counts=comparison.counts(),
             not_judged=comparison.not_judged,
             Status=Status,

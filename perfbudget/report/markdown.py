@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
+from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
 from perfbudget.run.metrics import format_value, is_time
 from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
@@ -83,11 +84,19 @@ class _Section:
 
 
 def render_markdown(
-    comparison: Comparison, *, marker: str = "", report_url: str | None = None, max_chars: int = COMMENT_LIMIT
+    comparison: Comparison,
+    *,
+    marker: str = "",
+    report_url: str | None = None,
+    max_chars: int = COMMENT_LIMIT,
+    title: str = "",
 ) -> str:
-    """The PR comment: at most ``max_chars`` characters, the most important sections first."""
+    """The PR comment: at most ``max_chars`` characters, the most important sections first.
+
+    ``title`` names a leg or project when the comment has one section per key.
+    """
     report_url = report_url if report_url and urlsplit(report_url).scheme in ("http", "https") else None
-    head = ([html_comment(marker)] if marker else []) + [f"### {_verdict_icon(comparison)} perfbudget: {comparison.summary_line()}", ""]
+    head = ([html_comment(marker)] if marker else []) + [_headline(comparison, title), "", _origin_line(comparison), ""]
     head_text = "\n".join(head) + "\n"
     footer = "\n\n---\n" + _footer(comparison.run, comparison.baseline, report_url) + "\n"
     sections = _sections(comparison)
@@ -136,8 +145,40 @@ def configured(*, marker: str = "", report_url: str | None = None, max_chars: in
 # --- sections ----------------------------------------------------------------
 
 
-def _verdict_icon(comparison: Comparison) -> str:
-    return "❌" if comparison.failing else "✅"
+def verdict_icon(comparison: Comparison) -> str:
+    """❌ failing; ⚠️ not compared with a baseline (never a silent green); ✅ compared and fine."""
+    if comparison.failing:
+        return "❌"
+    return "⚠️" if comparison.not_compared else "✅"
+
+
+def _headline(comparison: Comparison, title: str = "") -> str:
+    not_compared = "not compared · " if comparison.not_compared else ""
+    name = f" {code_span(title, in_table=False)}" if title else ""
+    return f"### {verdict_icon(comparison)} perfbudget{name}: {not_compared}{comparison.summary_line()}"
+
+
+def render_legs(legs: list[tuple[str, Comparison]], *, marker: str = "", max_chars: int = COMMENT_LIMIT) -> str:
+    """One comment for several legs or projects: a verdict line over all, then each key's report.
+
+    Failing legs come first; each gets an equal share of the size limit, so
+    one leg's long report cannot push the others out.
+    """
+    failing = sum(1 for _, comparison in legs if comparison.failing)
+    not_compared = sum(1 for _, comparison in legs if comparison.not_compared)
+    icon = "❌" if failing else ("⚠️" if not_compared else "✅")
+    counts = [f"{failing} failing", f"{len(legs) - failing} passing"] + ([f"{not_compared} not compared"] if not_compared else [])
+    head = ([html_comment(marker)] if marker else []) + [f"## {icon} perfbudget: {len(legs)} legs, {', '.join(counts)}", ""]
+    ordered = sorted(legs, key=lambda leg: (not leg[1].failing, leg[0]))
+    share = max((max_chars - len("\n".join(head)) - 10 * len(legs)) // max(len(legs), 1), 200)
+    sections = [render_markdown(comparison, max_chars=share, title=key).rstrip() for key, comparison in ordered]
+    return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"
+
+
+def _origin_line(comparison: Comparison) -> str:
+    sentence = compared_with(comparison, lambda commit: code_span(commit, in_table=False), md_text)
+    sentence = sentence[0].upper() + sentence[1:] + "."
+    return f"> ⚠️ **{sentence.replace(': ', ':** ', 1)}" if comparison.not_compared else sentence
 
 
 def _sections(comparison: Comparison) -> list[_Section]:

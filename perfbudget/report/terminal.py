@@ -11,6 +11,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.report.origin import compared_with
 
 _MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Status.UNCONFIRMED: "slower, not confirmed:",
          Status.IMPROVED: "improved"}  # fmt: skip
@@ -18,7 +19,11 @@ _MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Statu
 
 def render_comparison(comparison: Comparison, show_improved: bool = False) -> list[str]:
     """Lines for the terminal; the first is ``perfbudget: <summary>``."""
-    lines = [f"perfbudget: {comparison.summary_line()}"]
+    origin = compared_with(comparison)
+    if comparison.not_compared:  # on the verdict line itself: never a silent green
+        lines = [f"perfbudget: {comparison.summary_line()} -- {origin}"]
+    else:
+        lines = [f"perfbudget: {comparison.summary_line()}", f"perfbudget: {origin}"]
     shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.UNCONFIRMED, Status.IMPROVED) if show_improved else ())
     for (kind, subject), group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject)):
         verdicts = sorted(group, key=lambda v: (v.status.severity, v.metric or ""))

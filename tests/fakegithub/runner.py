@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import json
 import os
 import re
 import subprocess
@@ -25,7 +26,8 @@ from typing import Any
 
 from tests.helpers_github import FakeGitHub, zip_bytes
 
-_LOOKUP = re.compile(r"\b(inputs|github|steps|env)((?:\.[A-Za-z0-9_-]+)+)")
+_LOOKUP = re.compile(r"\b(inputs|github|steps|env|runner|matrix)((?:\.[A-Za-z0-9_-]+)+)")
+_TO_JSON = re.compile(r"toJSON\((\w+)\)")
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 
 
@@ -69,7 +71,8 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
     def lookup(match: re.Match[str]) -> str:
         return repr(_walk(context.get(match.group(1), {}), match.group(2).lstrip(".").split(".")))
 
-    python = _LOOKUP.sub(lookup, expression.strip())
+    python = _TO_JSON.sub(lambda m: repr(json.dumps(context.get(m.group(1)))), expression.strip())
+    python = _LOOKUP.sub(lookup, python)
     python = python.replace("always()", "True").replace("&&", " and ").replace("||", " or ")
     return eval(f"({python})", {"__builtins__": {}}, {})  # our own YAML's expressions only
 
@@ -112,6 +115,8 @@ class Runner:
     run_id: int
     summary: Path
     skip: tuple[str, ...] = ()  # step names not to run (installs that need the network)
+    matrix: dict[str, Any] | None = None  # the job's matrix values (None: not a matrix job)
+    step_outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # outputs of skipped steps, by id
 
     def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTEST_", "PERFBUDGET_", "INPUT_"))}
@@ -128,6 +133,8 @@ class Runner:
             wanted = evaluate(condition, context) if condition else not job.failed
             if not wanted or name in self.skip or (job.failed and "always()" not in condition):
                 job.steps.append(StepRun(name, "skipped"))
+                if step.get("id"):
+                    context["steps"][step["id"]] = {"outputs": dict(self.step_outputs.get(step["id"], {})), "outcome": "skipped"}
                 continue
             result = self._step(step, name, context, step_dir / f"step{index}", action_path)
             job.steps.append(result)
@@ -169,26 +176,38 @@ class Runner:
             files = {str(p.relative_to(source)): p.read_bytes() for p in sorted(source.rglob("*")) if p.is_file()}
             if not files:
                 return StepRun(name, "success", stdout="No files were found; no artifact uploaded")
+            same = [a for a in self.fake.artifacts.values() if a["_run"] == self.run_id and a["name"] == arguments["name"]]
+            if same and arguments.get("overwrite") != "true":  # upload-artifact v4+: names are unique per run
+                return StepRun(name, "failure", stderr="Failed to CreateArtifact: (409) Conflict: an artifact with this name already exists on the workflow run")
+            for artifact in same:
+                del self.fake.artifacts[artifact["id"]]
             self.fake.add_artifact(self.run_id, arguments["name"], zip_bytes(files))  # type: ignore[arg-type]
             return StepRun(name, "success", stdout=f"uploaded {arguments['name']}: {sorted(files)}")
         if action == "actions/download-artifact":
+            # By pattern without merge-multiple, each artifact goes to its own directory, as v4+ does.
             run_id = int(arguments.get("run-id") or self.run_id)
             target = self.workspace / arguments.get("path", ".")
             target.mkdir(parents=True, exist_ok=True)
             found = [a for a in self.fake.artifacts.values() if a["_run"] == run_id and fnmatch.fnmatch(a["name"], arguments.get("pattern", "*"))]
+            merge = arguments.get("merge-multiple") == "true"
             for artifact in found:
-                zipfile.ZipFile(io.BytesIO(self.fake.blobs[artifact["id"]])).extractall(target)
+                zipfile.ZipFile(io.BytesIO(self.fake.blobs[artifact["id"]])).extractall(target if merge else target / artifact["name"])
             return StepRun(name, "success" if found else "failure", stdout=f"downloaded {[a['name'] for a in found]}")
-        if action in ("actions/checkout", "actions/setup-python"):
-            return StepRun(name, "success", stdout="simulated: the workspace and Python are ready")
+        if action in ("actions/checkout", "actions/setup-python", "actions/cache"):
+            return StepRun(name, "success", stdout="simulated: the workspace, Python and caches are ready")
         raise AssertionError(f"the runner stand-in does not simulate {uses}")
+
+    def _context(self) -> dict[str, Any]:
+        temp = self.summary.parent / "runner-temp"
+        temp.mkdir(exist_ok=True)
+        return {"github": self.github, "steps": {}, "runner": {"temp": str(temp), "os": "Linux"}, "matrix": self.matrix}
 
     def run_action(self, action_file: Path, inputs: dict[str, str]) -> JobRun:
         """A composite action: defaults for missing inputs, steps in order, then its outputs."""
         import yaml
 
         action = yaml.safe_load(action_file.read_text(encoding="utf-8"))
-        context: dict[str, Any] = {"github": self.github, "steps": {}}
+        context = self._context()
         context["inputs"] = {
             name: substitute(inputs.get(name, spec.get("default", "")), context) for name, spec in action["inputs"].items()
         }
@@ -196,7 +215,15 @@ class Runner:
         assert not unknown, f"inputs not declared in action.yml: {unknown}"
         job = self.run_steps(action["runs"]["steps"], context, self.summary.parent / f"action-{self.run_id}", action_file.parent)
         job.outputs = {name: substitute(spec["value"], context) for name, spec in action["outputs"].items()}
+        self._finish(job)
         return job
+
+    def _finish(self, job: JobRun) -> None:
+        """The run is completed once its (last) job is: a later run can find it among finished runs."""
+        for run in self.fake.runs:
+            if run["id"] == self.run_id:
+                run["status"] = "completed"
+                run["conclusion"] = "failure" if job.failed or run.get("conclusion") == "failure" else "success"
 
     def run_workflow_job(self, workflow_file: Path, job_name: str) -> JobRun | None:
         """A workflow job's steps (None when its ``if:`` is false)."""
@@ -204,7 +231,9 @@ class Runner:
 
         workflow = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
         job = workflow["jobs"][job_name]
-        context: dict[str, Any] = {"github": self.github, "steps": {}}
+        context = self._context()
         if "if" in job and not evaluate(str(job["if"]), context):
             return None
-        return self.run_steps(job["steps"], context, self.summary.parent / f"job-{self.run_id}")
+        run = self.run_steps(job["steps"], context, self.summary.parent / f"job-{self.run_id}")
+        self._finish(run)
+        return run

@@ -1,0 +1,118 @@
+"""Downloaded perfbudget artifacts: one leg's directory, or a directory of legs, one per key.
+
+``download-artifact`` with ``pattern: perfbudget-*`` (and without
+``merge-multiple``) puts each artifact in a directory named after it, so a
+matrix's or a monorepo's legs never overwrite one another's files. Each leg's
+key is its artifact's name after ``perfbudget-``. Everything here may come
+from a fork's run: pr.json is validated, and the legs must agree on which
+pull request they belong to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from perfbudget.errors import PerfBudgetError
+from perfbudget.github.artifacts import (
+    ARTIFACT_PREFIX,
+    DEFAULT_KEY,
+    PR_CONTEXT_NAME,
+    RESULTS_NAME,
+    ArtifactError,
+    PrContext,
+    clean_key,
+    find,
+    read_pr_context,
+)
+
+if TYPE_CHECKING:
+    from perfbudget.compare.verdicts import Comparison
+
+
+@dataclass(frozen=True)
+class Leg:
+    key: str
+    directory: Path
+    pr: PrContext | None  # None: the leg ran on a push, not a pull request
+
+
+def _is_leg(directory: Path) -> bool:
+    return (directory / PR_CONTEXT_NAME).is_file() or find(directory, RESULTS_NAME) is not None
+
+
+def find_legs(directory: Path) -> list[Leg]:
+    """``directory`` itself when it is one leg, else each subdirectory that is one, by key."""
+    directory = Path(directory)
+    if _is_leg(directory):
+        return [_leg(directory, None)]
+    if not directory.is_dir():
+        raise ArtifactError(f"{directory}: no such directory; was the perfbudget artifact downloaded there?")
+    legs = [_leg(sub, sub.name) for sub in sorted(directory.iterdir()) if sub.is_dir() and _is_leg(sub)]
+    if not legs:
+        raise ArtifactError(f"{directory}: no perfbudget artifact in it (neither {PR_CONTEXT_NAME} nor {RESULTS_NAME})")
+    keys = [leg.key for leg in legs]
+    if len(set(keys)) != len(keys):
+        raise ArtifactError(f"{directory}: two legs share a key ({', '.join(keys)}); give each leg its own key")
+    return legs
+
+
+def _leg(directory: Path, artifact: str | None) -> Leg:
+    pr = read_pr_context(directory) if (directory / PR_CONTEXT_NAME).is_file() else None
+    if artifact and artifact.startswith(ARTIFACT_PREFIX):
+        key = clean_key(artifact[len(ARTIFACT_PREFIX) :])
+    else:
+        key = pr.key if pr is not None else DEFAULT_KEY
+    return Leg(key, directory, pr)
+
+
+def common_pull_request(legs: list[Leg]) -> PrContext | None:
+    """The one pull request all legs' pr.json name (number and head commit), None when none names one."""
+    named = [leg.pr for leg in legs if leg.pr is not None]
+    if not named:
+        return None
+    first = named[0]
+    for other in named[1:]:
+        if (other.number, other.head_sha, other.repository) != (first.number, first.head_sha, first.repository):
+            raise ArtifactError(
+                f"the legs disagree on their pull request (#{first.number} at {first.head_sha[:12]} and "
+                f"#{other.number} at {other.head_sha[:12]}); refusing to comment"
+            )
+    return first
+
+
+def judge_leg(leg: Leg) -> Comparison:
+    """Judge a leg from its data: results, baseline (directory or file) and budgets, each validated on reading.
+
+    The leg's report.md is never used: a fork's run wrote it, and posting it
+    would put the fork's own text (mentions, images, links) on the PR.
+    """
+    from perfbudget.compare.judge import judge_results
+    from perfbudget.github.artifacts import BASELINE_NAME
+    from perfbudget.github.comments import NO_TARGET_BASELINE
+
+    results, baseline = find(leg.directory, RESULTS_NAME), find(leg.directory, BASELINE_NAME)
+    if results is None:
+        raise ArtifactError(f"{leg.directory}: no {RESULTS_NAME} in the artifact; nothing is posted (report.md is never posted)")
+    try:
+        comparison, _ = judge_results(
+            results,
+            rootdir=leg.directory,
+            budget_file=None,
+            baseline=str(baseline) if baseline else None,
+            no_baseline_note=NO_TARGET_BASELINE,
+        )
+    except PerfBudgetError as exc:
+        raise ArtifactError(f"{exc}; nothing is posted (the artifact's report.md is never posted)") from exc
+    return comparison
+
+
+def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int) -> tuple[str, list[Comparison]]:
+    """The comment for the legs: one leg's report as it is, several under one verdict line."""
+    from perfbudget.report.markdown import render_legs, render_markdown
+
+    comparisons = [judge_leg(leg) for leg in legs]
+    if len(legs) == 1:
+        return render_markdown(comparisons[0], report_url=report_url, max_chars=max_chars), comparisons
+    return render_legs([(leg.key, comparison) for leg, comparison in zip(legs, comparisons)], max_chars=max_chars), comparisons
