@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from perfbudget.budgets import Budgets, parse_budgets
 from perfbudget.compare import compare, comparison_to_dict
 from perfbudget.compare.baseline import Baseline
@@ -273,6 +275,36 @@ def test_a_dedicated_runner_can_trust_single_wall_time_measurements() -> None:
     budgets = parse_budgets("regression:\n  duration: {confirm: false}\n")
     comparison = compare(head, budgets, Baseline([base], "b.json"))
     assert statuses(comparison) == [(A, "duration", "regressed")] and comparison.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("key", "before", "after", "named"),
+    [
+        ("python", "3.11.7", "3.12.1", "Python 3.11.7 -> 3.12.1"),
+        ("django", "5.2.8", "6.0", "Django 5.2.8 -> 6.0"),
+        ("cpu_model", "AMD EPYC 7763", "Intel Xeon 8370C", "CPU AMD EPYC 7763 -> Intel Xeon 8370C"),
+        ("database", "sqlite 3.45.1", "postgresql 16.4", "database sqlite 3.45.1 -> postgresql 16.4"),
+    ],
+)
+def test_another_environment_makes_time_verdicts_warnings_and_still_judges_counts(key: str, before: str, after: str, named: str) -> None:
+    env = {"python": "3.11.7", "django": "5.2.8", "cpu_model": "AMD EPYC 7763", "database": "sqlite 3.45.1", "os": "Linux"}
+    base = run_of(record(A, duration=40, queries=3), record(B, duration=90), environment=env)
+    head = run_of(record(A, duration=95, queries=4), record(B, duration=30), environment={**env, key: after, "os": "Linux 6.8"})
+    budgets = parse_budgets("regression:\n  duration: {confirm: false}\n")
+    comparison = compare(head, budgets, Baseline([base], "b.json"))
+    assert statuses(comparison) == [(A, "duration", "unconfirmed"), (A, "queries", "regressed"), (B, "duration", "ok")]
+    assert comparison.should_fail()  # the count regression still fails
+    slower = next(v for v in comparison.verdicts if v.metric == "duration" and v.subject == A)
+    assert slower.reason.endswith(f"; not judged: the environment changed ({named})")
+    assert f"the baseline ran elsewhere ({named}): times are not compared, counts are; 2 time changes shown as warnings" in comparison.warnings
+
+
+def test_the_same_environment_or_an_unknown_one_changes_nothing() -> None:
+    base = run_of(record(A, duration=40), environment={"python": "3.11.7"})
+    for environment in ({"python": "3.11.7", "os": "other"}, {}):
+        head = run_of(record(A, duration=95), environment=environment)
+        comparison = compare(head, parse_budgets("regression:\n  duration: {confirm: false}\n"), Baseline([base], "b.json"))
+        assert statuses(comparison) == [(A, "duration", "regressed")]
 
 
 def test_the_comparison_carries_the_budget_files_fail_on() -> None:

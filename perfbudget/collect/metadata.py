@@ -32,16 +32,57 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def project_name(rootdir: Path) -> str:
-    """``[project].name`` of the rootdir's pyproject.toml, else the rootdir's name."""
+def project_name(rootdir: Path, environ: Mapping[str, str] | None = None) -> str:
+    """The run's project, which a baseline must share: from configuration or the repository, never the checkout's name.
+
+    In order: $PERFBUDGET_PROJECT; ``[project].name`` of the rootdir's
+    pyproject.toml; the GitHub repository (GITHUB_REPOSITORY, with the
+    rootdir's path inside GITHUB_WORKSPACE); the ``origin`` remote's
+    owner/name (with the rootdir's path in the repository); only then the
+    rootdir's name. A renamed checkout directory keeps its project, so its
+    baseline still applies and a wrong one is still refused.
+    """
+    env = os.environ if environ is None else environ
+    return (
+        env.get("PERFBUDGET_PROJECT", "").strip()
+        or _pyproject_name(rootdir)
+        or _github_project(rootdir, env)
+        or _git_remote_project(rootdir)
+        or rootdir.name
+    )
+
+
+def _pyproject_name(rootdir: Path) -> str:
     if tomllib is None:
-        return rootdir.name
+        return ""
     try:
         with (rootdir / "pyproject.toml").open("rb") as handle:
             name = tomllib.load(handle).get("project", {}).get("name")
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         name = None
-    return name if isinstance(name, str) and name else rootdir.name
+    return name if isinstance(name, str) else ""
+
+
+def _github_project(rootdir: Path, env: Mapping[str, str]) -> str:
+    repository, workspace = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_WORKSPACE", "")
+    if not repository:
+        return ""
+    try:
+        inside = rootdir.resolve().relative_to(Path(workspace).resolve()).as_posix() if workspace else "."
+    except ValueError:
+        inside = "."
+    return repository if inside == "." else f"{repository}/{inside}"
+
+
+def _git_remote_project(rootdir: Path) -> str:
+    """``owner/name`` of the origin remote (https or ssh form) and the rootdir's path in the repository."""
+    url = _git(rootdir, "config", "--get", "remote.origin.url") or ""
+    path = url.rstrip("/").removesuffix(".git").replace(":", "/")
+    parts = [part for part in path.split("/") if part]
+    if len(parts) < 2:
+        return ""
+    prefix = (_git(rootdir, "rev-parse", "--show-prefix") or "").strip("/")
+    return "/".join(parts[-2:]) + (f"/{prefix}" if prefix else "")
 
 
 def _git(rootdir: Path, *args: str) -> str | None:
@@ -170,7 +211,7 @@ def new_run(rootdir: Path, workers: int, environ: Mapping[str, str] | None = Non
     env = os.environ if environ is None else environ
     commit, branch, build_id = vcs_facts(rootdir, env)
     return Run(
-        project=project_name(rootdir),
+        project=project_name(rootdir, env),
         commit=commit,
         branch=branch,
         base_commit=base_commit(env),

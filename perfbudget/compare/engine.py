@@ -19,6 +19,7 @@ from typing import Callable
 
 from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
+from perfbudget.compare.environment import demote_times, environment_changes, environment_note
 from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD, NOT_GATED, Change, head_figure, judge_change
 from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift, scatter_note
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
@@ -81,6 +82,8 @@ def compare(
         verdicts.extend(_judge(subject, budgets.limits_for_url(url), base_url, history, judging))
 
     if latest is not None:
+        changes = environment_changes(run.environment, latest.environment)
+        notes.extend(environment_note(changes, demote_times(verdicts, changes)))
         removed = _removed(run, latest)
         if removed and run.interrupted:
             notes.append(f"the run was interrupted: {len(removed)} subjects of the baseline it did not reach show as removed")
