@@ -104,7 +104,7 @@ def test_a_forks_pull_request_on_a_branch_named_main_is_never_the_baseline(fake_
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     selection, commits = _fetched(push_env)
     assert commits == [SHAS[1]] and selection["how"] == "ancestor"
-    assert "3 run(s) of branch 'main' ignored: pull requests or forks" in capsys.readouterr().err
+    assert "ignored 3 run(s) of branch 'main': pull requests and forks are never a baseline" in capsys.readouterr().err
     assert not fake_github.requests("GET", "^/_storage/%d" % max(fake_github.artifacts))  # never even downloaded
 
 
@@ -236,4 +236,4 @@ def test_an_artifact_that_expired_after_listing_is_skipped(fake_github: FakeGitH
     fake_github.fail("GET", r"/actions/artifacts/\d+/zip$", 410, message="Artifact has expired")
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     assert _fetched(push_env)[1] == ["older"]
-    assert f"run {newest}: downloading its artifact: HTTP 410 Artifact has expired" in capsys.readouterr().err
+    assert f"skipped run {newest}: downloading its artifact: HTTP 410 Artifact has expired" in capsys.readouterr().err

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         set_outputs(context, {"found": "false", "path": str(output), "reason": reason})
         return fall_back(context, f"{reason}; not compared with the target branch", strict=args.strict, exit_code=exc.exit_code)
     for note in outcome.notes:
-        print(f"perfbudget baseline: skipped {note}", file=sys.stderr)
+        print(f"perfbudget baseline: {note}", file=sys.stderr)
     print(f"perfbudget baseline: {outcome.message}", file=sys.stderr)
     if not outcome.found:
         warn(f"not compared with {branch}: {outcome.origin.reason}")

@@ -150,7 +150,7 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
             client, f"{query.api}/actions/artifacts", {"name": query.artifact_name, "per_page": 100}, "artifacts", ARTIFACT_PAGES
         )
         found = candidates(runs, artifacts, query.artifact_name)
-        notes = [f"{refused} run(s) of branch {query.branch!r} ignored: pull requests or forks, never a baseline"] if refused else []
+        notes = [f"ignored {refused} run(s) of branch {query.branch!r}: pull requests and forks are never a baseline"] if refused else []
         if not found:
             return _none(output, query, notes, _why_none(query, runs, refused))
         ancestors = _ancestors(client, query) if query.base_sha else []
@@ -201,10 +201,10 @@ def _save(client: GitHub, query: BaselineQuery, candidate: Candidate, output: Pa
         data = _results_from_zip(_download(client, query, candidate))
         _validate_and_write(data, output / _file_name(position, candidate), candidate)
     except ResultsError as exc:
-        notes.append(f"run {candidate.run_id}: {exc}")
+        notes.append(f"skipped run {candidate.run_id}: {exc}")
         return False
     except GitHubError as exc:  # e.g. 410: expired since it was listed; another run may do
-        notes.append(str(describe(exc, f"run {candidate.run_id}: downloading its artifact")))
+        notes.append(str(describe(exc, f"skipped run {candidate.run_id}: downloading its artifact")))
         return False
     return True
 

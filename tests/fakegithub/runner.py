@@ -5,10 +5,14 @@ its ``env:`` (expressions evaluated), its own ``GITHUB_OUTPUT`` file (parsed
 into ``steps.<id>.outputs``), the job's ``GITHUB_STEP_SUMMARY`` and the
 working directory it names. ``if:`` follows the runner's rule (skip after a
 failure unless ``always()``). The few ``uses:`` steps are simulated:
-upload/download-artifact store to and read from the fake GitHub API, checkout
-and setup-python do nothing (the workspace and Python are already there).
-Expressions are the small subset our YAML uses: context lookups, ``==``,
-``!=``, ``&&``, ``||`` and ``always()``.
+upload/download-artifact store to and read from the fake GitHub API (one
+directory per artifact unless ``merge-multiple``; a second upload of a name
+is a 409 unless ``overwrite``), ``perfbudget/perfbudget`` runs this checkout's
+action.yml as a nested composite action, and checkout, setup-python,
+setup-uv and cache do nothing (the workspace, Python and tools are there).
+Expressions are the small subset our YAML uses: context lookups (github,
+inputs, steps, env, runner, matrix), ``toJSON(context)``, ``==``, ``!=``,
+``&&``, ``||`` and ``always()``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 
 from tests.helpers_github import FakeGitHub, zip_bytes
 
+ACTION_FILE = Path(__file__).resolve().parent.parent.parent / "action.yml"
+PERFBUDGET_ACTION = "perfbudget/perfbudget"  # how the examples' workflows name the action
 _LOOKUP = re.compile(r"\b(inputs|github|steps|env|runner|matrix)((?:\.[A-Za-z0-9_-]+)+)")
 _TO_JSON = re.compile(r"toJSON\((\w+)\)")
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
@@ -116,7 +122,7 @@ class Runner:
     summary: Path
     skip: tuple[str, ...] = ()  # step names not to run (installs that need the network)
     matrix: dict[str, Any] | None = None  # the job's matrix values (None: not a matrix job)
-    step_outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # outputs of skipped steps, by id
+    _calls: int = 0  # actions and jobs run so far: each gets its own step directories
 
     def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTEST_", "PERFBUDGET_", "INPUT_"))}
@@ -134,7 +140,7 @@ class Runner:
             if not wanted or name in self.skip or (job.failed and "always()" not in condition):
                 job.steps.append(StepRun(name, "skipped"))
                 if step.get("id"):
-                    context["steps"][step["id"]] = {"outputs": dict(self.step_outputs.get(step["id"], {})), "outcome": "skipped"}
+                    context["steps"][step["id"]] = {"outputs": {}, "outcome": "skipped"}
                 continue
             result = self._step(step, name, context, step_dir / f"step{index}", action_path)
             job.steps.append(result)
@@ -150,7 +156,7 @@ class Runner:
         uses = str(step.get("uses", ""))
         if uses:
             arguments = {k: substitute(v, context) for k, v in (step.get("with") or {}).items()}
-            return self._uses(uses, arguments, name, context, step_dir)
+            return self._uses(uses, arguments, name, outputs)
         env = self._base_env()
         env.update({k: substitute(v, context) for k, v in (step.get("env") or {}).items()})
         output_file = step_dir / "output"
@@ -169,8 +175,13 @@ class Runner:
         status = "success" if done.returncode == 0 else "failure"
         return StepRun(name, status, done.stdout, done.stderr, done.returncode)
 
-    def _uses(self, uses: str, arguments: dict[str, str], name: str, context: dict[str, Any], step_dir: Path) -> StepRun:
+    def _uses(self, uses: str, arguments: dict[str, str], name: str, outputs: dict[str, str]) -> StepRun:
         action = uses.split("@", 1)[0]
+        if action in (PERFBUDGET_ACTION, "./"):  # perfbudget itself, as a workflow uses it: this checkout's action.yml
+            nested = self.run_action(ACTION_FILE, arguments, finish=False)
+            outputs.update(nested.outputs)
+            status = "failure" if nested.failed else "success"
+            return StepRun(name, status, "\n".join(f"--- {s.name} [{s.status}]\n{s.stdout}\n{s.stderr}" for s in nested.steps))
         if action == "actions/upload-artifact":
             source = self.workspace / arguments["path"]
             files = {str(p.relative_to(source)): p.read_bytes() for p in sorted(source.rglob("*")) if p.is_file()}
@@ -193,7 +204,7 @@ class Runner:
             for artifact in found:
                 zipfile.ZipFile(io.BytesIO(self.fake.blobs[artifact["id"]])).extractall(target if merge else target / artifact["name"])
             return StepRun(name, "success" if found else "failure", stdout=f"downloaded {[a['name'] for a in found]}")
-        if action in ("actions/checkout", "actions/setup-python", "actions/cache"):
+        if action in ("actions/checkout", "actions/setup-python", "actions/cache", "astral-sh/setup-uv"):
             return StepRun(name, "success", stdout="simulated: the workspace, Python and caches are ready")
         raise AssertionError(f"the runner stand-in does not simulate {uses}")
 
@@ -202,7 +213,7 @@ class Runner:
         temp.mkdir(exist_ok=True)
         return {"github": self.github, "steps": {}, "runner": {"temp": str(temp), "os": "Linux"}, "matrix": self.matrix}
 
-    def run_action(self, action_file: Path, inputs: dict[str, str]) -> JobRun:
+    def run_action(self, action_file: Path, inputs: dict[str, str], finish: bool = True) -> JobRun:
         """A composite action: defaults for missing inputs, steps in order, then its outputs."""
         import yaml
 
@@ -213,9 +224,11 @@ class Runner:
         }
         unknown = set(inputs) - set(action["inputs"])
         assert not unknown, f"inputs not declared in action.yml: {unknown}"
-        job = self.run_steps(action["runs"]["steps"], context, self.summary.parent / f"action-{self.run_id}", action_file.parent)
+        self._calls += 1
+        job = self.run_steps(action["runs"]["steps"], context, self.summary.parent / f"action-{self.run_id}-{self._calls}", action_file.parent)
         job.outputs = {name: substitute(spec["value"], context) for name, spec in action["outputs"].items()}
-        self._finish(job)
+        if finish:
+            self._finish(job)
         return job
 
     def _finish(self, job: JobRun) -> None:
@@ -234,6 +247,7 @@ class Runner:
         context = self._context()
         if "if" in job and not evaluate(str(job["if"]), context):
             return None
-        run = self.run_steps(job["steps"], context, self.summary.parent / f"job-{self.run_id}")
+        self._calls += 1
+        run = self.run_steps(job["steps"], context, self.summary.parent / f"job-{self.run_id}-{self._calls}")
         self._finish(run)
         return run
