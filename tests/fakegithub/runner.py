@@ -122,6 +122,7 @@ class Runner:
     summary: Path
     skip: tuple[str, ...] = ()  # step names not to run (installs that need the network)
     matrix: dict[str, Any] | None = None  # the job's matrix values (None: not a matrix job)
+    action_inputs: dict[str, str] = field(default_factory=dict)  # forced on perfbudget/perfbudget steps (install: false)
     _calls: int = 0  # actions and jobs run so far: each gets its own step directories
 
     def _base_env(self) -> dict[str, str]:
@@ -178,7 +179,7 @@ class Runner:
     def _uses(self, uses: str, arguments: dict[str, str], name: str, outputs: dict[str, str]) -> StepRun:
         action = uses.split("@", 1)[0]
         if action in (PERFBUDGET_ACTION, "./"):  # perfbudget itself, as a workflow uses it: this checkout's action.yml
-            nested = self.run_action(ACTION_FILE, arguments, finish=False)
+            nested = self.run_action(ACTION_FILE, {**arguments, **self.action_inputs}, finish=False)
             outputs.update(nested.outputs)
             status = "failure" if nested.failed else "success"
             return StepRun(name, status, "\n".join(f"--- {s.name} [{s.status}]\n{s.stdout}\n{s.stderr}" for s in nested.steps))
