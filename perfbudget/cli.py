@@ -27,6 +27,7 @@ COMMANDS = {
     "baseline": "fetch the target branch's results from GitHub Actions",
     "comment": "create or update the pull request comment",
     "artifact": "print this CI build's directory, file paths and artifact name",
+    "legs": "join a matrix's shard artifacts into one leg per key (the action's merge job)",
 }
 
 

@@ -46,9 +46,12 @@ def new_run(fake: FakeGitHub, event_name: str, *, branch: str, sha: str, head_re
 def job_runner(
     fake: FakeGitHub, workspace: Path, tmp_path: Path, event_name: str, event: dict[str, Any], *, branch: str, sha: str,
     base_ref: str = "", run_id: int | None = None, job: str = "perfbudget", matrix: dict[str, Any] | None = None,
-    head_repo: str = "", head_branch: str = "",
+    head_repo: str = "", head_branch: str = "", inputs: dict[str, str] | None = None,
 ) -> Runner:  # fmt: skip
-    """A job of run ``run_id`` (a new run when None, listed under ``head_branch``, else ``branch``)."""
+    """A job of run ``run_id`` (a new run when None, listed under ``head_branch``, else ``branch``).
+
+    ``inputs`` are forced on its perfbudget steps, beside install: false.
+    """
     if run_id is None:
         run_id = new_run(fake, event_name, branch=head_branch or branch, sha=sha, head_repo=head_repo)
     home = tmp_path / f"run-{run_id}-{job}-{'-'.join(map(str, (matrix or {}).values()))}"
@@ -65,7 +68,7 @@ def job_runner(
     github = {"event_name": event_name, "event": event, "token": TOKEN, "repository": "acme/shop", "run_id": str(run_id), "sha": sha}
     skip = ("Install perfbudget (not the PR's code)", "Install the project's test requirements")
     # perfbudget is installed here; pip would need the network to build it from the checkout
-    forced = {"install": "false", "pytest-args": "-p no:cacheprovider"}
+    forced = {"install": "false", "pytest-args": "-p no:cacheprovider", **(inputs or {})}
     return Runner(fake, workspace, env, github, run_id, home / "summary.md", skip=skip, matrix=matrix, action_inputs=forced)
 
 

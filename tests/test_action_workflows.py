@@ -151,3 +151,37 @@ def test_a_forks_matrix_gets_one_comment_from_the_workflow_run_stage(fake_github
     [comment] = fake_github.issue_comments(9)
     assert comment["body"].startswith("## ❌ perfbudget: 2 legs, 2 failing")
     assert "`tests-3.11`" in comment["body"] and "`tests-3.12`" in comment["body"]
+
+
+def test_a_suite_split_over_shards_is_joined_and_compared_with_mains_shards_joined(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    workspace = copy_example(tmp_path / "workspace")
+    split = {1: '-k "not archive"', 2: "-k archive"}  # pytest-split's role: each shard runs part of the suite
+
+    def legs(event_name: str, event: dict[str, Any], run_id: int, **where: Any) -> None:
+        for group, selection in split.items():
+            inputs = {"pytest-args": f"-p no:cacheprovider {selection}"}
+            runner = job_runner(fake_github, workspace, tmp_path, event_name, event, run_id=run_id, job="tests", matrix={"group": group}, inputs=inputs, **where)
+            assert runner.run_workflow_job(EXAMPLES / "perfbudget-shards.yml", "tests") is not None
+
+    push_run = new_run(fake_github, "push", branch="main", sha=BASE)
+    legs("push", PUSH, push_run, branch="main", sha=BASE)
+    assert sorted(artifacts_of(fake_github, push_run)) == ["perfbudget-tests-shard-1", "perfbudget-tests-shard-2"]
+    assert not fake_github.requests("GET", "/actions/artifacts$")  # shards fetch no baseline of their own
+    fake_github.add_commits(BASE, HEAD)
+
+    add_n_plus_one(workspace)
+    fake_github.add_pull(7, HEAD)
+    event = pr_event(7, HEAD, base_sha=BASE)
+    run_id = new_run(fake_github, "pull_request", branch="feature", sha=HEAD)
+    legs("pull_request", event, run_id, branch="7/merge", sha=MERGE, base_ref="main")
+    assert fake_github.issue_comments(7) == []  # shards never comment
+    merge = job_runner(fake_github, workspace, tmp_path, "pull_request", event, branch="7/merge", sha=MERGE, base_ref="main", run_id=run_id, job="perfbudget")
+    job = merge.run_workflow_job(EXAMPLES / "perfbudget-shards.yml", "perfbudget")
+    assert job is not None and job.step("Join the shards, compare, comment once").status == "failure", explain(job)
+    [comment] = fake_github.issue_comments(7)
+    body = comment["body"]
+    assert body.startswith("### ❌ perfbudget: ") and "regression" in body and "blog_author" in body
+    assert f"Compared with `{BASE[:12]}` on main, the PR's base." in body
+    assert marker_for("perfbudget", "tests") in body
+    assert "removed" not in body.split("\n")[0] and "new" not in body.split("\n")[0]  # whole suite against whole suite
+

@@ -20,6 +20,7 @@ from perfbudget.github.artifacts import (
     find,
     read_pr_context,
     save_results,
+    split_artifact_name,
     write_pr_context,
 )
 from perfbudget.run.store import GZIP_MAGIC, load_run
@@ -72,13 +73,21 @@ def test_keys_are_cleaned_to_what_artifact_names_and_markers_accept() -> None:
     assert clean_key("api/v2: <py3.12>") == "api-v2-py3.12"
 
 
+def test_a_shards_artifact_name_gives_back_its_key_and_shard() -> None:
+    assert artifact_name("tests", "2") == "perfbudget-tests-shard-2"
+    assert split_artifact_name("perfbudget-tests-shard-2") == ("tests", "2")
+    assert split_artifact_name("perfbudget-tests-3.12") == ("tests-3.12", "")
+
+
 def test_artifact_paths_prints_github_output_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GITHUB_RUN_ID", "77")
     monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
     monkeypatch.chdir(tmp_path)
     assert cli("artifact", "paths", "--key", "shop") == 0
     (tmp_path / "output").write_text(capsys.readouterr().out)
-    assert read_outputs(tmp_path / "output") == {"key": "shop", **build_paths(tmp_path, "shop", "77-2").outputs()}
+    assert read_outputs(tmp_path / "output") == {"key": "shop", "shard": "", **build_paths(tmp_path, "shop", "77-2").outputs()}
+    assert cli("artifact", "paths", "--key", "shop", "--shard", "2") == 0
+    assert "artifact-name=perfbudget-shop-shard-2\n" in capsys.readouterr().out
 
 
 def test_artifact_paths_default_key_and_a_bad_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

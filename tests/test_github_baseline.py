@@ -129,6 +129,22 @@ def test_only_the_artifact_of_exactly_this_key_is_a_baseline(fake_github: FakeGi
     assert _fetched(push_env / "api")[1] == [SHAS[4], SHAS[1]]
 
 
+def test_a_suite_split_over_jobs_is_joined_into_one_baseline(fake_github: FakeGitHub, push_env: Path) -> None:
+    """main ran the suite as shards (perfbudget-tests-shard-1, -2): the baseline is their tests together."""
+    shards = {}
+    for shard, node in (("1", "tests/test_a.py::test_one"), ("2", "tests/test_b.py::test_two")):
+        run = Run(project="shop", commit=SHAS[1], branch="main", shard=shard)
+        run.tests = [TestRecord(node, node.split("::")[0], 3, "passed", {"queries": 2})]
+        with tempfile.TemporaryDirectory() as directory:
+            shards[f"{NAME}-shard-{shard}"] = zip_bytes({"results.ndjson.gz": write_run(run, Path(directory) / "r.ndjson.gz").read_bytes()})
+    shards["perfbudget-tests-3.12"] = zip_bytes({"results.ndjson.gz": results_json(9, "another key")})
+    fake_github.add_run("main", head_sha=SHAS[1], artifacts=shards)
+    assert cli("baseline", "fetch", "-o", str(push_env)) == 0
+    [file] = push_env.glob("*.ndjson.gz")
+    assert sorted(t.node_id for t in load_run(file).tests) == ["tests/test_a.py::test_one", "tests/test_b.py::test_two"]
+    assert _fetched(push_env)[0]["commit"] == SHAS[1]
+
+
 def test_skips_runs_without_a_usable_artifact(fake_github: FakeGitHub, push_env: Path) -> None:
     fake_github.add_run("main", created_at="2026-11-20T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": results_json(3, "usable")})})
     fake_github.add_run("main", created_at="2026-11-21T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": "{broken"})})

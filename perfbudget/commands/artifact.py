@@ -1,6 +1,6 @@
 """``perfbudget artifact paths``: print this build's key, directory, results, baseline and artifact name.
 
-One ``name=value`` line each (key, build-dir, results, baseline, artifact-name),
+One ``name=value`` line each (key, shard, build-dir, results, baseline, artifact-name),
 the form ``$GITHUB_OUTPUT`` takes, so ``action.yml`` appends them there and
 never rebuilds a path in shell. The build directory is created under the
 current directory; the build id comes from the Actions context (``local-1``
@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="name of this leg or project: sets the artifact name perfbudget-KEY, the comment marker and section "
         "(default: the job, --working-directory and --matrix values)",
     )
+    paths.add_argument(
+        "--shard", default="", help="this job's shard of the key's suite (pytest-split's group): artifact perfbudget-KEY-shard-SHARD"
+    )
     paths.add_argument("--working-directory", default=".", metavar="DIR", help="for the default key")
     paths.add_argument("--matrix", default="", metavar="JSON", help="the matrix context as JSON, for the default key")
 
@@ -34,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     # Only the job, run id and attempt matter here; the steps that use the event warn about it.
     context = read_context()
     key = clean_key(args.key) if args.key.strip() else default_key(context.job, args.working_directory, args.matrix)
-    paths = build_paths(Path.cwd(), key, context.build_id)
-    outputs = {"key": key, **paths.outputs()}
+    shard = clean_key(args.shard) if args.shard.strip() else ""
+    paths = build_paths(Path.cwd(), key, context.build_id, shard)
+    outputs = {"key": key, "shard": shard, **paths.outputs()}
     lines = [f"{name}={_one_line(name, value)}" for name, value in outputs.items()]
     print("\n".join(lines))
     return 0

@@ -151,8 +151,9 @@ def _inputs(args: argparse.Namespace, context: ActionsContext) -> _Post:
 def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
     """Legs' artifacts: the PR from their pr.json (all must agree), else from this job's own event."""
     from perfbudget.github.comments import BODY_CHARS, verdict_of
-    from perfbudget.github.legs import common_pull_request, find_legs, render_legs_body
+    from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
 
+    combine_shards(Path(args.from_artifact))  # the action's merge job did it already; the fork stage has not
     legs = find_legs(Path(args.from_artifact))
     body, comparisons = render_legs_body(legs, args.report_url, BODY_CHARS)
     verdicts = [verdict_of(comparison) for comparison in comparisons]

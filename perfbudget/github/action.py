@@ -43,12 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", required=True, help="results file the test run wrote")
     parser.add_argument("--build-dir", required=True, help="the build's artifact directory")
     parser.add_argument("--key", default=DEFAULT_KEY, help="this leg's or project's key (for pr.json)")
+    parser.add_argument("--shard", default="", help="this job's shard of the key's suite: judged by budgets here, compared in the merge job")
     parser.add_argument("--baseline", default="", help="baseline results file or directory ('' or missing: budgets only)")
     parser.add_argument("--budgets", default="", help="budget file ('' : perfbudget.yaml / [tool.perfbudget] if present)")
     return parser
 
 
-def judge(results: Path, build_dir: Path, baseline: str, budgets: str, key: str, context: ActionsContext) -> dict[str, str]:
+def judge(
+    results: Path, build_dir: Path, baseline: str, budgets: str, key: str, context: ActionsContext, shard: str = ""
+) -> dict[str, str]:
     """Compare and write every report; returns the step outputs."""
     from perfbudget.compare import comparison_to_dict
     from perfbudget.compare.judge import judge_results
@@ -61,7 +64,7 @@ def judge(results: Path, build_dir: Path, baseline: str, budgets: str, key: str,
         rootdir=Path.cwd(),
         budget_file=budgets or None,
         baseline=existing(baseline),
-        no_baseline_note=NO_TARGET_BASELINE,
+        no_baseline_note=f"shard {shard} of {key}: the merge job compares the whole suite" if shard else NO_TARGET_BASELINE,
     )
     report_url = context.run_url or None
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = read_context()
     results = Path(args.results)
     try:
-        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, args.key, context)
+        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, args.key, context, args.shard)
     except PerfBudgetError as exc:
         # No results (the tests crashed before writing) or a broken budget file: say so, let the
         # last step fail the job, and keep whatever files exist for the artifact.

@@ -34,6 +34,7 @@ PR_CONTEXT_NAME = "pr.json"
 # What artifacts of perfbudget 0.1 called the same files; still read, for one release.
 OLD_NAMES = {RESULTS_NAME: ("results.json",), BASELINE_NAME: ("baseline.ndjson.gz", "baseline.json")}
 ARTIFACT_PREFIX = "perfbudget-"
+SHARD_MARK = "-shard-"
 DEFAULT_KEY = "tests"
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
@@ -73,9 +74,24 @@ def clean_key(key: str) -> str:
     return cleaned
 
 
-def artifact_name(key: str) -> str:
-    """``perfbudget-<key>``, the same in every run: a PR finds its baseline by this exact name."""
-    return ARTIFACT_PREFIX + clean_key(key)
+def artifact_name(key: str, shard: str = "") -> str:
+    """``perfbudget-<key>``, the same in every run: a PR finds its baseline by this exact name.
+
+    A shard of a suite split over jobs is ``perfbudget-<key>-shard-<shard>``:
+    the merge job joins a key's shards into one run, and a baseline is the
+    target branch's shards of that key, joined the same way.
+    """
+    name = ARTIFACT_PREFIX + clean_key(key)
+    return f"{name}{SHARD_MARK}{clean_key(shard)}" if shard else name
+
+
+def split_artifact_name(name: str) -> tuple[str, str]:
+    """(key, shard) of an artifact name, shard "" for a whole run; the inverse of ``artifact_name``."""
+    key = name.removeprefix(ARTIFACT_PREFIX)
+    if SHARD_MARK in key:
+        key, shard = key.rsplit(SHARD_MARK, 1)
+        return key, shard
+    return key, ""
 
 
 def build_dir(root: Path, build_id: str) -> Path:
@@ -111,10 +127,10 @@ class BuildPaths:
         }
 
 
-def build_paths(root: Path, key: str, build_id: str) -> BuildPaths:
+def build_paths(root: Path, key: str, build_id: str, shard: str = "") -> BuildPaths:
     """The key is checked first, so a bad one creates no directory."""
-    name = artifact_name(key)
-    return BuildPaths(build_dir(root, f"{clean_key(key)}-{build_id}"), name)
+    name = artifact_name(key, shard)
+    return BuildPaths(build_dir(root, f"{name.removeprefix(ARTIFACT_PREFIX)}-{build_id}"), name)
 
 
 def find(directory: Path, name: str) -> Path | None:

@@ -25,9 +25,11 @@ from github3.exceptions import GitHubError
 
 from perfbudget.compare.origin import BaselineOrigin, write_origin
 from perfbudget.github.artifacts import OLD_NAMES, RESULTS_NAME
-from perfbudget.github.baseline_select import Candidate, Choice, candidates, history, preference, trusted_runs
+from perfbudget.github.baseline_select import ArtifactRef, Candidate, Choice, candidates, history, preference, trusted_runs
 from perfbudget.github.client import API_ERRORS, describe, get_pages
 from perfbudget.github.options import DEFAULT_HISTORY, DEFAULT_HISTORY_SECONDS
+from perfbudget.run.aggregate import merge_runs
+from perfbudget.run.model import Run
 from perfbudget.run.store import ResultsError, load_run, write_run
 
 # Results file names an artifact may hold, newest format first (the last: perfbudget 0.1's schema 1).
@@ -36,6 +38,7 @@ MAX_RESULTS_BYTES = 200 * 1024 * 1024  # refuse absurd archive members rather th
 RUN_PAGES = 3  # x100 runs of the branch: how far back a baseline is looked for
 ARTIFACT_PAGES = 3  # x100 artifacts of the key's name
 ANCESTOR_PAGES = 1  # x100 commits of the PR base's history searched for an ancestor with results
+SHARD_RUNS = 20  # runs looked through for a split suite's shard artifacts
 
 
 @dataclass
@@ -121,11 +124,11 @@ def _results_from_zip(content: bytes) -> bytes:
     return archive.read(member)
 
 
-def _download(client: GitHub, query: BaselineQuery, candidate: Candidate) -> bytes:
+def _download(client: GitHub, query: BaselineQuery, artifact: ArtifactRef) -> bytes:
     # The API answers 302 to a short-lived storage URL; requests follows it and
     # drops the Authorization header when the host changes.
     session = client.session
-    url = candidate.download_url or f"{session.base_url}{query.api}/actions/artifacts/{candidate.artifact_id}/zip"
+    url = artifact.download_url or f"{session.base_url}{query.api}/actions/artifacts/{artifact.id}/zip"
     response = session.get(url, allow_redirects=True)
     if response.status_code != 200:
         raise GitHubError(response)
@@ -149,7 +152,7 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
         artifacts = get_pages(
             client, f"{query.api}/actions/artifacts", {"name": query.artifact_name, "per_page": 100}, "artifacts", ARTIFACT_PAGES
         )
-        found = candidates(runs, artifacts, query.artifact_name)
+        found = candidates(runs, artifacts, query.artifact_name) or _shard_candidates(client, query, runs)
         notes = [f"ignored {refused} run(s) of branch {query.branch!r}: pull requests and forks are never a baseline"] if refused else []
         if not found:
             return _none(output, query, notes, _why_none(query, runs, refused))
@@ -157,6 +160,19 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
         return _download_selection(client, query, found, preference(found, query.base_sha, ancestors), output, notes)
     except (*API_ERRORS, KeyError, ValueError) as exc:
         raise describe(exc, doing) from exc
+
+
+def _shard_candidates(client: GitHub, query: BaselineQuery, runs: list[dict[str, Any]]) -> list[Candidate]:
+    """Runs whose suite was split over jobs: each run's own artifacts, looked through for this key's shards.
+
+    GitHub lists artifacts by exact name only, so this costs one request per
+    run, for the newest ``SHARD_RUNS`` runs.
+    """
+    artifacts: list[dict[str, Any]] = []
+    for run in runs[:SHARD_RUNS]:
+        listed = get_pages(client, f"{query.api}/actions/runs/{int(run['id'])}/artifacts", {"per_page": 100}, "artifacts", ARTIFACT_PAGES)
+        artifacts.extend({**a, "workflow_run": {"id": int(run["id"])}} for a in listed)
+    return candidates(runs, artifacts, query.artifact_name)
 
 
 def _why_none(query: BaselineQuery, runs: list[dict[str, Any]], refused: int) -> str:
@@ -196,10 +212,14 @@ def _download_selection(
 
 
 def _save(client: GitHub, query: BaselineQuery, candidate: Candidate, output: Path, position: int, notes: list[str]) -> bool:
-    """Download and validate one run's results into ``output``; False (and a note) when unusable."""
+    """Download and validate one run's results (its shards' joined) into ``output``; False (and a note) when unusable."""
+    target = output / _file_name(position, candidate)
     try:
-        data = _results_from_zip(_download(client, query, candidate))
-        _validate_and_write(data, output / _file_name(position, candidate), candidate)
+        runs = [_validated(_results_from_zip(_download(client, query, artifact)), target) for artifact in candidate.artifacts]
+        run = runs[0] if len(runs) == 1 else merge_runs(runs)
+        if not run.build_id:
+            run.build_id = str(candidate.run_id)
+        write_run(run, target)
     except ResultsError as exc:
         notes.append(f"skipped run {candidate.run_id}: {exc}")
         return False
@@ -209,9 +229,9 @@ def _save(client: GitHub, query: BaselineQuery, candidate: Candidate, output: Pa
     return True
 
 
-def _validate_and_write(data: bytes, output: Path, candidate: Candidate) -> None:
+def _validated(data: bytes, target: Path) -> Run:
     """Load the downloaded results with the normal reader (schema checks) before anyone relies on them."""
-    partial = output.with_name(output.name + ".download")
+    partial = target.with_name(target.name + ".download")
     partial.write_bytes(data)
     try:
         loaded = load_run(partial, allow_partial=False)  # a run cut short is no baseline
@@ -219,6 +239,4 @@ def _validate_and_write(data: bytes, output: Path, candidate: Candidate) -> None
         partial.unlink(missing_ok=True)
     if loaded.interrupted:  # stopped with Ctrl-C: its missing tests would all look new
         raise ResultsError("its results are of an interrupted run")
-    if not loaded.build_id:
-        loaded.build_id = str(candidate.run_id)
-    write_run(loaded, output)
+    return loaded

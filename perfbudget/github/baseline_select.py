@@ -15,20 +15,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from perfbudget.github.artifacts import SHARD_MARK
+
 # Events whose runs the repository itself started on the branch; pull_request* runs never qualify.
 TRUSTED_EVENTS = ("push", "schedule", "workflow_dispatch")
 
 
 @dataclass(frozen=True)
+class ArtifactRef:
+    id: int
+    download_url: str
+
+
+@dataclass(frozen=True)
 class Candidate:
-    """A trusted run of the target branch that holds this key's artifact."""
+    """A trusted run of the target branch that holds this key's artifact, or all of its shards' artifacts."""
 
     run_id: int
     head_sha: str
     created_at: str
     run_url: str
-    artifact_id: int
-    download_url: str
+    artifacts: tuple[ArtifactRef, ...]
 
 
 @dataclass(frozen=True)
@@ -66,31 +73,43 @@ def trusted_runs(runs: list[dict[str, Any]], repository: str, exclude_run_id: st
 
 
 def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name: str) -> list[Candidate]:
-    """Trusted runs (newest first) paired with their unexpired artifact named exactly ``name``."""
-    by_run: dict[int, dict[str, Any]] = {}
+    """Trusted runs (newest first) paired with their unexpired artifact named exactly ``name``.
+
+    A run without it but with artifacts named ``name-shard-*`` (a suite split
+    over jobs) is paired with all of those: its shards together are the run.
+    """
+    whole: dict[int, dict[str, Any]] = {}
+    shards: dict[int, dict[str, dict[str, Any]]] = {}
     for artifact in artifacts:
         run = artifact.get("workflow_run") if isinstance(artifact.get("workflow_run"), dict) else {}
-        if artifact.get("name") != name or artifact.get("expired") or not isinstance(run.get("id"), int):
+        artifact_name = str(artifact.get("name") or "")
+        if artifact.get("expired") or not isinstance(run.get("id"), int):
             continue
-        current = by_run.get(run["id"])
-        if current is None or str(artifact.get("created_at") or "") > str(current.get("created_at") or ""):
-            by_run[run["id"]] = artifact  # a re-run attempt's upload replaces the first
+        if artifact_name == name:
+            _keep_newest(whole, run["id"], artifact)
+        elif artifact_name.startswith(name + SHARD_MARK):
+            _keep_newest(shards.setdefault(run["id"], {}), artifact_name, artifact)  # type: ignore[arg-type]
     found = []
     for run in runs:
-        artifact = by_run.get(run.get("id"))  # type: ignore[arg-type]
-        if artifact is None:
+        run_id = int(run.get("id") or 0)
+        if run_id in whole:
+            chosen = [whole[run_id]]
+        else:
+            chosen = [shard for _, shard in sorted(shards.get(run_id, {}).items())]
+        if not chosen:
             continue
+        refs = tuple(ArtifactRef(int(a["id"]), str(a.get("archive_download_url") or "")) for a in chosen)
         found.append(
-            Candidate(
-                run_id=int(run["id"]),
-                head_sha=str(run.get("head_sha") or ""),
-                created_at=str(run.get("created_at") or ""),
-                run_url=str(run.get("html_url") or ""),
-                artifact_id=int(artifact["id"]),
-                download_url=str(artifact.get("archive_download_url") or ""),
-            )
+            Candidate(run_id, str(run.get("head_sha") or ""), str(run.get("created_at") or ""), str(run.get("html_url") or ""), refs)
         )
     return found
+
+
+def _keep_newest(kept: dict[Any, dict[str, Any]], key: Any, artifact: dict[str, Any]) -> None:
+    """A re-run attempt's upload replaces the first."""
+    current = kept.get(key)
+    if current is None or str(artifact.get("created_at") or "") > str(current.get("created_at") or ""):
+        kept[key] = artifact
 
 
 def preference(found: list[Candidate], base_sha: str, ancestors: list[str]) -> list[Choice]:

@@ -3,13 +3,15 @@
 ``download-artifact`` with ``pattern: perfbudget-*`` (and without
 ``merge-multiple``) puts each artifact in a directory named after it, so a
 matrix's or a monorepo's legs never overwrite one another's files. Each leg's
-key is its artifact's name after ``perfbudget-``. Everything here may come
+key is its artifact's name after ``perfbudget-``; the shards of a suite split
+over jobs (``perfbudget-KEY-shard-N``) are first joined into one leg. Everything here may come
 from a fork's run: pr.json is validated, and the legs must agree on which
 pull request they belong to.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,14 +19,17 @@ from typing import TYPE_CHECKING
 from perfbudget.errors import PerfBudgetError
 from perfbudget.github.artifacts import (
     ARTIFACT_PREFIX,
+    BUDGETS_NAME,
     DEFAULT_KEY,
     PR_CONTEXT_NAME,
     RESULTS_NAME,
     ArtifactError,
     PrContext,
+    artifact_name,
     clean_key,
     find,
     read_pr_context,
+    split_artifact_name,
 )
 
 if TYPE_CHECKING:
@@ -56,6 +61,43 @@ def find_legs(directory: Path) -> list[Leg]:
     if len(set(keys)) != len(keys):
         raise ArtifactError(f"{directory}: two legs share a key ({', '.join(keys)}); give each leg its own key")
     return legs
+
+
+def combine_shards(directory: Path) -> list[str]:
+    """Join each key's shard artifacts (``perfbudget-KEY-shard-*``) into one leg, ``perfbudget-KEY``.
+
+    The shards' results become one run (``run.aggregate.merge_runs``); the
+    budget file and pr.json come from the first shard (every shard has the
+    same), and the shard directories are removed, so the directory then holds
+    one leg per key. Returns the keys joined, for the baseline fetch that
+    follows. Each shard's results are read with the normal validation.
+    """
+    from perfbudget.run.aggregate import merge_runs
+    from perfbudget.run.store import load_run, write_run
+
+    groups: dict[str, list[Path]] = {}
+    for sub in sorted(Path(directory).iterdir()) if Path(directory).is_dir() else []:
+        key, shard = split_artifact_name(sub.name)
+        if sub.is_dir() and shard and sub.name.startswith(ARTIFACT_PREFIX):
+            groups.setdefault(clean_key(key), []).append(sub)
+    for key, shards in groups.items():
+        target = Path(directory) / artifact_name(key)
+        if target.exists():
+            raise ArtifactError(f"{target}: key {key!r} has both a whole run and shards; give the shards' suite its own key")
+        runs = []
+        for shard in shards:
+            results = find(shard, RESULTS_NAME)
+            if results is None:
+                raise ArtifactError(f"{shard}: no {RESULTS_NAME}; was that shard's job cancelled before its tests ran?")
+            runs.append(load_run(results))
+        target.mkdir()
+        write_run(merge_runs(runs), target / RESULTS_NAME)
+        for name in (BUDGETS_NAME, PR_CONTEXT_NAME):
+            if (shards[0] / name).is_file():
+                shutil.copyfile(shards[0] / name, target / name)
+        for shard in shards:
+            shutil.rmtree(shard)
+    return sorted(groups)
 
 
 def _leg(directory: Path, artifact: str | None) -> Leg:
