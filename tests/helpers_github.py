@@ -13,7 +13,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import os
 import threading
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -31,7 +33,10 @@ READ_ONLY = "Resource not accessible by integration"
 
 @dataclass
 class Failure:
-    """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``status``."""
+    """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``status``.
+
+    ``hang`` seconds > 0: say nothing for that long, then drop the connection (a GitHub that hangs).
+    """
 
     method: str
     path: str
@@ -39,6 +44,7 @@ class Failure:
     times: int = 1
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "Injected failure"
+    hang: float = 0.0
 
 
 @dataclass
@@ -244,6 +250,10 @@ class FakeGitHub:
             )
             if failure is not None:
                 failure.times -= 1
+        if failure is not None and failure.hang:
+            time.sleep(min(failure.hang, 5.0))  # bounded: the test's teardown waits for this thread
+            handler.close_connection = True
+            return None
         if failure is not None:
             return self._error(handler, failure.status, failure.message, failure.headers)
         if url.path.startswith("/_storage/"):  # the blob store the 302 points to; needs no token
@@ -397,13 +407,20 @@ class FakeGitHub:
 
 
 @pytest.fixture
-def fake_github() -> Iterator[FakeGitHub]:
+def fake_github(request: pytest.FixtureRequest) -> Iterator[FakeGitHub]:
+    """The fake API; with $PERFBUDGET_FAKE_GITHUB_LOG set, each test's requests are appended to that file."""
     server = FakeGitHub(page_size=2).start()
     try:
         yield server
     finally:
         server.stop()
-
+        log = os.environ.get("PERFBUDGET_FAKE_GITHUB_LOG")
+        if log:
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(f"## {request.node.name}\n")
+                for entry in server.log:
+                    query = "&".join(f"{k}={v[0]}" for k, v in sorted(entry.query.items()))
+                    handle.write(f"{entry.method} {entry.path}{'?' + query if query else ''}\n")
 
 def write_event(path: Path, event: dict[str, Any]) -> Path:
     path.write_text(json.dumps(event), encoding="utf-8")

@@ -253,3 +253,21 @@ def test_an_artifact_that_expired_after_listing_is_skipped(fake_github: FakeGitH
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     assert _fetched(push_env)[1] == ["older"]
     assert f"skipped run {newest}: downloading its artifact: HTTP 410 Artifact has expired" in capsys.readouterr().err
+
+
+def test_a_hanging_or_refusing_github_is_one_line_and_the_reason_not_compared(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The fake server hangs (says nothing, then drops the connection), then stops listening altogether."""
+    import time
+
+    monkeypatch.setenv("PERFBUDGET_GITHUB_MAX_WAIT", "1")
+    fake_github.fail("GET", "/runs$", 0, times=10, hang=2.5)
+    started = time.monotonic()
+    assert cli("baseline", "fetch", "-o", str(push_env)) == 0
+    assert time.monotonic() - started < 10  # bounded by --max-wait (one read timeout, retries within 1 s)
+    err = capsys.readouterr().err
+    assert "no answer from GitHub" in err and "Traceback" not in err
+    assert _fetched(push_env)[0]["reason"].startswith("baseline fetch failed: looking for 'main' results in acme/shop: no answer")
+    fake_github.stop()
+    assert cli("baseline", "fetch", "-o", str(push_env), "--strict") == 3
+    err = capsys.readouterr().err
+    assert "no answer from GitHub (ConnectionError)" in err and "Traceback" not in err and TOKEN not in err
