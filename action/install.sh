@@ -8,7 +8,8 @@
 # python`, `.venv/bin/python`, ...), which the action's later steps and its
 # default test command use. A project tool that is missing is an error that
 # says exactly which setup step to add. PEP 668 ("externally managed") system
-# Pythons are installed into with --break-system-packages, and say so.
+# Pythons are installed into with --break-system-packages, and say so. Only
+# the python= line goes to stdout (GITHUB_OUTPUT); the tools' output goes to stderr.
 set -euo pipefail
 
 mode="${INPUT_INSTALL:-auto}"
@@ -31,7 +32,7 @@ PY
         say "$python is externally managed (PEP 668); installing with --break-system-packages"
         extra=(--break-system-packages)
     fi
-    "$python" -m pip install "${pip_args[@]}" "${extra[@]}" "$@" "$spec"
+    "$python" -m pip install "${pip_args[@]}" "${extra[@]}" "$@" "$spec" >&2  # stdout is for GITHUB_OUTPUT
 }
 
 case "$mode" in
@@ -51,19 +52,19 @@ esac
 
 if [ -f uv.lock ]; then
     need uv "uv.lock found but uv is not installed: add 'uses: astral-sh/setup-uv' before perfbudget (or set install: false)"
-    [ -d .venv ] || uv sync --frozen
+    [ -d .venv ] || uv sync --frozen >&2
     say "uv project: installing into .venv"
-    uv pip install --quiet --python .venv "$spec"
+    uv pip install --quiet --python .venv "$spec" >&2
     echo "python=uv run python"
 elif [ -f poetry.lock ]; then
     need poetry "poetry.lock found but poetry is not installed: add 'run: pipx install poetry' before perfbudget (or set install: false)"
     say "poetry project: installing into poetry's environment"
-    poetry run python -m pip install "${pip_args[@]}" "$spec"
+    poetry run python -m pip install "${pip_args[@]}" "$spec" >&2
     echo "python=poetry run python"
 elif [ -f Pipfile.lock ]; then
     need pipenv "Pipfile.lock found but pipenv is not installed: add 'run: pipx install pipenv' before perfbudget (or set install: false)"
     say "pipenv project: installing into pipenv's environment"
-    pipenv run python -m pip install "${pip_args[@]}" "$spec"
+    pipenv run python -m pip install "${pip_args[@]}" "$spec" >&2
     echo "python=pipenv run python"
 elif [ -n "${VIRTUAL_ENV:-}" ]; then
     say "active virtualenv $VIRTUAL_ENV"

@@ -76,6 +76,7 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     assert job.step("Upload the build's results and reports").status == "success"
     [comment] = [dict(c) for c in _marked(fake_github, 7)]  # a copy: the fake edits its records in place
     assert "regress" in comment["body"].lower() and "blog_author" in comment["body"]
+    assert "baseline ignored" not in comment["body"] and "not compared" not in comment["body"]
     assert json.loads(_artifact(fake_github, pr.run_id)["pr.json"])["number"] == 7
     assert "::warning" in job.log or "::error" in job.log  # annotations
 

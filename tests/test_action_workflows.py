@@ -165,7 +165,7 @@ def test_a_suite_split_over_shards_is_joined_and_compared_with_mains_shards_join
 
     push_run = new_run(fake_github, "push", branch="main", sha=BASE)
     legs("push", PUSH, push_run, branch="main", sha=BASE)
-    assert sorted(artifacts_of(fake_github, push_run)) == ["perfbudget-tests-shard-1", "perfbudget-tests-shard-2"]
+    assert sorted(artifacts_of(fake_github, push_run)) == ["perfbudget-tests--shard-1-of-2", "perfbudget-tests--shard-2-of-2"]
     assert not fake_github.requests("GET", "/actions/artifacts$")  # shards fetch no baseline of their own
     fake_github.add_commits(BASE, HEAD)
 
@@ -185,3 +185,20 @@ def test_a_suite_split_over_shards_is_joined_and_compared_with_mains_shards_join
     assert marker_for("perfbudget", "tests") in body
     assert "removed" not in body.split("\n")[0] and "new" not in body.split("\n")[0]  # whole suite against whole suite
 
+
+
+def test_two_legs_sharing_a_key_fail_loudly_and_a_rerun_attempt_replaces_its_upload(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    """A constant key in a matrix: the second leg's upload is refused (409), never a silent overwrite."""
+    workspace = copy_example(tmp_path / "workspace")
+    run_id = new_run(fake_github, "push", branch="main", sha=BASE)
+    steps = []
+    for matrix, attempt in (({"python": "3.11"}, "1"), ({"python": "3.12"}, "1"), ({"python": "3.12"}, "2")):
+        runner = job_runner(
+            fake_github, workspace, tmp_path, "push", PUSH, branch="main", sha=BASE, run_id=run_id, job="tests",
+            matrix=matrix, attempt=attempt,
+        )  # fmt: skip
+        job = runner.run_action(ROOT / "action.yml", {**runner.action_inputs, "key": "tests", "pytest-args": "-p no:cacheprovider -k extend_the_base_template"})
+        steps.append(job.step("Upload the build's results and reports"))
+    assert [step.status for step in steps] == ["success", "failure", "success"]
+    assert "(409) Conflict" in steps[1].stderr
+    assert list(artifacts_of(fake_github, run_id)) == ["perfbudget-tests"]

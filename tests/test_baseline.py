@@ -100,3 +100,36 @@ def test_an_interrupted_run_is_no_baseline(tmp_path: Path) -> None:
     path = write_run(run_of(record(A), interrupted=True), tmp_path / "base.ndjson")
     loaded = load_baseline(path)
     assert loaded.baseline is None and "is an interrupted run" in loaded.warnings[0]
+
+
+def test_a_fetched_directory_puts_the_chosen_run_last_and_carries_its_origin(tmp_path: Path) -> None:
+    from perfbudget.compare.origin import BaselineOrigin, write_origin
+
+    write_run(run_of(record(A, queries=1), finished="2026-01-09"), tmp_path / "01-run-2.ndjson.gz")  # history, dated later
+    write_run(run_of(record(A, queries=2), finished="2026-01-01"), tmp_path / "00-run-1.ndjson.gz")
+    write_origin(tmp_path, BaselineOrigin(found=True, how="base", commit="c" * 40, chosen="00-run-1.ndjson.gz", history=2))
+    loaded = load_baseline(tmp_path, project="demo")
+    assert loaded.baseline is not None and loaded.baseline.latest.test(A).metrics["queries"] == 2
+    assert loaded.baseline.origin is not None and loaded.baseline.origin.how == "base"
+    assert loaded.warnings == []  # selection.json is no results file
+
+
+def test_a_refused_chosen_run_drops_the_origin_so_no_report_names_it(tmp_path: Path) -> None:
+    from perfbudget.compare.origin import BaselineOrigin, write_origin
+
+    write_run(run_of(record(A), project="other"), tmp_path / "00-run-1.ndjson.gz")
+    write_run(run_of(record(A)), tmp_path / "01-run-2.ndjson.gz")
+    write_origin(tmp_path, BaselineOrigin(found=True, how="base", commit="c" * 40, chosen="00-run-1.ndjson.gz"))
+    loaded = load_baseline(tmp_path, project="demo")
+    assert loaded.baseline is not None and loaded.baseline.origin is None
+    assert any("the run the fetch chose (00-run-1.ndjson.gz) was not usable" in w for w in loaded.warnings)
+
+
+def test_a_fetch_that_found_nothing_gives_its_reason(tmp_path: Path) -> None:
+    from perfbudget.compare.origin import BaselineOrigin, write_origin
+
+    write_origin(tmp_path, BaselineOrigin(found=False, reason="no finished push run of this workflow on 'main' yet"))
+    loaded = load_baseline(tmp_path, project="demo")
+    assert loaded.baseline is None and loaded.reason == "no finished push run of this workflow on 'main' yet"
+    (tmp_path / "selection.json").write_text('{"found": "yes", "how": 3}')  # not the expected shape: ignored
+    assert load_baseline(tmp_path, project="demo").reason.endswith("no results files (*.ndjson, *.ndjson.gz, *.json) in the baseline directory")

@@ -53,7 +53,8 @@ def test_build_paths_name_every_file_the_steps_pass_on(tmp_path: Path) -> None:
         ("tests", ".", "", "tests"),
         ("tests", "services/api/", "null", "tests-services-api"),
         ("tests", ".", '{"python": "3.12", "django": "5.2"}', "tests-5.2-3.12"),
-        ("tests", "web", '{"os": "ubuntu-latest", "include": [1]}', "tests-web-ubuntu-latest"),
+        ("tests", "web", '{"os": "ubuntu-latest", "flags": [1, "x"]}', "tests-web-1-x-ubuntu-latest"),
+        ("tests", ".", '{"config": {"python": "3.11", "db": "pg"}}', "tests-pg-3.11"),
         ("", ".", "not json", "tests"),
         ("perf tests", ".", '{"shard": 2}', "perf-tests-2"),
     ],
@@ -74,8 +75,9 @@ def test_keys_are_cleaned_to_what_artifact_names_and_markers_accept() -> None:
 
 
 def test_a_shards_artifact_name_gives_back_its_key_and_shard() -> None:
-    assert artifact_name("tests", "2") == "perfbudget-tests-shard-2"
-    assert split_artifact_name("perfbudget-tests-shard-2") == ("tests", "2")
+    assert artifact_name("tests", "2") == "perfbudget-tests--shard-2"
+    assert split_artifact_name("perfbudget-tests--shard-2") == ("tests", "2")
+    assert split_artifact_name("perfbudget-unit-shard-tests") == ("unit-shard-tests", "")  # a key may say "shard"
     assert split_artifact_name("perfbudget-tests-3.12") == ("tests-3.12", "")
 
 
@@ -87,7 +89,9 @@ def test_artifact_paths_prints_github_output_lines(tmp_path: Path, monkeypatch: 
     (tmp_path / "output").write_text(capsys.readouterr().out)
     assert read_outputs(tmp_path / "output") == {"key": "shop", "shard": "", **build_paths(tmp_path, "shop", "77-2").outputs()}
     assert cli("artifact", "paths", "--key", "shop", "--shard", "2") == 0
-    assert "artifact-name=perfbudget-shop-shard-2\n" in capsys.readouterr().out
+    assert "artifact-name=perfbudget-shop--shard-2\n" in capsys.readouterr().out
+    assert cli("artifact", "paths", "--key", "shop", "--shard", "2/3") == 0  # second of three: a set that can be checked
+    assert "artifact-name=perfbudget-shop--shard-2-of-3\n" in capsys.readouterr().out
 
 
 def test_artifact_paths_default_key_and_a_bad_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,7 +150,7 @@ def test_pr_context_round_trip(tmp_path: Path) -> None:
         ({"number": True}, "key 'number' must be a positive integer"),
         ({"head_sha": "main; echo"}, "key 'head_sha' must be a hex commit sha"),
         ({"key": ["x"]}, "key 'key' must be a string"),
-        ({"verdict": "great"}, "key 'verdict' must be fail, changed or ok"),
+        ({"verdict": "great"}, "key 'verdict' must be fail, changed, ok or error"),
     ],
 )
 def test_pr_context_rejects_bad_values(tmp_path: Path, change: dict, message: str) -> None:  # type: ignore[type-arg]

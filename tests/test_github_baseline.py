@@ -130,13 +130,13 @@ def test_only_the_artifact_of_exactly_this_key_is_a_baseline(fake_github: FakeGi
 
 
 def test_a_suite_split_over_jobs_is_joined_into_one_baseline(fake_github: FakeGitHub, push_env: Path) -> None:
-    """main ran the suite as shards (perfbudget-tests-shard-1, -2): the baseline is their tests together."""
+    """main ran the suite as shards (perfbudget-tests--shard-1, -2): the baseline is their tests together."""
     shards = {}
     for shard, node in (("1", "tests/test_a.py::test_one"), ("2", "tests/test_b.py::test_two")):
         run = Run(project="shop", commit=SHAS[1], branch="main", shard=shard)
         run.tests = [TestRecord(node, node.split("::")[0], 3, "passed", {"queries": 2})]
         with tempfile.TemporaryDirectory() as directory:
-            shards[f"{NAME}-shard-{shard}"] = zip_bytes({"results.ndjson.gz": write_run(run, Path(directory) / "r.ndjson.gz").read_bytes()})
+            shards[f"{NAME}--shard-{shard}"] = zip_bytes({"results.ndjson.gz": write_run(run, Path(directory) / "r.ndjson.gz").read_bytes()})
     shards["perfbudget-tests-3.12"] = zip_bytes({"results.ndjson.gz": results_json(9, "another key")})
     fake_github.add_run("main", head_sha=SHAS[1], artifacts=shards)
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
@@ -271,3 +271,32 @@ def test_a_hanging_or_refusing_github_is_one_line_and_the_reason_not_compared(fa
     assert cli("baseline", "fetch", "-o", str(push_env), "--strict") == 3
     err = capsys.readouterr().err
     assert "no answer from GitHub (ConnectionError)" in err and "Traceback" not in err and TOKEN not in err
+
+
+def test_a_corrupt_archive_member_or_a_hanging_history_download_skips_that_run_only(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PERFBUDGET_GITHUB_MAX_WAIT", "1")
+    good = zip_bytes({"results.ndjson.gz": results_json(1, "good")})
+    damaged = bytearray(zip_bytes({"results.ndjson.gz": results_json(1, "x" * 4000)}))
+    damaged[60:90] = b"\xff" * 30  # inside the deflated data: the archive opens, the member does not inflate
+    _run(fake_github, 1, 11)
+    fake_github.add_run("main", head_sha=SHAS[2], created_at="2026-11-12T00:00:00Z", artifacts={NAME: bytes(damaged)})
+    fake_github.add_run("main", head_sha=SHAS[3], created_at="2026-11-13T00:00:00Z", artifacts={NAME: good})
+    hanging = min(a["id"] for a in fake_github.artifacts.values())  # run 1's, the oldest: history
+    fake_github.fail("GET", f"^/_storage/{hanging}$", 0, times=10, hang=2.5)
+    (push_env).mkdir()
+    (push_env / "07-run-1.ndjson.gz").write_bytes(b"an earlier fetch's file")
+    assert cli("baseline", "fetch", "-o", str(push_env)) == 0
+    assert _fetched(push_env)[1] == ["good"]  # stale file gone, damaged and hanging runs skipped
+    err = capsys.readouterr().err
+    assert "cannot be read (" in err and "no answer from GitHub" in err and "Traceback" not in err
+
+
+def test_when_the_ancestors_cannot_be_listed_the_label_says_so(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No contents: read on a private repository: the commits API answers 403."""
+    _run(fake_github, 1, 11)
+    fake_github.fail("GET", "/commits$", 403, times=10, message="Resource not accessible by integration")
+    _pr(monkeypatch, tmp_path, SHAS[2])
+    assert cli("baseline", "fetch", "-o", str(push_env)) == 0
+    selection, commits = _fetched(push_env)
+    assert (selection["how"], selection["searched"], commits) == ("newest", 1, [SHAS[1]])
+    assert "listing the ancestors of 333333333333: HTTP 403" in capsys.readouterr().err

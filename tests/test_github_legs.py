@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from perfbudget.github.artifacts import ArtifactError, PrContext, write_pr_context
-from perfbudget.github.legs import combine_shards, common_pull_request, find_legs
+from perfbudget.github.artifacts import shards_complete
+from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.store import load_run, write_run
 from tests.helpers_github import cli
@@ -26,8 +27,8 @@ def _leg(directory: Path, *tests: str, number: int = 7, sha: str = SHA) -> Path:
 
 
 def test_shards_of_a_key_become_one_leg_and_other_legs_stay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _leg(tmp_path / "perfbudget-tests-shard-1", "t/a.py::one")
-    _leg(tmp_path / "perfbudget-tests-shard-2", "t/b.py::two")
+    _leg(tmp_path / "perfbudget-tests--shard-1", "t/a.py::one")
+    _leg(tmp_path / "perfbudget-tests--shard-2", "t/b.py::two")
     _leg(tmp_path / "perfbudget-api", "t/c.py::three")
     assert cli("legs", "combine", str(tmp_path)) == 0
     assert capsys.readouterr().out == "tests\n"
@@ -38,15 +39,49 @@ def test_shards_of_a_key_become_one_leg_and_other_legs_stay(tmp_path: Path, caps
     assert [leg.key for leg in find_legs(tmp_path)] == ["api", "tests"]
 
 
-def test_a_shard_without_results_or_a_key_with_a_whole_run_too_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _leg(tmp_path / "perfbudget-tests-shard-1", "t/a.py::one")
-    (tmp_path / "perfbudget-tests-shard-2").mkdir()
-    assert cli("legs", "combine", str(tmp_path)) == 3
-    assert "perfbudget-tests-shard-2: no results.ndjson.gz; was that shard's job cancelled" in capsys.readouterr().err
-    (tmp_path / "perfbudget-tests-shard-2").rmdir()
+def test_shards_that_cannot_be_joined_stay_legs_of_their_own_with_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _leg(tmp_path / "perfbudget-tests--shard-1", "t/a.py::one")
+    (tmp_path / "perfbudget-tests--shard-2").mkdir()
+    assert cli("legs", "combine", str(tmp_path)) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "::warning title=perfbudget::the shards of 'tests' were not joined" in captured.err
+    assert "perfbudget-tests--shard-2: no results.ndjson.gz; was that shard's job cancelled" in captured.err
+    assert [leg.key for leg in find_legs(tmp_path)] == ["tests-shard-1"]  # the empty download is no leg; the warning names it
+    (tmp_path / "perfbudget-tests--shard-2").rmdir()
     _leg(tmp_path / "perfbudget-tests", "t/b.py::two")
-    with pytest.raises(ArtifactError, match="has both a whole run and shards"):
-        combine_shards(tmp_path)
+    assert combine_shards(tmp_path) == ([], [f"the shards of 'tests' were not joined, each is shown alone: {tmp_path / 'perfbudget-tests'}: key 'tests' has both a whole run and shards; give the shards' suite its own key"])
+
+
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        (["1-of-3", "3-of-3"], "shard 2 of 3 missing"),
+        (["1-of-2", "2-of-3"], "the shards disagree on their total (1-of-2, 2-of-3)"),
+        (["1-of-2", "2-of-2"], ""),
+        (["1", "2"], ""),  # plain matrix values: nothing to check against
+    ],
+)
+def test_a_set_of_shards_named_i_of_n_must_be_whole(names: list[str], problem: str) -> None:
+    assert shards_complete(names) == problem
+
+
+def test_a_missing_shard_is_not_joined(tmp_path: Path) -> None:
+    _leg(tmp_path / "perfbudget-tests--shard-1-of-3", "t/a.py::one")
+    _leg(tmp_path / "perfbudget-tests--shard-3-of-3", "t/c.py::three")
+    keys, [problem] = combine_shards(tmp_path)
+    assert keys == [] and problem.endswith("shard 2 of 3 missing")
+
+
+def test_a_leg_that_could_not_be_judged_is_a_section_not_a_gap(tmp_path: Path) -> None:
+    """Its tests crashed before writing results: only pr.json (verdict error) was uploaded."""
+    _leg(tmp_path / "perfbudget-api", "t/a.py::one")
+    crashed = tmp_path / "perfbudget-web"
+    crashed.mkdir()
+    write_pr_context(crashed, PrContext("acme/shop", 7, SHA, "CI", "web", "error"))
+    body, judged = render_legs_body(find_legs(tmp_path), None, 60_000)
+    assert body.startswith("## ❌ perfbudget: 2 legs, 0 failing, 1 passing, 1 not judged")
+    assert "### ❌ perfbudget `web`: not judged" in body and "no results\\.ndjson\\.gz in the artifact" in body
+    assert isinstance(judged[1], str)
 
 
 def test_legs_must_agree_on_their_pull_request(tmp_path: Path) -> None:
@@ -68,8 +103,8 @@ def test_the_comment_joins_a_forks_shards_itself(tmp_path: Path, monkeypatch: py
     for key in ("GITHUB_EVENT_PATH", "GITHUB_TOKEN", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
-    _leg(tmp_path / "legs" / "perfbudget-tests-shard-1", "t/a.py::one")
-    _leg(tmp_path / "legs" / "perfbudget-tests-shard-2", "t/b.py::two")
+    _leg(tmp_path / "legs" / "perfbudget-tests--shard-1", "t/a.py::one")
+    _leg(tmp_path / "legs" / "perfbudget-tests--shard-2", "t/b.py::two")
     assert cli("comment", "--from-artifact", str(tmp_path / "legs")) == 0  # no token: the report goes to the summary
     summary = (tmp_path / "summary.md").read_text()
     assert "### ⚠️ perfbudget: not compared · 0 regressions, 0 over budget, 2 ok" in summary

@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the job, --working-directory and --matrix values)",
     )
     paths.add_argument(
-        "--shard", default="", help="this job's shard of the key's suite (pytest-split's group): artifact perfbudget-KEY-shard-SHARD"
+        "--shard",
+        default="",
+        help="this job's shard of the key's suite, best as I/N (pytest-split's group of N): artifact perfbudget-KEY--shard-I-of-N",
     )
     paths.add_argument("--working-directory", default=".", metavar="DIR", help="for the default key")
     paths.add_argument("--matrix", default="", metavar="JSON", help="the matrix context as JSON, for the default key")
@@ -31,13 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from perfbudget.github.artifacts import build_paths, clean_key, default_key
+    from perfbudget.github.artifacts import build_paths, clean_key, default_key, shard_id
     from perfbudget.github.context import read_context
 
     # Only the job, run id and attempt matter here; the steps that use the event warn about it.
     context = read_context()
     key = clean_key(args.key) if args.key.strip() else default_key(context.job, args.working_directory, args.matrix)
-    shard = clean_key(args.shard) if args.shard.strip() else ""
+    shard = shard_id(args.shard) if args.shard.strip() else ""
     paths = build_paths(Path.cwd(), key, context.build_id, shard)
     outputs = {"key": key, "shard": shard, **paths.outputs()}
     lines = [f"{name}={_one_line(name, value)}" for name, value in outputs.items()]

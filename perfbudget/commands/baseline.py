@@ -18,7 +18,7 @@ from perfbudget.github.options import DEFAULT_HISTORY, DEFAULT_HISTORY_SECONDS, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    fetch = actions.add_parser("fetch", help="save the target branch's newest results to PATH")
+    fetch = actions.add_parser("fetch", help="save the PR base's results on the target branch (and their history) to DIR")
     fetch.add_argument("-o", "--output", required=True, metavar="DIR", help="directory to write the results and selection.json to")
     fetch.add_argument("--branch", help="target branch (default: the PR's base branch, else the default branch)")
     fetch.add_argument("--key", default="", help="the leg's or project's key: the artifact is perfbudget-KEY (default: from the job)")

@@ -91,20 +91,20 @@ def run(args: argparse.Namespace) -> int:
     context = read_context()
     for problem in context.warnings:
         warn(problem)
-    if args.mode == "off":
-        print("perfbudget comment: --mode off; not commenting", file=sys.stderr)
-        return 0
     post = _inputs(args, context)  # bad input files: PerfBudgetError, exit 3
-    set_outputs(context, {"verdict": post.verdict, "summary": post.summary})
+    set_outputs(context, {"verdict": post.verdict, "summary": post.summary})  # the merge job's verdict, comment or not
     merged = post.legs > 1
     if merged:  # the merge job's summary is the legs' one report; theirs are in their own jobs
         append_summary(context, post.body)
+    if args.mode == "off":
+        print("perfbudget comment: --mode off; not commenting", file=sys.stderr)
+        return 0
     summary_report = post.body if args.summary_report and not merged else ""
     if post.pr is None:
         print("perfbudget comment: not a pull request; nothing to comment on", file=sys.stderr)
         return 0
     number, head_sha, workflow, key = post.pr
-    if context.is_fork and not args.from_artifact:
+    if context.is_fork and context.event_name != "workflow_run":  # the fork's own run: its token is read-only
         reason = (
             f"pull request #{number} comes from a fork ({context.head_repository}); its token is read-only, so "
             "the report is in this job summary. To comment anyway, add the workflow_run stage "
@@ -152,13 +152,17 @@ def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
     """Legs' artifacts: the PR from their pr.json (all must agree), else from this job's own event."""
     from perfbudget.github.comments import BODY_CHARS, verdict_of
     from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
+    from perfbudget.github.summary import warn
 
-    combine_shards(Path(args.from_artifact))  # the action's merge job did it already; the fork stage has not
+    _, problems = combine_shards(Path(args.from_artifact))  # the action's merge job did it already; the fork stage has not
+    for problem in problems:
+        warn(problem)
     legs = find_legs(Path(args.from_artifact))
-    body, comparisons = render_legs_body(legs, args.report_url, BODY_CHARS)
-    verdicts = [verdict_of(comparison) for comparison in comparisons]
-    verdict = next((v for v in ("fail", "changed") if v in verdicts), "ok")
-    summary = "; ".join(f"{leg.key}: {c.summary_line()}" for leg, c in zip(legs, comparisons)) if len(legs) > 1 else comparisons[0].summary_line()
+    body, judged = render_legs_body(legs, args.report_url, BODY_CHARS)
+    verdicts = ["error" if isinstance(outcome, str) else verdict_of(outcome) for outcome in judged]
+    verdict = next((v for v in ("fail", "error", "changed") if v in verdicts), "ok")
+    lines = [outcome if isinstance(outcome, str) else outcome.summary_line() for outcome in judged]
+    summary = "; ".join(f"{leg.key}: {line}" for leg, line in zip(legs, lines)) if len(legs) > 1 else lines[0]
     key = legs[0].key if len(legs) == 1 else ALL_LEGS_KEY
     pr = common_pull_request(legs)
     if pr is not None:

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfbudget.compare.origin import BaselineOrigin, read_origin
+from perfbudget.compare.origin import SELECTION_NAME, BaselineOrigin, read_origin
 from perfbudget.run.metrics import kind_of
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 from perfbudget.run.store import ResultsError, load_run
@@ -111,7 +111,7 @@ def load_baseline(
     origin = read_origin(source) if source.is_dir() else None
     if origin is not None and not origin.found:
         return BaselineLoad(None, [f"{origin.reason}; {fallback}"], origin.reason)
-    files = sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES)) if source.is_dir() else [source]
+    files = sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES) and p.name != SELECTION_NAME) if source.is_dir() else [source]
     if exclude is not None:
         files = [file for file in files if file.resolve() != exclude.resolve()]
     warnings: list[str] = []
@@ -140,6 +140,9 @@ def load_baseline(
             warnings.append(f"{source}: no results files ({', '.join('*' + s for s in RESULTS_SUFFIXES)}) in the baseline directory")
         warnings.append(f"no usable baseline; {fallback}")
         return BaselineLoad(None, warnings, _reason(warnings))
+    if origin is not None and chosen is None:  # the chosen run was refused: the label would name the wrong run
+        warnings.append(f"{source}: the run the fetch chose ({origin.chosen}) was not usable; compared with the rest of its history")
+        origin = None
     # History in the order it was recorded; undated runs keep their file order. The run the
     # fetch step chose (the PR's base) is the latest whatever its date: later runs were not kept.
     runs.sort(key=lambda run: (run is chosen, run.finished or run.started or ""))

@@ -36,6 +36,7 @@ class BaselineOrigin:
     run_url: str = ""
     chosen: str = ""
     history: int = 0  # runs fetched, the chosen one included
+    searched: int = 0  # commits of the PR base's history looked through (1: only the base could be)
 
 
 def write_origin(directory: Path, origin: BaselineOrigin) -> Path:
@@ -61,7 +62,7 @@ def read_origin(directory: Path) -> BaselineOrigin | None:
         value = data.get(spec.name)
         if spec.name == "found" or value is None:
             continue
-        if spec.name in ("behind", "history"):
+        if spec.name in ("behind", "history", "searched"):
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 values[spec.name] = value
         elif isinstance(value, str) and len(value) <= 500:

@@ -111,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn(problem)
         append_summary(context, f"> **perfbudget:** {problem}")
         outputs = {"verdict": "error", "summary": problem, "build-dir": args.build_dir, "baseline-found": "false", "baseline-reason": problem}
+        if context.pr_number is not None:  # the merge job and the fork stage show this leg as not judged
+            Path(args.build_dir).mkdir(parents=True, exist_ok=True)
+            pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, args.key, "error")
+            write_pr_context(Path(args.build_dir), pr)
     set_outputs(context, outputs)
     print(f"perfbudget: {outputs['verdict']}: {outputs['summary']}", file=sys.stderr)
     return 0

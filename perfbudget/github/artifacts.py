@@ -34,10 +34,11 @@ PR_CONTEXT_NAME = "pr.json"
 # What artifacts of perfbudget 0.1 called the same files; still read, for one release.
 OLD_NAMES = {RESULTS_NAME: ("results.json",), BASELINE_NAME: ("baseline.ndjson.gz", "baseline.json")}
 ARTIFACT_PREFIX = "perfbudget-"
-SHARD_MARK = "-shard-"
+SHARD_MARK = "--shard-"  # clean_key never writes "--", so a key cannot contain it
 DEFAULT_KEY = "tests"
 _SHA = re.compile(r"^[0-9a-f]{7,64}$")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+_OF = re.compile(r"(\d+)-of-(\d+)")  # a shard named "I/N" in the action's shard input
 _KEY_SEPARATORS = re.compile(r"[^A-Za-z0-9._]+")
 _NOT_IN_ARTIFACT_NAMES = set('":<>|*?\\/\r\n')  # upload-artifact refuses these
 
@@ -61,9 +62,17 @@ def default_key(job: str, working_directory: str = ".", matrix: str = "") -> str
         values = json.loads(matrix) if matrix else None
     except ValueError:
         values = None
-    if isinstance(values, dict):
-        parts.extend(str(value) for _, value in sorted(values.items()) if not isinstance(value, (dict, list)))
+    parts.extend(_scalars(values))
     return clean_key("-".join(parts))
+
+
+def _scalars(value: object) -> list[str]:
+    """A matrix entry's values in key order, nested objects and lists flattened (``include`` entries are objects)."""
+    if isinstance(value, dict):
+        return [text for _, item in sorted(value.items()) for text in _scalars(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _scalars(item)]
+    return [] if value is None else [str(value)]
 
 
 def clean_key(key: str) -> str:
@@ -77,12 +86,35 @@ def clean_key(key: str) -> str:
 def artifact_name(key: str, shard: str = "") -> str:
     """``perfbudget-<key>``, the same in every run: a PR finds its baseline by this exact name.
 
-    A shard of a suite split over jobs is ``perfbudget-<key>-shard-<shard>``:
+    A shard of a suite split over jobs is ``perfbudget-<key>--shard-<shard>``:
     the merge job joins a key's shards into one run, and a baseline is the
     target branch's shards of that key, joined the same way.
     """
     name = ARTIFACT_PREFIX + clean_key(key)
     return f"{name}{SHARD_MARK}{clean_key(shard)}" if shard else name
+
+
+def shard_id(shard: str) -> str:
+    """The shard input as it names an artifact: "2/3" (the second of three) is "2-of-3", so the set can be checked."""
+    index, slash, total = shard.strip().partition("/")
+    if slash and index.isdigit() and total.isdigit():
+        return f"{int(index)}-of-{int(total)}"
+    return clean_key(shard)
+
+
+def shards_complete(names: list[str]) -> str:
+    """"" when the shard names (``1-of-3`` ...) form a whole set, else what is missing, in words.
+
+    Shards named without a total (a plain matrix value) cannot be checked and count as whole.
+    """
+    totals = {match.group(2) for name in names if (match := _OF.fullmatch(name))}
+    if not totals:
+        return ""
+    if len(totals) > 1:
+        return f"the shards disagree on their total ({', '.join(sorted(names))})"
+    total = int(totals.pop())
+    missing = sorted(set(range(1, total + 1)) - {int(m.group(1)) for name in names if (m := _OF.fullmatch(name))})
+    return f"shard {', '.join(map(str, missing))} of {total} missing" if missing else ""
 
 
 def split_artifact_name(name: str) -> tuple[str, str]:
@@ -192,7 +224,7 @@ class PrContext:
     head_sha: str
     workflow: str
     key: str  # the leg's or project's key: which marker and section the comment goes to
-    verdict: str  # "fail" | "changed" | "ok"
+    verdict: str  # "fail" | "changed" | "ok" | "error" (the run could not be judged)
 
 
 def write_pr_context(directory: Path, context: PrContext) -> Path:
@@ -227,6 +259,6 @@ def read_pr_context(directory: Path) -> PrContext:
             raise ArtifactError(f"{path}: key {key!r} must be a string, got {value!r}")
         strings[key] = value
     strings["key"] = clean_key(strings["key"] or DEFAULT_KEY)
-    if strings["verdict"] not in ("fail", "changed", "ok"):
-        raise ArtifactError(f"{path}: key 'verdict' must be fail, changed or ok, got {strings['verdict']!r}")
+    if strings["verdict"] not in ("fail", "changed", "ok", "error"):
+        raise ArtifactError(f"{path}: key 'verdict' must be fail, changed, ok or error, got {strings['verdict']!r}")
     return PrContext(number=number, head_sha=sha, **strings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from urllib.parse import quote
 from github3 import GitHub
 from github3.exceptions import GitHubError
 
-from perfbudget.compare.origin import BaselineOrigin, write_origin
+from perfbudget.compare.origin import SELECTION_NAME, BaselineOrigin, write_origin
 from perfbudget.github.artifacts import OLD_NAMES, RESULTS_NAME
 from perfbudget.github.baseline_select import ArtifactRef, Candidate, Choice, candidates, history, preference, trusted_runs
 from perfbudget.github.client import API_ERRORS, describe, get_pages
@@ -97,14 +98,13 @@ def _branch_runs(client: GitHub, query: BaselineQuery) -> tuple[list[dict[str, A
     return trusted_runs(runs, query.repository, query.exclude_run_id)
 
 
-def _ancestors(client: GitHub, query: BaselineQuery) -> list[str]:
-    """The PR base and its history, newest first; just the base when GitHub does not know it."""
+def _ancestors(client: GitHub, query: BaselineQuery, notes: list[str]) -> list[str]:
+    """The PR base and its history, newest first; just the base (and a note) when they cannot be listed."""
     try:
         commits = get_pages(client, f"{query.api}/commits", {"sha": query.base_sha, "per_page": 100}, None, ANCESTOR_PAGES)
-    except GitHubError as exc:
-        if exc.code in (404, 409, 422):  # unknown sha, empty repository
-            return [query.base_sha]
-        raise
+    except GitHubError as exc:  # unknown sha (404), empty repository (409), no contents: read (403 on private repos)
+        notes.append(str(describe(exc, f"listing the ancestors of {query.base_sha[:12]}")) + "; only the base itself is looked for")
+        return [query.base_sha]
     shas = [str(commit.get("sha") or "") for commit in commits]
     return shas if shas and shas[0] == query.base_sha else [query.base_sha, *shas]
 
@@ -121,7 +121,10 @@ def _results_from_zip(content: bytes) -> bytes:
     member = min(members, key=lambda info: (info.filename.count("/"), RESULTS_NAMES.index(Path(info.filename).name)))
     if member.file_size > MAX_RESULTS_BYTES:
         raise ResultsError(f"{member.filename} is {member.file_size} bytes; refusing to read it")
-    return archive.read(member)
+    try:
+        return archive.read(member)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:  # corrupt or encrypted
+        raise ResultsError(f"{member.filename} in the artifact cannot be read ({type(exc).__name__}: {exc})") from exc
 
 
 def _download(client: GitHub, query: BaselineQuery, artifact: ArtifactRef) -> bytes:
@@ -147,6 +150,8 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
     """
     doing = f"looking for {query.branch!r} results in {query.repository}"
     output.mkdir(parents=True, exist_ok=True)
+    for stale in [*output.glob("[0-9][0-9]-run-*.ndjson.gz"), output / SELECTION_NAME]:  # an earlier fetch's files
+        stale.unlink(missing_ok=True)
     try:
         runs, refused = _branch_runs(client, query)
         artifacts = get_pages(
@@ -156,8 +161,8 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
         notes = [f"ignored {refused} run(s) of branch {query.branch!r}: pull requests and forks are never a baseline"] if refused else []
         if not found:
             return _none(output, query, notes, _why_none(query, runs, refused))
-        ancestors = _ancestors(client, query) if query.base_sha else []
-        return _download_selection(client, query, found, preference(found, query.base_sha, ancestors), output, notes)
+        ancestors = _ancestors(client, query, notes) if query.base_sha else []
+        return _download_selection(client, query, found, preference(found, query.base_sha, ancestors), ancestors, output, notes)
     except (*API_ERRORS, KeyError, ValueError) as exc:
         raise describe(exc, doing) from exc
 
@@ -192,7 +197,7 @@ def _none(output: Path, query: BaselineQuery, notes: list[str], reason: str) -> 
 
 
 def _download_selection(
-    client: GitHub, query: BaselineQuery, found: list[Candidate], choices: list[Choice], output: Path, notes: list[str]
+    client: GitHub, query: BaselineQuery, found: list[Candidate], choices: list[Choice], ancestors: list[str], output: Path, notes: list[str]
 ) -> FetchOutcome:
     """The first preferred run whose artifact is usable, then its history until the count or time bound."""
     chosen = next((choice for choice in choices if _save(client, query, choice.candidate, output, 0, notes)), None)
@@ -206,6 +211,7 @@ def _download_selection(
     origin = BaselineOrigin(
         found=True, how=chosen.how, commit=chosen.candidate.head_sha, branch=query.branch, base_commit=query.base_sha,
         behind=chosen.behind, run_url=chosen.candidate.run_url, chosen=_file_name(0, chosen.candidate), history=saved,
+        searched=len(ancestors),
     )  # fmt: skip
     write_origin(output, origin)
     return FetchOutcome(output, origin, notes)
@@ -223,7 +229,7 @@ def _save(client: GitHub, query: BaselineQuery, candidate: Candidate, output: Pa
     except ResultsError as exc:
         notes.append(f"skipped run {candidate.run_id}: {exc}")
         return False
-    except GitHubError as exc:  # e.g. 410: expired since it was listed; another run may do
+    except API_ERRORS as exc:  # e.g. 410: expired since it was listed, or no answer; another run may do
         notes.append(str(describe(exc, f"skipped run {candidate.run_id}: downloading its artifact")))
         return False
     return True

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfbudget.github.artifacts import SHARD_MARK
+from perfbudget.github.artifacts import SHARD_MARK, shards_complete, split_artifact_name
 
 # Events whose runs the repository itself started on the branch; pull_request* runs never qualify.
 TRUSTED_EVENTS = ("push", "schedule", "workflow_dispatch")
@@ -75,7 +75,7 @@ def trusted_runs(runs: list[dict[str, Any]], repository: str, exclude_run_id: st
 def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name: str) -> list[Candidate]:
     """Trusted runs (newest first) paired with their unexpired artifact named exactly ``name``.
 
-    A run without it but with artifacts named ``name-shard-*`` (a suite split
+    A run without it but with artifacts named ``name--shard-*`` (a suite split
     over jobs) is paired with all of those: its shards together are the run.
     """
     whole: dict[int, dict[str, Any]] = {}
@@ -95,7 +95,10 @@ def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name
         if run_id in whole:
             chosen = [whole[run_id]]
         else:
-            chosen = [shard for _, shard in sorted(shards.get(run_id, {}).items())]
+            named = shards.get(run_id, {})
+            # A run one of whose shard jobs died holds part of the suite: its missing tests would look new.
+            complete = not shards_complete([split_artifact_name(artifact)[1] for artifact in named])
+            chosen = [shard for _, shard in sorted(named.items())] if complete else []
         if not chosen:
             continue
         refs = tuple(ArtifactRef(int(a["id"]), str(a.get("archive_download_url") or "")) for a in chosen)

@@ -45,7 +45,7 @@ def with_marker(body: str, marker: str) -> str:
 
 
 def should_post(mode: str, verdict: str, existing: bool) -> bool:
-    """Whether ``mode`` wants a comment for a run judged ``verdict`` ("fail", "changed", "ok").
+    """Whether ``mode`` wants a comment for a run judged ``verdict`` ("fail", "changed", "ok", "error").
 
     An existing comment is always brought up to date, otherwise a PR whose
     regression was fixed would keep showing the old failure.
@@ -55,8 +55,8 @@ def should_post(mode: str, verdict: str, existing: bool) -> bool:
     if mode == "always" or existing:
         return True
     if mode == "on-change":
-        return verdict in ("fail", "changed")
-    return verdict == "fail"
+        return verdict in ("fail", "changed", "error")
+    return verdict in ("fail", "error")
 
 
 @dataclass

@@ -4,7 +4,7 @@
 ``merge-multiple``) puts each artifact in a directory named after it, so a
 matrix's or a monorepo's legs never overwrite one another's files. Each leg's
 key is its artifact's name after ``perfbudget-``; the shards of a suite split
-over jobs (``perfbudget-KEY-shard-N``) are first joined into one leg. Everything here may come
+over jobs (``perfbudget-KEY--shard-N``) are first joined into one leg. Everything here may come
 from a fork's run: pr.json is validated, and the legs must agree on which
 pull request they belong to.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from perfbudget.errors import PerfBudgetError
 from perfbudget.github.artifacts import (
     ARTIFACT_PREFIX,
+    BASELINE_NAME,
     BUDGETS_NAME,
     DEFAULT_KEY,
     PR_CONTEXT_NAME,
@@ -29,6 +30,7 @@ from perfbudget.github.artifacts import (
     clean_key,
     find,
     read_pr_context,
+    shards_complete,
     split_artifact_name,
 )
 
@@ -63,47 +65,66 @@ def find_legs(directory: Path) -> list[Leg]:
     return legs
 
 
-def combine_shards(directory: Path) -> list[str]:
-    """Join each key's shard artifacts (``perfbudget-KEY-shard-*``) into one leg, ``perfbudget-KEY``.
+def combine_shards(directory: Path) -> tuple[list[str], list[str]]:
+    """Join each key's shard artifacts (``perfbudget-KEY--shard-*``) into one leg, ``perfbudget-KEY``.
 
     The shards' results become one run (``run.aggregate.merge_runs``); the
     budget file and pr.json come from the first shard (every shard has the
     same), and the shard directories are removed, so the directory then holds
-    one leg per key. Returns the keys joined, for the baseline fetch that
-    follows. Each shard's results are read with the normal validation.
+    one leg per key. Shards named ``I-of-N`` must all be there. A key whose
+    shards cannot be joined (one missing, one without results) is left as it
+    is, each shard its own leg, and the problem is returned in words.
+    Returns (the keys joined, the problems).
     """
-    from perfbudget.run.aggregate import merge_runs
-    from perfbudget.run.store import load_run, write_run
-
     groups: dict[str, list[Path]] = {}
     for sub in sorted(Path(directory).iterdir()) if Path(directory).is_dir() else []:
         key, shard = split_artifact_name(sub.name)
         if sub.is_dir() and shard and sub.name.startswith(ARTIFACT_PREFIX):
             groups.setdefault(clean_key(key), []).append(sub)
+    joined, problems = [], []
     for key, shards in groups.items():
-        target = Path(directory) / artifact_name(key)
-        if target.exists():
-            raise ArtifactError(f"{target}: key {key!r} has both a whole run and shards; give the shards' suite its own key")
-        runs = []
-        for shard in shards:
-            results = find(shard, RESULTS_NAME)
-            if results is None:
-                raise ArtifactError(f"{shard}: no {RESULTS_NAME}; was that shard's job cancelled before its tests ran?")
-            runs.append(load_run(results))
-        target.mkdir()
-        write_run(merge_runs(runs), target / RESULTS_NAME)
-        for name in (BUDGETS_NAME, PR_CONTEXT_NAME):
-            if (shards[0] / name).is_file():
-                shutil.copyfile(shards[0] / name, target / name)
-        for shard in shards:
-            shutil.rmtree(shard)
-    return sorted(groups)
+        try:
+            _join(Path(directory), key, shards)
+        except PerfBudgetError as exc:
+            problems.append(f"the shards of {key!r} were not joined, each is shown alone: {exc}")
+            continue
+        joined.append(key)
+    return joined, problems
+
+
+def _join(directory: Path, key: str, shards: list[Path]) -> None:
+    from perfbudget.compare.origin import BaselineOrigin, write_origin
+    from perfbudget.run.aggregate import merge_runs
+    from perfbudget.run.store import load_run, write_run
+
+    target = directory / artifact_name(key)
+    if target.exists():
+        raise ArtifactError(f"{target}: key {key!r} has both a whole run and shards; give the shards' suite its own key")
+    incomplete = shards_complete([split_artifact_name(shard.name)[1] for shard in shards])
+    if incomplete:
+        raise ArtifactError(incomplete)
+    runs = []
+    for shard in shards:
+        results = find(shard, RESULTS_NAME)
+        if results is None:
+            raise ArtifactError(f"{shard}: no {RESULTS_NAME}; was that shard's job cancelled before its tests ran?")
+        runs.append(load_run(results))
+    target.mkdir()
+    write_run(merge_runs(runs), target / RESULTS_NAME)
+    for name in (BUDGETS_NAME, PR_CONTEXT_NAME):
+        if (shards[0] / name).is_file():
+            shutil.copyfile(shards[0] / name, target / name)
+    reason = "joined from shards here; only the action's merge job on a pull request fetches their baseline"
+    write_origin(target / BASELINE_NAME, BaselineOrigin(found=False, reason=reason))
+    for shard in shards:
+        shutil.rmtree(shard)
 
 
 def _leg(directory: Path, artifact: str | None) -> Leg:
     pr = read_pr_context(directory) if (directory / PR_CONTEXT_NAME).is_file() else None
     if artifact and artifact.startswith(ARTIFACT_PREFIX):
-        key = clean_key(artifact[len(ARTIFACT_PREFIX) :])
+        key, shard = split_artifact_name(artifact)
+        key = clean_key(f"{key}-shard-{shard}" if shard else key)
     else:
         key = pr.key if pr is not None else DEFAULT_KEY
     return Leg(key, directory, pr)
@@ -131,7 +152,6 @@ def judge_leg(leg: Leg) -> Comparison:
     would put the fork's own text (mentions, images, links) on the PR.
     """
     from perfbudget.compare.judge import judge_results
-    from perfbudget.github.artifacts import BASELINE_NAME
     from perfbudget.github.comments import NO_TARGET_BASELINE
 
     results, baseline = find(leg.directory, RESULTS_NAME), find(leg.directory, BASELINE_NAME)
@@ -150,11 +170,22 @@ def judge_leg(leg: Leg) -> Comparison:
     return comparison
 
 
-def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int) -> tuple[str, list[Comparison]]:
-    """The comment for the legs: one leg's report as it is, several under one verdict line."""
+def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int) -> tuple[str, list[Comparison | str]]:
+    """The comment for the legs: one leg's report as it is, several under one verdict line.
+
+    Among several, a leg that cannot be judged (its tests crashed before
+    writing results) gets a section saying so, rather than vanishing from
+    the comment; a single such leg is an error (nothing to post).
+    """
     from perfbudget.report.markdown import render_legs, render_markdown
 
-    comparisons = [judge_leg(leg) for leg in legs]
     if len(legs) == 1:
-        return render_markdown(comparisons[0], report_url=report_url, max_chars=max_chars), comparisons
-    return render_legs([(leg.key, comparison) for leg, comparison in zip(legs, comparisons)], max_chars=max_chars), comparisons
+        comparison = judge_leg(legs[0])
+        return render_markdown(comparison, report_url=report_url, max_chars=max_chars), [comparison]
+    judged: list[Comparison | str] = []
+    for leg in legs:
+        try:
+            judged.append(judge_leg(leg))
+        except ArtifactError as exc:
+            judged.append(str(exc))
+    return render_legs([(leg.key, outcome) for leg, outcome in zip(legs, judged)], max_chars=max_chars), judged

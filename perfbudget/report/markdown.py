@@ -158,20 +158,34 @@ def _headline(comparison: Comparison, title: str = "") -> str:
     return f"### {verdict_icon(comparison)} perfbudget{name}: {not_compared}{comparison.summary_line()}"
 
 
-def render_legs(legs: list[tuple[str, Comparison]], *, marker: str = "", max_chars: int = COMMENT_LIMIT) -> str:
+def render_legs(legs: list[tuple[str, Comparison | str]], *, marker: str = "", max_chars: int = COMMENT_LIMIT) -> str:
     """One comment for several legs or projects: a verdict line over all, then each key's report.
 
-    Failing legs come first; each gets an equal share of the size limit, so
-    one leg's long report cannot push the others out.
+    A leg given as a string could not be judged; the string says why.
+    Failing legs come first, then those not judged; each gets an equal
+    share of the size limit, so one leg's long report cannot push the
+    others out.
     """
-    failing = sum(1 for _, comparison in legs if comparison.failing)
-    not_compared = sum(1 for _, comparison in legs if comparison.not_compared)
-    icon = "❌" if failing else ("⚠️" if not_compared else "✅")
-    counts = [f"{failing} failing", f"{len(legs) - failing} passing"] + ([f"{not_compared} not compared"] if not_compared else [])
+    judged = [comparison for _, comparison in legs if not isinstance(comparison, str)]
+    failing = sum(1 for comparison in judged if comparison.failing)
+    broken = len(legs) - len(judged)
+    not_compared = sum(1 for comparison in judged if comparison.not_compared)
+    icon = "❌" if failing or broken else ("⚠️" if not_compared else "✅")
+    counts = [f"{failing} failing", f"{len(judged) - failing} passing"]
+    counts += ([f"{broken} not judged"] if broken else []) + ([f"{not_compared} not compared"] if not_compared else [])
     head = ([html_comment(marker)] if marker else []) + [f"## {icon} perfbudget: {len(legs)} legs, {', '.join(counts)}", ""]
-    ordered = sorted(legs, key=lambda leg: (not leg[1].failing, leg[0]))
+
+    def order(leg: tuple[str, Comparison | str]) -> tuple[int, str]:
+        outcome = leg[1]
+        return (1 if isinstance(outcome, str) else 0 if outcome.failing else 2, leg[0])
+
     share = max((max_chars - len("\n".join(head)) - 10 * len(legs)) // max(len(legs), 1), 200)
-    sections = [render_markdown(comparison, max_chars=share, title=key).rstrip() for key, comparison in ordered]
+    sections = [
+        f"### ❌ perfbudget {code_span(key, in_table=False)}: not judged\n\n{md_text(outcome, width=share - 100)}"
+        if isinstance(outcome, str)
+        else render_markdown(outcome, max_chars=share, title=key).rstrip()
+        for key, outcome in sorted(legs, key=order)
+    ]
     return "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"
 
 

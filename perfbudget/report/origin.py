@@ -28,10 +28,14 @@ def compared_with(comparison: Comparison, code: Callable[[str], str] = str, text
     if origin is not None and origin.how:
         base = code(origin.base_commit[:12]) if origin.base_commit else "the PR's base"
         behind = origin.behind or 0
+        if origin.searched > 1:
+            newest = f", the newest results: neither the PR's base {base} nor its last {origin.searched - 1} ancestors have usable ones"
+        else:
+            newest = f", the newest results: the PR's base {base} has no usable ones, and its ancestors could not be listed"
         sentence += {
             "base": ", the PR's base",
-            "ancestor": f", {behind} commit{'s' if behind != 1 else ''} behind the PR's base {base} (which has no results)",
-            "newest": f", the newest results: neither the PR's base {base} nor its recent ancestors have any",
+            "ancestor": f", {behind} commit{'s' if behind != 1 else ''} behind the PR's base {base} (which has no usable results)",
+            "newest": newest,
             "branch": ", the newest results",
         }[origin.how]
     if comparison.baseline_runs > 1:
