@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from perfbudget.run.metrics import is_time
+
 from perfbudget.report.escape import ZWSP, code_span, md_text
 from perfbudget.report.markdown import COMMENT_LIMIT, render_job_summary, render_markdown
 from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
@@ -63,29 +65,32 @@ def test_first_visible_line_is_the_verdict_in_words_and_counts() -> None:
     assert "2 regressions, 2 over budget, 1 improved, 1 new, 2 removed, 3 unchanged" in lines[1]
 
 
-def test_what_broke_table_has_one_row_per_failing_verdict_with_figures() -> None:
+def test_what_broke_has_one_row_per_subject_with_its_headline_change_counts_first() -> None:
     tables = parse(render_markdown(fixed_comparison()))
-    header, *rows = tables.rows[:6]
-    assert header == ["", "Test or URL", "Metric", "Baseline → now", "Change", "Limit"]
-    assert ["🔺 regressed", "tests/test_views.py::test_archive", "queries", "4 → 13", "+9 (+225%)", "allowed 4"] in rows
-    assert ["🔴 over budget", "tests/test_views.py::test_archive", "queries", "13", "–", "budget 10"] in rows
-    assert ["🔺 regressed", "tests/test_views.py::test_post_detail", "duration", "980 ms → 1.25 s", "+270 ms (+28%)", "allowed 1.18 s"] in rows
-    assert ["🔺 regressed", "URL GET /archive/<int:year>/", "queries", "4 → 13", "+9 (+225%)", "allowed 4"] in rows
+    header, *rows = tables.rows[:5]
+    assert header == ["", "Test or URL", "Change", "Limit"]  # four columns: readable at GitHub's 800 px
+    # Over budget and regressed on one metric: one row, the budget's icon and limit, the baseline's change.
+    archive = ["🔴", "tests/test_views.py::test_archive", "queries 4 → 13 (+9, +225%)", "budget 10"]
+    url = ["🔺", "URL GET /archive/<int:year>/", "queries 4 → 13 (+9, +225%)", "baseline"]  # the limit is the baseline itself
+    slower = ["🔺", "tests/test_views.py::test_post_detail", "duration 980 ms → 1.25 s (+270 ms, +28%)", "allowed 1.18 s"]
+    assert archive in rows and url in rows and slower in rows
+    assert rows.index(slower) == len(rows) - 1  # counts are facts, times estimates: counts first
 
 
-def test_n_plus_one_group_shows_sql_count_and_location_once() -> None:
+def test_what_changed_names_the_query_its_call_site_and_every_subject_it_moved() -> None:
     text = render_markdown(fixed_comparison())
     html = to_html(text)
-    assert html.count("SELECT &quot;blog_author&quot;") == 1  # the URL's group is the test's group: shown once
-    assert "12 × the same SELECT" in text
+    assert html.count("SELECT &quot;blog_author&quot;") == 1  # the URL's group is the test's group: one cause
+    assert "🔺 **+9 to +12 SELECT `blog_author`** (N+1) at `blog/templates/blog/archive.html:12`, repeats more, in 1 test and 1 URL" in text
     assert "<code>blog/templates/blog/archive.html:12</code>" in html
     assert '<pre lang="sql">' in html
+    assert text.index("#### What changed") < text.index("#### What broke")
 
 
 def test_other_sections_are_collapsed_and_footer_names_commits_and_link() -> None:
     text = render_markdown(fixed_comparison(), report_url="https://example.com/run/1/report.html")
     html = to_html(text)
-    assert html.count("<details>") == 4
+    assert html.count("<details>") == 3 + 4  # each cause's SQL, then the four sections below
     for summary in ("🟢 1 improved", "🆕 2 new", "➖ 2 removed", "⚠️ 1 warning"):
         assert f"<summary>{summary}</summary>" in html
     assert "<code>tests/test_views.py::test_sitemap</code>" in html
@@ -118,7 +123,7 @@ def test_hostile_test_name_stays_text_in_its_own_cell(name: str) -> None:
     tables = parse(text)
     rows = tables.rows[1:]
     assert len(rows) == len(HOSTILE_NAMES)  # no row broken in two, none merged
-    assert all(len(row) == 6 for row in rows)
+    assert all(len(row) == 4 for row in rows)
     shown = name.replace("\n", "\\n")
     shown = shown if len(shown) <= 150 else shown[:149] + "…"
     assert shown in [row[1] for row in rows]
@@ -161,13 +166,14 @@ def test_large_run_stays_under_the_comment_limit_and_says_what_it_left_out() -> 
     text = render_markdown(comparison, marker="m", report_url="https://example.com/r.html")
     assert len(text) <= COMMENT_LIMIT
     note = next(line for line in text.splitlines() if line.startswith("> **Shortened"))
-    left = int(re.search(r"left out ([\d,]+) findings", note).group(1).replace(",", ""))  # type: ignore[union-attr]
-    shown = text.count("| 🔺 regressed |") + text.count("| 🔴 over budget |")
-    assert left + shown == len(comparison.failing) == 5_664  # every finding is either shown or counted
-    assert re.search(r"\*… and [\d,]+ more findings; see the full report\.\*", text)
+    left = int(re.search(r"left out ([\d,]+) rows", note).group(1).replace(",", ""))  # type: ignore[union-attr]
+    shown = text.count("| 🔺 |") + text.count("| 🔴 |")
+    rows = {(v.subject_kind, v.subject, is_time(v.metric or "")) for v in comparison.failing}
+    assert left + shown == len(rows)  # every subject's row is either shown or counted
+    assert re.search(r"\*… and [\d,]+ more rows; see the full report\.\*", text)
     assert text.rstrip().endswith("</sub>")  # the footer survives
     tables = parse(text)
-    assert all(len(row) == 6 for row in tables.rows[1 : shown + 1])
+    assert all(len(row) == 4 for row in tables.rows[1 : shown + 1])
 
 
 def test_tiny_limit_still_fits() -> None:
@@ -183,9 +189,9 @@ def test_job_summary_limit_is_in_bytes() -> None:
 
 def test_a_subject_with_several_broken_metrics_is_named_once() -> None:
     comparison = fixed_comparison()
-    archive = next(v for v in comparison.verdicts if v.status.value == "regressed" and v.subject.endswith("test_archive"))
-    extra = type(archive)(**{**vars(archive), "metric": "queries.select", "value": 10.0, "baseline": 1.0, "limit": 1.0})
-    comparison.verdicts.insert(comparison.verdicts.index(archive) + 1, extra)
+    url = next(v for v in comparison.verdicts if v.status.value == "regressed" and v.subject_kind == "url")
+    extra = type(url)(**{**vars(url), "metric": "queries.select", "value": 10.0, "baseline": 1.0, "limit": 1.0})
+    comparison.verdicts.insert(comparison.verdicts.index(url) + 1, extra)
     rows = parse(render_markdown(comparison)).rows
-    first = rows.index(["🔺 regressed", "tests/test_views.py::test_archive", "queries", "4 → 13", "+9 (+225%)", "allowed 4"])
-    assert rows[first + 1] == ["", "〃", "queries.select", "1 → 10", "+9 (+900%)", "allowed 1"]
+    assert ["🔺", "URL GET /archive/<int:year>/", "queries 4 → 13 (+9, +225%) · 1 related", "baseline"] in rows
+    assert sum(1 for row in rows if row[1] == "URL GET /archive/<int:year>/") == 1

@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from perfbudget.errors import EXIT_FAILED, EXIT_OK
     from perfbudget.report import write_report
 
-    comparison = judge(args, "no --baseline given: compared with budgets only", details=False)
+    # The terminal names the causes of what changed, from the details of the tests behind it; the JSON has verdicts only.
+    comparison = judge(args, "no --baseline given: compared with budgets only", details=args.format == "terminal")
     write_report(comparison, args.format, "-")  # the report layer's json and terminal reporters, to stdout
     failing = comparison.should_fail()
     return EXIT_FAILED if failing and not args.report_only else EXIT_OK

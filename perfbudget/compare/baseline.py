@@ -27,6 +27,7 @@ class Baseline:
     runs: list[Run]
     source: str
     origin: BaselineOrigin | None = None  # how the CI fetch step chose it, when it did
+    latest_path: Path | None = None  # the latest run's file: reports read the details of what changed from it
     _tests: list[dict[str, TestRecord]] = field(init=False, repr=False)
     _urls: list[dict[str, UrlSummary]] = field(init=False, repr=False)
 
@@ -116,6 +117,7 @@ def load_baseline(
         files = [file for file in files if file.resolve() != exclude.resolve()]
     warnings: list[str] = []
     runs: list[Run] = []
+    paths: dict[int, Path] = {}  # id(run) -> its file
     chosen: Run | None = None
     for file in files:
         try:
@@ -133,6 +135,7 @@ def load_baseline(
             )
             continue
         runs.append(run)
+        paths[id(run)] = file
         if origin is not None and file.name == origin.chosen and file.parent == source:
             chosen = run
     if not runs:
@@ -146,7 +149,7 @@ def load_baseline(
     # History in the order it was recorded; undated runs keep their file order. The run the
     # fetch step chose (the PR's base) is the latest whatever its date: later runs were not kept.
     runs.sort(key=lambda run: (run is chosen, run.finished or run.started or ""))
-    return BaselineLoad(Baseline(runs, str(source), origin), warnings)
+    return BaselineLoad(Baseline(runs, str(source), origin, paths[id(runs[-1])]), warnings)
 
 
 def _reason(warnings: list[str]) -> str:

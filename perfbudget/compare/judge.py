@@ -14,7 +14,7 @@ from perfbudget.compare.baseline import load_baseline
 from perfbudget.compare.engine import compare
 from perfbudget.compare.verdicts import Comparison, Status
 from perfbudget.run.model import Run
-from perfbudget.run.store import collector_paused, load_details, load_run
+from perfbudget.run.store import ResultsError, collector_paused, load_details, load_run
 
 
 def judge(
@@ -44,6 +44,7 @@ def judge(
     comparison.origin = base.origin if base is not None else None
     comparison.no_baseline_reason = reason
     comparison.baseline_runs = len(base.runs) if base is not None else 0
+    comparison.baseline_path = base.latest_path if base is not None else None
     return comparison
 
 
@@ -70,7 +71,7 @@ def judge_results(
     run = load_run(results, details=False)
     comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note)
     if details:
-        read_details(run, results, tests_behind_changes(comparison))
+        read_change_details(comparison, results)
     return comparison, path
 
 
@@ -82,6 +83,28 @@ def tests_behind_changes(comparison: Comparison) -> set[str]:
         if ("url", url.key) in changed:
             tests.update(url.tests)
     return tests
+
+
+def read_change_details(comparison: Comparison, results: str | Path, also: set[str] | None = None) -> None:
+    """Read the details a report shows: the run's tests behind changes (and ``also``), and the baseline's same tests.
+
+    The baseline's are what the run's query groups are diffed against to
+    name the cause of a change (``compare/causes.py``).
+    """
+    changed = tests_behind_changes(comparison)
+    read_details(comparison.run, results, changed | (also or set()))
+    base = comparison.baseline
+    if base is None or comparison.baseline_path is None:
+        return
+    urls = {verdict.subject for verdict in comparison.verdicts if verdict.subject_kind == "url" and verdict.status is not Status.OK}
+    behind = set(changed)
+    for url in base.urls:
+        if url.key in urls:
+            behind.update(url.tests)
+    try:
+        read_details(base, comparison.baseline_path, behind)
+    except ResultsError as exc:  # read once already, light: only a file changed since could fail here
+        comparison.warnings.append(f"baseline details not read, so no causes are named: {exc}")
 
 
 def read_details(run: Run, results: str | Path, node_ids: set[str]) -> None:

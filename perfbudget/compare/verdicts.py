@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from perfbudget.compare.origin import BaselineOrigin
 from perfbudget.run.model import Run
@@ -78,6 +79,7 @@ class Comparison:
     origin: BaselineOrigin | None = None  # which target-branch run the baseline is, when CI chose it
     no_baseline_reason: str = ""  # why there is no baseline, when there is none
     baseline_runs: int = 0  # runs in the baseline: more than one is a history for times
+    baseline_path: Path | None = None  # the baseline run's file, for the details of what changed
 
     @property
     def not_compared(self) -> str:

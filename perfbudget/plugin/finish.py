@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.budgets import Budgets
-from perfbudget.compare.judge import judge, read_details, tests_behind_changes
+from perfbudget.compare.judge import judge, read_change_details
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.errors import PerfBudgetError
 from perfbudget.plugin.options import PerfOptions
@@ -37,7 +37,7 @@ def after_run(run: Run, results_path: Path, budgets: Budgets, options: PerfOptio
     """
     outcome = PipelineOutcome()
     comparison = judge(run, budgets, options.baseline, exclude=results_path)
-    read_details(run, results_path, tests_behind_changes(comparison) | tests_shown_in_detail(run))
+    read_change_details(comparison, results_path, also=tests_shown_in_detail(run))
     outcome.lines.extend(render_comparison(comparison))
     failing = comparison.should_fail()
     if failing and options.report_only:

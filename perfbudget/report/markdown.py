@@ -1,8 +1,10 @@
 """The PR comment and the job summary: a Comparison as GitHub-flavoured Markdown that always fits.
 
 Layout: the hidden marker (how the GitHub layer finds its comment again), the
-verdict in words and counts, a table of what broke, the N+1 query groups
-behind it, collapsed sections for improvements, new and removed subjects and
+verdict in words and counts, what the run was compared with, what changed
+(each query added, removed or repeating more, at its call site, with every
+subject it moved: ``compare/causes.py``), a table of what broke with one row
+per subject (counts before times), the N+1 groups of new subjects, collapsed sections for improvements, new and removed subjects and
 warnings, and a footer with the commits and the full report's link. When the
 whole would exceed the size limit, each section keeps as many rows as fit and
 says how many it left out, and a note under the verdict says so too. Rows are
@@ -22,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 from urllib.parse import quote, urlsplit
 
+from perfbudget.compare.causes import Cause, query_causes
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
+from perfbudget.report.causes import MAX_CAUSES, cause_line
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
@@ -196,19 +200,23 @@ def _origin_line(comparison: Comparison) -> str:
 
 
 def _sections(comparison: Comparison) -> list[_Section]:
-    failing = sorted(comparison.failing, key=_finding_order)
+    failing = _by_subject(comparison.failing)
     improved = comparison.by_status(Status.IMPROVED)
     sections = []
+    subjects = {(kind, name): None for kind, name, _ in [*failing, *_by_subject(improved)]}
+    causes = query_causes(comparison.run, comparison.baseline, subjects)
+    if causes:
+        sections.append(_Section(["#### What changed", ""], (_cause_entry(cause) for cause in causes), len(causes), "causes", max_rows=MAX_CAUSES))
     if failing:
         sections.append(
             _Section(
-                ["#### What broke", "", "| | Test or URL | Metric | Baseline → now | Change | Limit |", "|---|---|---|---|---|---|"],
-                (_finding_row(v, first=index == 0 or _key(failing[index - 1]) != _key(v)) for index, v in enumerate(failing)),
+                ["#### What broke", "", "| | Test or URL | Change | Limit |", "|---|---|---|---|"],
+                (_subject_row(verdicts) for verdicts in failing.values()),
                 len(failing),
-                "findings",
+                "rows",
             )
         )
-    groups = _n_plus_one_groups(comparison)
+    groups = _n_plus_one_groups(comparison, only_new=comparison.baseline is not None)
     if groups:
         rows = (_n_plus_one_row(kind, subject, group) for kind, subject, group in groups)
         sections.append(_Section(["#### N+1 queries", ""], rows, len(groups), "N+1 groups", max_rows=MAX_N_PLUS_ONE))
@@ -301,24 +309,52 @@ def _figures(verdict: Verdict) -> tuple[str, str]:
     return f"{format_value(metric, verdict.baseline)} → {now}", f"{sign}{format_value(metric, abs(delta))}{ratio}"
 
 
-def _key(verdict: Verdict) -> tuple[Status, str, str]:
-    return verdict.status, verdict.subject_kind, verdict.subject
+def _by_subject(verdicts: list[Verdict]) -> dict[tuple[str, str, bool], list[Verdict]]:
+    """Verdicts per subject and kind of metric, headline first; all count findings before any time finding.
+
+    Counts are facts and times estimates, so a subject's count change and
+    its time change are two rows, in two parts of the table. Within one row
+    the headline is the most telling metric; the rest are counted.
+    """
+    grouped: dict[tuple[str, str, bool], list[Verdict]] = {}
+    for verdict in sorted(verdicts, key=_finding_order):
+        grouped.setdefault((verdict.subject_kind, verdict.subject, is_time(verdict.metric or "")), []).append(verdict)
+    return dict(sorted(grouped.items(), key=lambda item: (item[0][2], _finding_order(item[1][0]))))
 
 
-def _finding_row(verdict: Verdict, first: bool = True) -> str:
-    """One metric of a subject; the subject and status are named on its first row only, to scan fast."""
-    metric = verdict.metric or ""
-    figures, change = _figures(verdict)
-    if verdict.limit is None:
+def _subject_row(verdicts: list[Verdict]) -> str:
+    """One subject, its headline change; the metrics that moved with it are counted, not listed."""
+    head = verdicts[0]
+    metric = head.metric or ""
+    # Over budget and regressed on one metric: the budget decides the icon and limit, the baseline gives the change.
+    shown = next((v for v in verdicts if v.metric == head.metric and v.baseline is not None), head)
+    figures, change = _figures(shown)
+    moved = f"{md_text(metric)} {figures}" + (f" ({change.replace(' (', ', ').rstrip(')')})" if shown.baseline is not None else "")
+    related = len({v.metric for v in verdicts}) - 1
+    if related:
+        moved += f" · {related} related"
+    if head.limit is None:
         limit = "–"
-    elif verdict.status is Status.OVER_BUDGET:
-        limit = f"budget {format_value(metric, verdict.limit)}"
+    elif head.status is Status.OVER_BUDGET:
+        limit = f"budget {format_value(metric, head.limit)}"
+    elif head.baseline is not None and head.limit == head.baseline:
+        limit = "baseline"  # any increase regresses: the limit is the baseline itself
     else:
-        limit = f"allowed {format_value(metric, verdict.limit)}"
-    if is_time(metric) and "confirmed by" in verdict.reason:
-        limit += f" · {md_text(_evidence(verdict), width=120)}"
-    label, subject = (f"{_ICON[verdict.status]} {verdict.status.label}", _subject_cell(verdict)) if first else ("", "〃")
-    return f"| {label} | {subject} | {md_text(metric)} | {figures} | {change} | {limit} |"
+        limit = f"allowed {format_value(metric, head.limit)}"
+    if is_time(metric) and "confirmed by" in head.reason:
+        limit += f" · {md_text(_evidence(head), width=120)}"
+    return f"| {_ICON[head.status]} | {_subject_cell(head)} | {moved} | {limit} |"
+
+
+def _cause_entry(cause: Cause) -> str:
+    """A cause's headline (``report/causes.py`` words it), its SQL collapsed under it: before and after when rewritten."""
+    line = cause_line(cause, lambda name: code_span(name, width=80, in_table=False), md_text)
+    if cause.replaced is not None:
+        before = code_fence(shorten(cause.replaced.sql, SQL_WIDTH), "sql")
+        after = code_fence(shorten(cause.group.sql, SQL_WIDTH), "sql")
+        return f"✏️ {line}\n\n<details><summary>SQL before and after</summary>\n\n{before}\n\n{after}\n</details>\n"
+    sql = code_fence(shorten(cause.group.sql, SQL_WIDTH), "sql")
+    return f"{'🔺' if cause.grew else '🟢'} {line}\n\n<details><summary>SQL</summary>\n\n{sql}\n</details>\n"
 
 
 def _evidence(verdict: Verdict) -> str:
@@ -336,8 +372,12 @@ def _improved_row(verdict: Verdict) -> str:
     return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {change} |"
 
 
-def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False) -> list[tuple[str, str, SqlGroup]]:
+def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False, only_new: bool = False) -> list[tuple[str, str, SqlGroup]]:
     """(kind, subject, group) for the N+1 groups of the subjects that broke or are new: the likely cause.
+
+    ``only_new``: with a baseline, the subjects that broke have their causes
+    diffed ("What changed"); only new subjects, with nothing to diff against,
+    list their N+1 groups here.
 
     Each group (SQL and call site) is listed once, under the first subject that
     has it; every call site of a shape is its own group. ``in_tests``: those
@@ -345,9 +385,8 @@ def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False) -> list[t
     Only the list is built here; the rows that fit are formatted by the section.
     """
     statuses = comparison.subject_statuses()
-    wanted = [key for key, status in statuses.items() if status in FAILING] + [
-        key for key, status in statuses.items() if status is Status.NEW
-    ]
+    wanted = [] if only_new else [key for key, status in statuses.items() if status in FAILING]
+    wanted += [key for key, status in statuses.items() if status is Status.NEW]
     tests = {test.node_id: test for test in comparison.run.tests}
     urls = {url.key: url for url in comparison.run.urls}
     found, shown = [], set()

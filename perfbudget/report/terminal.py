@@ -1,4 +1,4 @@
-"""Render a Comparison for the terminal: the summary line first, then what broke and why.
+"""Render a Comparison for the terminal: the summary line first, then what changed (query causes), then what broke and why.
 
 Used by the plugin (through ``pipeline.after_run``) and by ``perfbudget
 compare --format terminal``. Plain text for a CI log: one header per subject
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.causes import query_causes
+from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
+from perfbudget.report.causes import MAX_CAUSES, cause_line
 from perfbudget.report.origin import compared_with
 
 _MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Status.UNCONFIRMED: "slower, not confirmed:",
@@ -25,6 +27,13 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
     else:
         lines = [f"perfbudget: {comparison.summary_line()}", f"perfbudget: {origin}"]
     shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.UNCONFIRMED, Status.IMPROVED) if show_improved else ())
+    changed = {(v.subject_kind, v.subject): None for v in comparison.by_status(*FAILING, Status.IMPROVED)}
+    causes = query_causes(comparison.run, comparison.baseline, changed)
+    if causes:  # what changed first, as in the comment; the subjects and their metrics follow
+        lines.append("perfbudget: what changed:")
+        lines.extend(f"  {cause_line(cause).replace('**', '')}" for cause in causes[:MAX_CAUSES])
+        if len(causes) > MAX_CAUSES:
+            lines.append(f"  ... and {len(causes) - MAX_CAUSES} more (the reports have all)")
     for (kind, subject), group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject)):
         verdicts = sorted(group, key=lambda v: (v.status.severity, v.metric or ""))
         lines.append(f"  {'URL ' if kind == 'url' else ''}{subject}{_where(verdicts[0])}")

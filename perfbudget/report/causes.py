@@ -1,0 +1,48 @@
+"""A cause of change in words, for every report: "+4 SELECT `blog_author` (N+1) at blog/views.py:20, new, in 2 tests ...".
+
+The Markdown comment and the terminal say the same sentence; the caller
+passes how its medium shows code and free text (``code_span``/``md_text``
+for Markdown, nothing for the terminal).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from perfbudget.compare.causes import Cause
+
+MAX_CAUSES = 10  # causes a report shows in full; the rest are counted
+
+_VERB = {"added": "new", "removed": "gone", "more": "repeats more", "fewer": "repeats less", "rewritten": "rewritten"}
+
+
+def cause_line(cause: Cause, code: Callable[[str], str] = str, text: Callable[[str], str] = str, shown: int = 3) -> str:
+    """The headline of a cause (``**`` marks the part Markdown makes bold), without its SQL."""
+    group = cause.group
+    what = text(group.kind.upper()) + (f" {code(cause.table)}" if cause.table else "")
+    where = f" at {code(group.location)}" if group.location else ""
+    subjects = subjects_text(list(cause.subjects), code, shown)
+    if cause.replaced is not None:
+        return f"**{what} rewritten**{where}, in {subjects}"
+    deltas = sorted(set(cause.deltas))
+    amount = _signed(deltas[0]) if len(deltas) == 1 else f"{_signed(deltas[0])} to {_signed(deltas[-1])}"
+    flags = " (N+1)" if group.n_plus_one and cause.grew else ""
+    return f"**{amount} {what}**{flags}{where}, {_VERB[cause.change]}, in {subjects}"
+
+
+def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = str, shown: int = 3) -> str:
+    """"2 tests and 1 URL: `test_a`, `test_b`, `GET /`": counts per kind, then the first few names."""
+    tests = sum(1 for kind, _ in subjects if kind == "test")
+    urls = len(subjects) - tests
+    counts = " and ".join(part for part in (_plural(tests, "test"), _plural(urls, "URL")) if part)
+    names = ", ".join(code(name.rsplit("::", 1)[-1] if kind == "test" else name) for kind, name in subjects[:shown])
+    more = f", and {len(subjects) - shown} more" if len(subjects) > shown else ""
+    return f"{counts}: {names}{more}"
+
+
+def _signed(value: int) -> str:
+    return f"+{value:,}" if value > 0 else f"−{abs(value):,}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return "" if count == 0 else f"{count} {noun}{'s' if count != 1 else ''}"
