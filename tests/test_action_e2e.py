@@ -77,8 +77,14 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     [comment] = [dict(c) for c in _marked(fake_github, 7)]  # a copy: the fake edits its records in place
     assert "regress" in comment["body"].lower() and "blog_author" in comment["body"]
     assert "baseline ignored" not in comment["body"] and "not compared" not in comment["body"]
+    artifact_id = next(a["id"] for a in fake_github.artifacts.values() if a["_run"] == pr.run_id)
+    assert f"[HTML report and results](<https://github.com/acme/shop/actions/runs/{pr.run_id}/artifacts/{artifact_id}>)" in comment["body"]
+    assert f"on main, the newest results ([baseline run](<https://github.com/acme/shop/actions/runs/{push.run_id}>))." in comment["body"]
+    assert f"[`{'1' * 12}`](<https://github.com/acme/shop/commit/{'1' * 40}>)" in comment["body"]
     assert json.loads(_artifact(fake_github, pr.run_id)["pr.json"])["number"] == 7
-    assert "::warning" in job.log or "::error" in job.log  # annotations
+    # Annotations: at the changed call site (the diff's line), then at each test that broke.
+    assert "::warning file=blog/views.py,line=20,title=perfbudget%3A query changed here::+4 SELECT blog_author (N+1) at blog/views.py:20, new" in job.log
+    assert "::warning file=blog/tests/test_pages.py,line=" in job.log
 
     # 3. A second push to the PR fixes it: the same comment is updated.
     views.write_text(views.read_text().replace(N_PLUS_ONE_TO, N_PLUS_ONE_FROM))
@@ -120,6 +126,7 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     logs.append(job.log)
     [fork_comment] = _marked(fake_github, 8)
     assert fork_comment["body"].startswith("### ❌") and "blog_author" in fork_comment["body"]
+    assert "baseline run" not in fork_comment["body"]  # URLs from a fork's artifact are never linked
 
     # 6. The fork's run is listed under branch=main and holds an artifact of the same name, with the N+1
     #    in it. A later pull request with the same N+1 must still be compared with main's push run.

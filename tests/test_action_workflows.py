@@ -100,6 +100,9 @@ def test_a_monorepo_job_keeps_two_projects_apart(fake_github: FakeGitHub, tmp_pa
     comments = {c["body"].rsplit("<!-- ", 1)[1]: c["body"] for c in fake_github.issue_comments(7)}
     assert sorted(comments) == ["perfbudget:perfbudget/perfbudget-services-api -->", "perfbudget:perfbudget/perfbudget-services-web -->"]
     api, web = comments.values()
+    # With a working directory, annotation paths start at the repository root, or GitHub would not attach them.
+    assert "::warning file=services/web/blog/views.py,line=20,title=perfbudget%3A query changed here::" in job.log
+    assert "file=blog/" not in job.log
     assert api.startswith("### ✅ perfbudget: 0 regressions") and web.startswith("### ❌ perfbudget: ")
     for name, files in artifacts_of(fake_github, runner.run_id).items():
         assert _selection(files)["commit"] == BASE, name

@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pr", type=int, metavar="NUMBER", help="pull request number (default: from the event)")
     parser.add_argument("--report-url", metavar="URL", help="link to the full report (e.g. the run's artifacts)")
     parser.add_argument(
+        "--artifact-url", metavar="URL", help="the uploaded artifact (HTML report and results): linked in the comment's footer"
+    )
+    parser.add_argument(
         "--summary-report",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -92,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
     for problem in context.warnings:
         warn(problem)
     post = _inputs(args, context)  # bad input files: PerfBudgetError, exit 3
+    if args.artifact_url:
+        from perfbudget.report.markdown import add_footer_link
+
+        post.body = add_footer_link(post.body, "HTML report and results", args.artifact_url)
     set_outputs(context, {"verdict": post.verdict, "summary": post.summary})  # the merge job's verdict, comment or not
     merged = post.legs > 1
     if merged:  # the merge job's summary is the legs' one report; theirs are in their own jobs

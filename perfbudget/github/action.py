@@ -78,7 +78,7 @@ def judge(
     data = comparison_to_dict(comparison)
     (build_dir / COMPARISON_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     append_summary(context, render_job_summary(comparison, report_url=report_url))
-    for line in render_annotations(comparison):
+    for line in render_annotations(comparison, root=Path.cwd(), prefix=context.workspace_prefix(Path.cwd())):
         print(line)
     verdict = verdict_of(comparison)
     if context.pr_number is not None:

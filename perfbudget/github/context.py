@@ -49,6 +49,7 @@ class ActionsContext:
     step_summary: Path | None = None
     output: Path | None = None
     workflow_run_head_sha: str = ""  # on workflow_run events: the head commit of the triggering run
+    workspace: str = ""  # GITHUB_WORKSPACE: the repository's checkout
     token: str = field(default="", repr=False)  # never in repr, never printed
     warnings: list[str] = field(default_factory=list)
 
@@ -82,6 +83,16 @@ class ActionsContext:
     def target_branch(self) -> str:
         """The branch whose results are this build's baseline: the PR base, else the default branch."""
         return self.base_ref or self.default_branch or self.ref_name
+
+    def workspace_prefix(self, directory: Path) -> str:
+        """``directory``'s path inside the checkout ("" at its root or outside it): annotation paths need it."""
+        if not self.workspace:
+            return ""
+        try:
+            inside = directory.resolve().relative_to(Path(self.workspace).resolve()).as_posix()
+        except ValueError:
+            return ""
+        return "" if inside == "." else inside
 
     @property
     def run_url(self) -> str:
@@ -143,6 +154,7 @@ def read_context(environ: Mapping[str, str] | None = None) -> ActionsContext:
         step_summary=Path(summary) if summary else None,
         output=Path(output) if output else None,
         workflow_run_head_sha=str(_dig(event, "workflow_run", "head_sha") or ""),
+        workspace=env.get("GITHUB_WORKSPACE", ""),
         token=env.get("GITHUB_TOKEN", "") or env.get("INPUT_GITHUB_TOKEN", ""),
         warnings=warnings,
     )

@@ -11,6 +11,7 @@ pull request they belong to.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,8 @@ def judge_leg(leg: Leg) -> Comparison:
         )
     except PerfBudgetError as exc:
         raise ArtifactError(f"{exc}; nothing is posted (the artifact's report.md is never posted)") from exc
+    if comparison.origin is not None:  # selection.json came with the artifact: its commit is text, its URL no link
+        comparison.origin = dataclasses.replace(comparison.origin, run_url="")
     return comparison
 
 

@@ -1,4 +1,11 @@
-"""GitHub workflow commands that annotate the diff: one per test or URL that broke, at the test's file and line.
+"""GitHub workflow commands that annotate the diff: at each changed query's call site, and each test or URL that broke.
+
+A query that is new or repeats more (``compare/causes.py``) is annotated
+where it is issued, when that file is in the project: that is the line the
+pull request changed, or called differently. Each test or URL that broke is
+annotated at the test's file and line too. Paths are made relative to the
+repository root (``prefix``: the working directory's path in it), or GitHub
+would not attach them when the action runs in a subdirectory.
 
 Over budget is an ``::error`` (a limit the project set itself); a regression
 is a ``::warning`` (a change against the baseline, which a reviewer may
@@ -11,9 +18,12 @@ how many more there are. Values are escaped as actions/toolkit's
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TextIO
 
+from perfbudget.compare.causes import query_causes
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.report.causes import cause_line
 from perfbudget.report.escape import command_data, command_property
 
 MAX_PER_LEVEL = 10  # GitHub: "10 error annotations and 10 warning annotations per step"
@@ -21,24 +31,31 @@ _LEVEL = {Status.OVER_BUDGET: "error", Status.REGRESSED: "warning"}
 _TITLE = {Status.OVER_BUDGET: "over budget", Status.REGRESSED: "regressed"}
 
 
-def render_annotations(comparison: Comparison, max_per_level: int = MAX_PER_LEVEL) -> list[str]:
-    """Workflow command lines, errors first, in the Comparison's (sorted) order."""
+def render_annotations(
+    comparison: Comparison, max_per_level: int = MAX_PER_LEVEL, root: Path | None = None, prefix: str = ""
+) -> list[str]:
+    """Workflow command lines: call sites first, then errors, then warnings, in the Comparison's (sorted) order.
+
+    ``root`` is the directory call sites are relative to (the pytest rootdir);
+    without it, call sites are not annotated, as nothing says they are the
+    project's files. ``prefix`` is prepended to every path.
+    """
+    lines, used = _call_sites(comparison, max_per_level, root, prefix)
     grouped: dict[tuple[Status, str, str], list[Verdict]] = {}
     for verdict in comparison.failing:
         if verdict.file:
             grouped.setdefault((verdict.status, verdict.subject_kind, verdict.subject), []).append(verdict)
-    lines: list[str] = []
     left_out = {"error": 0, "warning": 0}
     for status in (Status.OVER_BUDGET, Status.REGRESSED):
         level = _LEVEL[status]
-        emitted = 0
+        emitted = used if level == "warning" else 0
         for (group_status, kind, subject), verdicts in grouped.items():
             if group_status is not status:
                 continue
             if emitted >= max_per_level:
                 left_out[level] += 1
                 continue
-            lines.append(_command(level, status, kind, subject, verdicts))
+            lines.append(_command(level, status, kind, subject, verdicts, prefix))
             emitted += 1
     unplaced = sum(1 for verdict in comparison.failing if not verdict.file)
     extra = [f"{count} more {level}{'s' if count > 1 else ''}" for level, count in left_out.items() if count]
@@ -51,12 +68,33 @@ def render_annotations(comparison: Comparison, max_per_level: int = MAX_PER_LEVE
     return lines
 
 
-def _command(level: str, status: Status, kind: str, subject: str, verdicts: list[Verdict]) -> str:
+def _call_sites(comparison: Comparison, limit: int, root: Path | None, prefix: str) -> tuple[list[str], int]:
+    """Warnings at the call sites of queries that are new or repeat more, for files under ``root``; and how many."""
+    if root is None:
+        return [], 0
+    changed = {(v.subject_kind, v.subject): None for v in comparison.failing}
+    lines = []
+    for cause in query_causes(comparison.run, comparison.baseline, changed):
+        path, _, line = (cause.group.location or "").rpartition(":")
+        if not cause.grew or not path or not line.isdigit() or not (root / path).is_file():
+            continue  # a call site outside the project (a library) has no line in the diff
+        if len(lines) >= limit:
+            break
+        properties = [f"file={command_property(_join(prefix, path))}", f"line={line}", f"title={command_property('perfbudget: query changed here')}"]
+        lines.append(f"::warning {','.join(properties)}::{command_data(cause_line(cause).replace('**', ''))}")
+    return lines, len(lines)
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix.strip('/')}/{path}" if prefix.strip("/.") else path
+
+
+def _command(level: str, status: Status, kind: str, subject: str, verdicts: list[Verdict], prefix: str = "") -> str:
     first = verdicts[0]
     metrics = ", ".join(v.metric or "" for v in verdicts)
     what = "URL " if kind == "url" else ""
     title = f"perfbudget: {metrics} {_TITLE[status]} in {what}{subject}"
-    properties = [f"file={command_property(first.file or '')}"]
+    properties = [f"file={command_property(_join(prefix, first.file or ''))}"]
     if first.line:
         properties.append(f"line={first.line}")
     properties.append(f"title={command_property(title[:200])}")

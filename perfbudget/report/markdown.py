@@ -19,6 +19,7 @@ it has and formats only those that fit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -41,6 +42,7 @@ MAX_N_PLUS_ONE = 10  # N+1 groups shown; the HTML report has all of them
 # Within one subject, the metrics a reviewer reads first; the rest follow by name.
 _HEADLINE_METRICS = ("queries", "n_plus_one", "duration", "external_network_calls", "network_calls", "peak_memory")
 _NOTE_ROOM = 400  # kept free for the "shortened" note under the verdict
+_RUN_URL = re.compile(r"https?://[^\s()<>]+/actions/runs/\d+")  # a baseline run's page, as the fetch step recorded it
 
 _ICON = {
     Status.OVER_BUDGET: "🔴",
@@ -194,8 +196,16 @@ def render_legs(legs: list[tuple[str, Comparison | str]], *, marker: str = "", m
 
 
 def _origin_line(comparison: Comparison) -> str:
-    sentence = compared_with(comparison, lambda commit: code_span(commit, in_table=False), md_text)
-    sentence = sentence[0].upper() + sentence[1:] + "."
+    origin = comparison.origin
+    run_url = origin.run_url if origin is not None and _RUN_URL.fullmatch(origin.run_url) else ""
+
+    def commit_code(commit: str) -> str:
+        # The commit links to the repository's page of it, derived from the baseline run's URL.
+        code = code_span(commit, in_table=False)
+        return f"[{code}]({_safe_url(run_url.split('/actions/runs/')[0] + '/commit/' + origin.commit)})" if run_url and origin else code
+
+    sentence = compared_with(comparison, commit_code, md_text)
+    sentence = sentence[0].upper() + sentence[1:] + (f" ([baseline run]({_safe_url(run_url)}))." if run_url else ".")
     return f"> ⚠️ **{sentence.replace(': ', ':** ', 1)}" if comparison.not_compared else sentence
 
 
@@ -451,6 +461,18 @@ def _footer(run: Run, baseline: Run | None, report_url: str | None) -> str:
 def _commit(run: Run) -> str:
     commit = code_span(run.commit[:12], in_table=False) if run.commit else "(unknown commit)"
     return commit + (f" ({md_text(run.branch, width=80)})" if run.branch else "")
+
+
+def add_footer_link(body: str, label: str, url: str) -> str:
+    """``body`` with `` · [label](url)`` at the end of its footer; unchanged for a URL that is not http(s).
+
+    The comment step learns the HTML report's artifact URL only after the
+    report was rendered (the upload comes after judging), so it adds the link.
+    """
+    end = body.rfind("</sub>")
+    if end < 0 or urlsplit(url).scheme not in ("http", "https"):
+        return body
+    return f"{body[:end]} · [{md_text(label)}]({_safe_url(url)}){body[end:]}"
 
 
 def _safe_url(url: str) -> str:

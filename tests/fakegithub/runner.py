@@ -193,7 +193,8 @@ class Runner:
                 return StepRun(name, "failure", stderr="Failed to CreateArtifact: (409) Conflict: an artifact with this name already exists on the workflow run")
             for artifact in same:
                 del self.fake.artifacts[artifact["id"]]
-            self.fake.add_artifact(self.run_id, arguments["name"], zip_bytes(files))  # type: ignore[arg-type]
+            aid = self.fake.add_artifact(self.run_id, arguments["name"], zip_bytes(files))  # type: ignore[arg-type]
+            outputs.update({"artifact-id": str(aid), "artifact-url": f"https://github.com/{self.fake.owner}/{self.fake.repo}/actions/runs/{self.run_id}/artifacts/{aid}"})
             return StepRun(name, "success", stdout=f"uploaded {arguments['name']}: {sorted(files)}")
         if action == "actions/download-artifact":
             # By pattern without merge-multiple, each artifact goes to its own directory, as v4+ does.
