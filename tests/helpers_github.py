@@ -427,13 +427,16 @@ def write_event(path: Path, event: dict[str, Any]) -> Path:
     return path
 
 
-def pr_event(number: int, head_sha: str, *, base: str = "main", head_repo: str = "acme/shop", base_sha: str = "") -> dict[str, Any]:
+def pr_event(
+    number: int, head_sha: str, *, base: str = "main", head_repo: str = "acme/shop", base_sha: str = "", labels: tuple[str, ...] = ()
+) -> dict[str, Any]:
     return {
         "number": number,
         "pull_request": {
             "number": number,
             "head": {"sha": head_sha, "ref": "feature", "repo": {"full_name": head_repo}},
             "base": {"ref": base, "sha": base_sha, "repo": {"full_name": "acme/shop"}},
+            "labels": [{"name": label} for label in labels],
         },
         "repository": {"full_name": "acme/shop", "default_branch": "main"},
     }

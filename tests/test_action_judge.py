@@ -75,3 +75,15 @@ def test_a_broken_budget_file_is_reported(job: Path) -> None:
     assert main(["--results", str(_run(job / "r.json", 1)), "--build-dir", str(job / "b")]) == 0
     assert _outputs(job / "output")["verdict"] == "error"
     assert "perfbudget.yaml:4" in (job / "summary.md").read_text()
+
+
+def test_the_accept_label_on_the_pull_request_accepts_its_regressions(job: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    baseline, results = _run(job / "baseline.json", 2), _run(job / "results.json", 3)
+    for labels, verdict in (((), "fail"), (("perfbudget: accept", "bug"), "changed")):
+        monkeypatch.setenv("GITHUB_EVENT_PATH", str(write_event(job / "event.json", pr_event(5, "d" * 40, labels=labels))))
+        (job / "output").unlink(missing_ok=True)
+        args = ["--results", str(results), "--build-dir", str(job / "b"), "--baseline", str(baseline), "--accept-label", "perfbudget: accept"]
+        assert main(args) == 0
+        assert _outputs(job / "output")["verdict"] == verdict
+    report = (job / "b" / "report.md").read_text()
+    assert "☑️ 1 accepted (not failing)" in report and "for this pull request by the label \\'perfbudget\\: accept\\'" in report

@@ -8,6 +8,8 @@ has no use for (``!!python/object``, ``!custom``) are refused, never ignored.
 
 from __future__ import annotations
 
+import datetime
+
 import math
 import re
 from pathlib import Path
@@ -25,13 +27,15 @@ from perfbudget.budgets.model import (
     Limit,
     RegressionRule,
     Rule,
+    Waiver,
     metric_limit,
 )
 from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.run.metrics import METRICS, did_you_mean, suggest
 
 SUPPORTED_VERSIONS = (1,)
-TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore", "sql"]
+TOP_KEYS = ["version", "defaults", "tests", "urls", "regression", "fail_on", "ignore", "sql", "accept"]
+ACCEPT_KEYS = ["match", "metric", "limit", "change", "reason", "issue", "expires"]
 SQL_KEYS = ["n_plus_one_threshold", "warmup_functions"]
 REGRESSION_KEYS = ["max_increase", "floor", "relative", "confirm", "confirm_with_cpu"]
 KINDS = ["count", "time", "bytes"]
@@ -252,7 +256,50 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
         budgets.ignore_source = reader.where(node)
     if "sql" in sections:
         _sql(reader, sections["sql"][1], budgets)
+    if "accept" in sections:
+        budgets.waivers = _waivers(reader, sections["accept"][1])
     return budgets
+
+
+def _waivers(reader: _Reader, node: yaml.Node) -> list[Waiver]:
+    """``accept``: the changes the project accepted, each with its reason; the limit or change in the metric's units."""
+    waivers = []
+    for index, item in enumerate(reader.sequence(node, "accept"), start=1):
+        path = f"accept[{index}]"
+        keys = {key: value_node for key, _, value_node in reader.mapping(item, path, ACCEPT_KEYS)}
+        for required in ("match", "metric", "reason"):
+            if required not in keys:
+                raise reader.fail(item, f"{path}: missing {required!r} (an accepted change needs a subject, a metric and a reason)")
+        texts = {}
+        for key in ("match", "metric", "reason", "issue"):
+            if key in keys:
+                value = reader.scalar(keys[key], f"{path}.{key}")
+                if not isinstance(value, (str, int)) or (isinstance(value, str) and not value.strip()):
+                    raise reader.fail(keys[key], f"{path}.{key}: expected text, got {value!r}")
+                texts[key] = str(value).strip()
+        metric = texts["metric"]
+        if metric != "*" and metric not in METRICS:
+            raise reader.fail(keys["metric"], f"{path}.metric: unknown metric {metric!r}{did_you_mean(metric)}")
+        numbers = {}
+        for key in ("limit", "change"):
+            if key in keys:
+                if metric == "*":
+                    raise reader.fail(keys[key], f"{path}.{key}: give one metric (not '*') to accept a {key}")
+                value = reader.scalar(keys[key], f"{path}.{key}")
+                try:
+                    numbers[key] = parse_quantity(value, METRICS[metric].kind)
+                except UnitError as exc:
+                    raise reader.fail(keys[key], f"{path}.{key}: {exc}") from exc
+        expires = None
+        if "expires" in keys:
+            value = reader.scalar(keys["expires"], f"{path}.expires")
+            try:
+                expires = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
+            except ValueError as exc:
+                raise reader.fail(keys["expires"], f"{path}.expires: expected a date such as 2027-01-31, got {value!r}") from exc
+        where = f"{reader.source}:{item.start_mark.line + 1}"
+        waivers.append(Waiver(texts["match"], metric, texts["reason"], where, numbers.get("limit"), numbers.get("change"), texts.get("issue", ""), expires))
+    return waivers
 
 
 def _sql(reader: _Reader, node: yaml.Node, budgets: Budgets) -> None:

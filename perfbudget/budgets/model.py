@@ -9,6 +9,8 @@ matching ``urls`` rules in file order.
 
 from __future__ import annotations
 
+import datetime
+
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -97,6 +99,30 @@ DEFAULT_REGRESSION: dict[str, RegressionRule] = {
 FAIL_ON_CHOICES = ("over_budget", "regressed")
 
 
+@dataclass(frozen=True)
+class Waiver:
+    """An ``accept:`` entry: a change the project decided to accept, recorded in the repository with its reason.
+
+    ``match`` globs a test node id or a URL key ("GET /posts/"); ``metric``
+    names one metric or is "*" for all. The change is accepted while the
+    value stays within ``limit``, or within ``change`` above the baseline;
+    with neither, any value is. After ``expires`` the waiver no longer
+    accepts anything, and the verdict says so, naming it.
+    """
+
+    match: str
+    metric: str
+    reason: str
+    where: str  # "perfbudget.yaml:14", for every message about it
+    limit: float | None = None
+    change: float | None = None
+    issue: str = ""
+    expires: datetime.date | None = None
+
+    def covers(self, subject: str, metric: str) -> bool:
+        return self.metric in ("*", metric) and fnmatchcase(subject, self.match)
+
+
 @dataclass
 class Budgets:
     """A loaded budget file; an empty Budgets() means no limits and built-in rules."""
@@ -116,6 +142,7 @@ class Budgets:
     # (dotted path, "perfbudget.yaml:12: sql.warmup_functions[1]"): looked up by the SQL
     # collector once Django is set up, which names the place of a bad one.
     warmup_functions: tuple[tuple[str, str], ...] = ()
+    waivers: list[Waiver] = field(default_factory=list)  # the ``accept`` section, in file order
     _rules: dict[str, RegressionRule] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def limits_for_test(self, test: TestRecord, marker: bool = True) -> dict[str, Limit]:

@@ -13,6 +13,8 @@ it, and UNCONFIRMED otherwise (``compare/timing.py`` has the rule).
 
 from __future__ import annotations
 
+import datetime
+
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -23,6 +25,7 @@ from perfbudget.compare.environment import demote_times, environment_changes, en
 from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD, NOT_GATED, Change, head_figure, judge_change
 from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift, scatter_note
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.waivers import apply_waivers
 from perfbudget.run.metrics import METRICS, format_value, is_sampled, is_time
 from perfbudget.run.model import Reruns, Run, TestRecord, UrlSummary
 
@@ -48,8 +51,15 @@ def compare(
     budgets: Budgets | None = None,
     baseline: Baseline | None = None,
     warnings: list[str] | None = None,
+    *,
+    accepted_by: str = "",
+    today: datetime.date | None = None,
 ) -> Comparison:
-    """Judge ``run``; ``warnings`` (from loading the baseline, say) are carried into the Comparison."""
+    """Judge ``run``; ``warnings`` (from loading the baseline, say) are carried into the Comparison.
+
+    ``accepted_by`` is the pull request's accept label when it carries it;
+    ``today`` decides which ``accept:`` entries have expired (default: today, UTC).
+    """
     budgets = budgets or Budgets()
     notes = list(warnings or []) + budgets.warnings + budgets.unused_rule_warnings(run)
     verdicts: list[Verdict] = []
@@ -88,6 +98,7 @@ def compare(
         if removed and run.interrupted:
             notes.append(f"the run was interrupted: {len(removed)} subjects of the baseline it did not reach show as removed")
         verdicts.extend(removed)
+    notes.extend(apply_waivers(verdicts, budgets.waivers, today or datetime.datetime.now(datetime.timezone.utc).date(), accepted_by))
     for (kind, metric), count in sorted(judging.unchecked.items()):
         notes.append(
             f"budget on {metric!r} not checked for {count} {kind}{'s' if count > 1 else ''}: "

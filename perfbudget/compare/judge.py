@@ -25,12 +25,14 @@ def judge(
     exclude: Path | None = None,
     force_baseline: bool = False,
     no_baseline_note: str | None = None,
+    accepted_by: str = "",
 ) -> Comparison:
     """Compare ``run`` with ``budgets`` and the baseline at ``baseline`` (a file or a history directory).
 
     ``exclude`` is the run's own results file, never its own baseline;
     ``no_baseline_note`` is the warning carried into the reports when no
-    baseline is given at all. Baseline problems are warnings, never errors.
+    baseline is given at all; ``accepted_by`` is the pull request's accept
+    label when it has it. Baseline problems are warnings, never errors.
     """
     warnings: list[str] = []
     base, reason = None, no_baseline_note or ""
@@ -40,7 +42,7 @@ def judge(
     elif no_baseline_note:
         warnings.append(no_baseline_note)
     with collector_paused():
-        comparison = compare(run, budgets, base, warnings)
+        comparison = compare(run, budgets, base, warnings, accepted_by=accepted_by)
     comparison.origin = base.origin if base is not None else None
     comparison.no_baseline_reason = reason
     comparison.baseline_runs = len(base.runs) if base is not None else 0
@@ -57,6 +59,7 @@ def judge_results(
     no_baseline_note: str,
     force_baseline: bool = False,
     details: bool = True,
+    accepted_by: str = "",
 ) -> tuple[Comparison, Path | None]:
     """Judge a stored results file; returns the Comparison and the budget file used.
 
@@ -69,7 +72,7 @@ def judge_results(
     path = find_budget_file(rootdir, budget_file)
     budgets = load_budgets(path) if path else Budgets()
     run = load_run(results, details=False)
-    comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note)
+    comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note, accepted_by=accepted_by)
     if details:
         read_change_details(comparison, results)
     return comparison, path

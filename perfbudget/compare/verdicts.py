@@ -24,6 +24,7 @@ class Status(str, Enum):
     NEW = "new"
     REMOVED = "removed"
     UNCONFIRMED = "unconfirmed"  # a time looked slower, but the evidence did not confirm it: never fails
+    ACCEPTED = "accepted"  # over budget or regressed, but an ``accept:`` entry or the PR's label accepts it: never fails
     IMPROVED = "improved"
     OK = "ok"
 
@@ -139,6 +140,7 @@ class Comparison:
             (Status.REGRESSED, "regression", "regressions"),
             (Status.OVER_BUDGET, "over budget", "over budget"),
             (Status.UNCONFIRMED, "slower, not confirmed", "slower, not confirmed"),
+            (Status.ACCEPTED, "accepted", "accepted"),
             (Status.IMPROVED, "improved", "improved"),
             (Status.NEW, "new", "new"),
             (Status.REMOVED, "removed", "removed"),

@@ -46,11 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--shard", default="", help="this job's shard of the key's suite: judged by budgets here, compared in the merge job")
     parser.add_argument("--baseline", default="", help="baseline results file or directory ('' or missing: budgets only)")
     parser.add_argument("--budgets", default="", help="budget file ('' : perfbudget.yaml / [tool.perfbudget] if present)")
+    parser.add_argument("--accept-label", default="", help="a PR label that accepts the PR's regressions ('' : none)")
     return parser
 
 
 def judge(
-    results: Path, build_dir: Path, baseline: str, budgets: str, key: str, context: ActionsContext, shard: str = ""
+    results: Path, build_dir: Path, baseline: str, budgets: str, key: str, context: ActionsContext, shard: str = "", accept_label: str = ""
 ) -> dict[str, str]:
     """Compare and write every report; returns the step outputs."""
     from perfbudget.compare import comparison_to_dict
@@ -65,6 +66,7 @@ def judge(
         budget_file=budgets or None,
         baseline=existing(baseline),
         no_baseline_note=f"shard {shard} of {key}: the merge job compares the whole suite" if shard else NO_TARGET_BASELINE,
+        accepted_by=accept_label if accept_label and accept_label in context.pr_labels else "",
     )
     report_url = context.run_url or None
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = read_context()
     results = Path(args.results)
     try:
-        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, args.key, context, args.shard)
+        outputs = judge(results, Path(args.build_dir), args.baseline, args.budgets, args.key, context, args.shard, args.accept_label)
     except PerfBudgetError as exc:
         # No results (the tests crashed before writing) or a broken budget file: say so, let the
         # last step fail the job, and keep whatever files exist for the artifact.

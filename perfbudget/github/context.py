@@ -50,6 +50,7 @@ class ActionsContext:
     output: Path | None = None
     workflow_run_head_sha: str = ""  # on workflow_run events: the head commit of the triggering run
     workspace: str = ""  # GITHUB_WORKSPACE: the repository's checkout
+    pr_labels: tuple[str, ...] = ()  # the pull request's labels when the event fired
     token: str = field(default="", repr=False)  # never in repr, never printed
     warnings: list[str] = field(default_factory=list)
 
@@ -155,6 +156,7 @@ def read_context(environ: Mapping[str, str] | None = None) -> ActionsContext:
         output=Path(output) if output else None,
         workflow_run_head_sha=str(_dig(event, "workflow_run", "head_sha") or ""),
         workspace=env.get("GITHUB_WORKSPACE", ""),
+        pr_labels=tuple(str(label.get("name")) for label in pull.get("labels") or [] if isinstance(label, dict) and label.get("name")),
         token=env.get("GITHUB_TOKEN", "") or env.get("INPUT_GITHUB_TOKEN", ""),
         warnings=warnings,
     )

@@ -51,6 +51,7 @@ _ICON = {
     Status.NEW: "🆕",
     Status.REMOVED: "➖",
     Status.UNCONFIRMED: "⏱️",
+    Status.ACCEPTED: "☑️",
     Status.OK: "✅",
 }
 
@@ -252,6 +253,17 @@ def _sections(comparison: Comparison) -> list[_Section]:
                 "unconfirmed timings",
             )
         )
+    accepted = _by_subject(comparison.by_status(Status.ACCEPTED))
+    if accepted:
+        sections.append(
+            _collapsed(
+                f"{_ICON[Status.ACCEPTED]} {len(accepted):,} accepted (not failing)",
+                ["| Test or URL | Change | Why accepted |", "|---|---|---|"],
+                (_accepted_row(verdicts) for verdicts in accepted.values()),
+                len(accepted),
+                "accepted changes",
+            )
+        )
     if improved:
         sections.append(
             _collapsed(
@@ -365,6 +377,15 @@ def _cause_entry(cause: Cause) -> str:
         return f"✏️ {line}\n\n<details><summary>SQL before and after</summary>\n\n{before}\n\n{after}\n</details>\n"
     sql = code_fence(shorten(cause.group.sql, SQL_WIDTH), "sql")
     return f"{'🔺' if cause.grew else '🟢'} {line}\n\n<details><summary>SQL</summary>\n\n{sql}\n</details>\n"
+
+
+def _accepted_row(verdicts: list[Verdict]) -> str:
+    """An accepted change and the reason the project gave (the entry's words, its place, its issue and expiry)."""
+    head = verdicts[0]
+    figures, change = _figures(head)
+    moved = f"{md_text(head.metric or '')} {figures}" + (f" ({change.replace(' (', ', ').rstrip(')')})" if head.baseline is not None else "")
+    why = head.reason.rsplit("; accepted", 1)[-1].strip(" ()")
+    return f"| {_subject_cell(head)} | {moved} | {md_text(why, width=300)} |"
 
 
 def _evidence(verdict: Verdict) -> str:
