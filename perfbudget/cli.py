@@ -28,6 +28,7 @@ COMMANDS = {
     "comment": "create or update the pull request comment",
     "artifact": "print this CI build's directory, file paths and artifact name",
     "legs": "join a matrix's shard artifacts into one leg per key (the action's merge job)",
+    "budgets": "tighten the budget file's limits to what the suite uses (keeps comments)",
 }
 
 

@@ -87,3 +87,16 @@ def test_the_accept_label_on_the_pull_request_accepts_its_regressions(job: Path,
         assert _outputs(job / "output")["verdict"] == verdict
     report = (job / "b" / "report.md").read_text()
     assert "☑️ 1 accepted (not failing)" in report and "for this pull request by the label \\'perfbudget\\: accept\\'" in report
+
+
+def test_when_things_improved_the_comment_suggests_the_tightened_budget_lines(job: Path) -> None:
+    (job / "perfbudget.yaml").write_text("version: 1\ndefaults:\n  tests:\n    queries: 50   # generous\n")
+    baseline, results = _run(job / "baseline.json", 9), _run(job / "results.json", 3)
+    assert main(["--results", str(results), "--build-dir", str(job / "b"), "--baseline", str(baseline)]) == 0
+    report = (job / "b" / "report.md").read_text()
+    assert "💡 1 budget limit can be tightened" in report
+    assert "```yaml\n# perfbudget.yaml:4: queries, most used 3\n    queries: 4   # generous\n```" in report
+    assert "💡" in (job / "summary.md").read_text()
+    (job / "perfbudget.yaml").write_text("version: 1\ndefaults:\n  tests:\n    queries: 4\n")
+    assert main(["--results", str(results), "--build-dir", str(job / "c"), "--baseline", str(baseline)]) == 0
+    assert "💡" not in (job / "c" / "report.md").read_text()  # already tight: no suggestion

@@ -153,7 +153,9 @@ class _Reader:
                 continue
             value = self.scalar(value_node, f"{path}.{key}")
             name, number = metric_limit(key, value, f"{self.where(key_node)}: {path}", list(extra_keys))
-            limits[name] = Limit(number, source)
+            start, end = value_node.start_mark, value_node.end_mark
+            span = (start.line, start.column, end.column) if start.line == end.line else None
+            limits[name] = Limit(number, source, span)
         return limits
 
 

@@ -33,6 +33,9 @@ class Limit:
 
     value: float
     source: str  # "rule #2 'api/*' in perfbudget.yaml:14", "defaults.tests in perfbudget.yaml:3"
+    # Where the value is written in the budget file, (line, first column, end column), 0-based:
+    # ``budgets tighten`` rewrites just those characters. None for a marker's or a one spanning lines.
+    span: tuple[int, int, int] | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -69,3 +69,20 @@ def _shown(value: object) -> str:
     """``value`` as written, cut to fit a one-line message (a quantity may have hundreds of digits)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def write_quantity(value: float, kind: str, like: str) -> str:
+    """``value`` (storage units) written as ``like`` was: in its unit, up to 3 significant digits, rounded up.
+
+    Rounded up so a limit written back is never below the value it was made from.
+    """
+    match = _QUANTITY.match(like)
+    unit = match.group(2) if match else ""
+    if kind == "count" or (not unit and kind != "time"):
+        return str(math.ceil(value))
+    shown = value / _factor(unit, kind, like) if unit else value
+    digits = max(3 - len(str(int(shown))), 0) if shown >= 1 else 3
+    scale = 10**digits
+    rounded = math.ceil(shown * scale - 1e-9) / scale
+    text = f"{rounded:.{digits}f}".rstrip("0").rstrip(".") if digits else str(int(rounded))
+    return f"{text}{unit}"

@@ -16,9 +16,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from perfbudget.errors import PerfBudgetError
+
+if TYPE_CHECKING:
+    from perfbudget.compare.verdicts import Comparison
 from perfbudget.github.artifacts import (
     BASELINE_NAME,
     BUDGETS_NAME,
@@ -75,11 +78,12 @@ def judge(
     # The budgets go along so the fork-PR second stage judges the artifact as this step did.
     collect(build_dir, {BUDGETS_NAME: budget_file})
     markdown, html = build_dir / REPORT_NAME, build_dir / HTML_NAME
-    write_report(comparison, configured(report_url=report_url, max_chars=BODY_CHARS), markdown)
+    tighten = _tighten_suggestion(comparison, budget_file)
+    write_report(comparison, configured(report_url=report_url, max_chars=BODY_CHARS, tighten=tighten), markdown)
     write_report(comparison, "html", html)
     data = comparison_to_dict(comparison)
     (build_dir / COMPARISON_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    append_summary(context, render_job_summary(comparison, report_url=report_url))
+    append_summary(context, render_job_summary(comparison, report_url=report_url, tighten=tighten))
     for line in render_annotations(comparison, root=Path.cwd(), prefix=context.workspace_prefix(Path.cwd())):
         print(line)
     verdict = verdict_of(comparison)
@@ -98,6 +102,22 @@ def judge(
     }
     outputs.update({f"count-{status.replace('_', '-')}": str(n) for status, n in data["counts"].items()})
     return outputs
+
+
+def _tighten_suggestion(comparison: Comparison, budget_file: Path | None) -> str:
+    """When something improved: the budget file's lines that could be lowered (10 % room for counts, 50 % for times)."""
+    from perfbudget.budgets import parse_budgets
+    from perfbudget.budgets.tighten import plan, suggestion
+    from perfbudget.compare.verdicts import Status
+
+    if budget_file is None or budget_file.suffix not in (".yaml", ".yml") or not comparison.by_status(Status.IMPROVED):
+        return ""
+    try:
+        text = budget_file.read_text(encoding="utf-8")
+        changes = plan(parse_budgets(text, budget_file.name), text, [comparison.run], 0.1, 0.5)
+    except (OSError, PerfBudgetError):
+        return ""  # judging already read this file: a problem here only means no suggestion
+    return suggestion(text, changes, budget_file.name) if changes else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

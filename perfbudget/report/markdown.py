@@ -97,16 +97,19 @@ def render_markdown(
     report_url: str | None = None,
     max_chars: int = COMMENT_LIMIT,
     title: str = "",
+    tighten: str = "",
 ) -> str:
     """The PR comment: at most ``max_chars`` characters, the most important sections first.
 
-    ``title`` names a leg or project when the comment has one section per key.
+    ``title`` names a leg or project when the comment has one section per key;
+    ``tighten`` is the budget file's lines that could be lowered (YAML), shown
+    when things improved.
     """
     report_url = report_url if report_url and urlsplit(report_url).scheme in ("http", "https") else None
     head = ([html_comment(marker)] if marker else []) + [_headline(comparison, title), "", _origin_line(comparison), ""]
     head_text = "\n".join(head) + "\n"
     footer = "\n\n---\n" + _footer(comparison.run, comparison.baseline, report_url) + "\n"
-    sections = _sections(comparison)
+    sections = _sections(comparison) + ([_tighten_section(tighten)] if tighten else [])
     room = max_chars - len(head_text) - len(footer) - _NOTE_ROOM
     rendered = []
     for index, section in enumerate(sections):
@@ -124,11 +127,13 @@ def render_markdown(
     return text
 
 
-def render_job_summary(comparison: Comparison, *, report_url: str | None = None, max_bytes: int = SUMMARY_LIMIT_BYTES) -> str:
+def render_job_summary(
+    comparison: Comparison, *, report_url: str | None = None, max_bytes: int = SUMMARY_LIMIT_BYTES, tighten: str = ""
+) -> str:
     """The same Markdown for ``$GITHUB_STEP_SUMMARY``, whose limit is in bytes, not characters."""
     limit = max_bytes
     while True:
-        text = render_markdown(comparison, report_url=report_url, max_chars=limit)
+        text = render_markdown(comparison, report_url=report_url, max_chars=limit, tighten=tighten)
         size = len(text.encode("utf-8"))
         if size <= max_bytes or limit < 1_000:
             return text
@@ -140,11 +145,13 @@ def report(comparison: Comparison, outfile: TextIO) -> None:
     outfile.write(render_markdown(comparison))
 
 
-def configured(*, marker: str = "", report_url: str | None = None, max_chars: int = COMMENT_LIMIT) -> Callable[[Comparison, TextIO], None]:
+def configured(
+    *, marker: str = "", report_url: str | None = None, max_chars: int = COMMENT_LIMIT, tighten: str = ""
+) -> Callable[[Comparison, TextIO], None]:
     """A reporter with the comment's options, for the driver (``perfbudget report --marker ...``)."""
 
     def report_with_options(comparison: Comparison, outfile: TextIO) -> None:
-        outfile.write(render_markdown(comparison, marker=marker, report_url=report_url, max_chars=max_chars))
+        outfile.write(render_markdown(comparison, marker=marker, report_url=report_url, max_chars=max_chars, tighten=tighten))
 
     return report_with_options
 
@@ -377,6 +384,17 @@ def _cause_entry(cause: Cause) -> str:
         return f"✏️ {line}\n\n<details><summary>SQL before and after</summary>\n\n{before}\n\n{after}\n</details>\n"
     sql = code_fence(shorten(cause.group.sql, SQL_WIDTH), "sql")
     return f"{'🔺' if cause.grew else '🟢'} {line}\n\n<details><summary>SQL</summary>\n\n{sql}\n</details>\n"
+
+
+def _tighten_section(tighten: str) -> _Section:
+    lines = [
+        "These limits have room to spare now; `perfbudget budgets tighten RESULTS` writes them into the budget file "
+        "(comments kept). The tightened lines:",
+        "",
+        code_fence(tighten, "yaml"),
+    ]
+    count = tighten.count("\n# ") + 1
+    return _collapsed(f"💡 {count} budget limit{'s' if count != 1 else ''} can be tightened", [], iter(lines), len(lines), "lines")
 
 
 def _accepted_row(verdicts: list[Verdict]) -> str:
