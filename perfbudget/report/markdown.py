@@ -36,7 +36,8 @@ from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
 COMMENT_LIMIT = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
 SUMMARY_LIMIT_BYTES = 1024 * 1024  # GitHub: $GITHUB_STEP_SUMMARY takes at most 1 MiB per step
-NAME_WIDTH = 150  # characters of a test id or URL shown in a table cell
+NAME_WIDTH = 150  # characters of a test id or URL shown outside tables
+CELL_WIDTH = 60  # characters of code in a table cell: four columns within GitHub's 800 px comment
 SQL_WIDTH = 1_500  # characters of one normalized SQL statement
 MAX_N_PLUS_ONE = 10  # N+1 groups shown; the HTML report has all of them
 # Within one subject, the metrics a reviewer reads first; the rest follow by name.
@@ -272,12 +273,13 @@ def _sections(comparison: Comparison) -> list[_Section]:
             )
         )
     if improved:
+        better = _by_subject(improved)
         sections.append(
             _collapsed(
-                f"🟢 {len(improved):,} improved",
-                ["| Test or URL | Metric | Baseline → now | Change |", "|---|---|---|---|"],
-                (_improved_row(v) for v in improved),
-                len(improved),
+                f"🟢 {len(better):,} improved",
+                ["| Test or URL | Change |", "|---|---|"],
+                (f"| {_subject_cell(verdicts[0])} | {_headline_change(verdicts)} |" for verdicts in better.values()),
+                len(better),
                 "improvements",
             )
         )
@@ -323,7 +325,17 @@ def _kind(verdict: Verdict) -> str:
 
 
 def _subject_cell(verdict: Verdict) -> str:
-    return _kind(verdict) + code_span(verdict.subject, width=NAME_WIDTH)
+    """The test or URL in a table cell that fits GitHub's 800 px comment: a long node id is its name over its file.
+
+    A code span does not wrap, and GitHub scrolls a table whose cell is wider
+    than the comment; the file goes under the name in small type, which wraps.
+    The HTML report has every full id.
+    """
+    name = verdict.subject
+    if verdict.subject_kind == "url" or len(name) <= CELL_WIDTH or "::" not in name:
+        return _kind(verdict) + code_span(name, width=CELL_WIDTH)
+    file, _, test = name.partition("::")
+    return f"{code_span(test, width=CELL_WIDTH)}<br><sub>{md_text(file, width=NAME_WIDTH)}</sub>"
 
 
 def _figures(verdict: Verdict) -> tuple[str, str]:
@@ -351,17 +363,24 @@ def _by_subject(verdicts: list[Verdict]) -> dict[tuple[str, str, bool], list[Ver
     return dict(sorted(grouped.items(), key=lambda item: (item[0][2], _finding_order(item[1][0]))))
 
 
+def _headline_change(verdicts: list[Verdict]) -> str:
+    """"queries 20 → 24 (+4, +20%) · 4 related": the first verdict's change; the other metrics that moved are counted.
+
+    Over budget and regressed on one metric: the baseline's verdict gives the change.
+    """
+    head = verdicts[0]
+    shown = next((v for v in verdicts if v.metric == head.metric and v.baseline is not None), head)
+    figures, change = _figures(shown)
+    moved = f"{md_text(head.metric or '')} {figures}" + (f" ({change.replace(' (', ', ').rstrip(')')})" if shown.baseline is not None else "")
+    related = len({v.metric for v in verdicts}) - 1
+    return moved + (f" · {related} related" if related else "")
+
+
 def _subject_row(verdicts: list[Verdict]) -> str:
     """One subject, its headline change; the metrics that moved with it are counted, not listed."""
     head = verdicts[0]
     metric = head.metric or ""
-    # Over budget and regressed on one metric: the budget decides the icon and limit, the baseline gives the change.
-    shown = next((v for v in verdicts if v.metric == head.metric and v.baseline is not None), head)
-    figures, change = _figures(shown)
-    moved = f"{md_text(metric)} {figures}" + (f" ({change.replace(' (', ', ').rstrip(')')})" if shown.baseline is not None else "")
-    related = len({v.metric for v in verdicts}) - 1
-    if related:
-        moved += f" · {related} related"
+    moved = _headline_change(verdicts)
     if head.limit is None:
         limit = "–"
     elif head.status is Status.OVER_BUDGET:
@@ -372,6 +391,9 @@ def _subject_row(verdicts: list[Verdict]) -> str:
         limit = f"allowed {format_value(metric, head.limit)}"
     if is_time(metric) and "confirmed by" in head.reason:
         limit += f" · {md_text(_evidence(head), width=120)}"
+    expired = next((clause for clause in head.reason.split("; ") if clause.startswith("the accept entry at ")), "")
+    if expired:  # an accepted change whose entry ran out: say which, so it is renewed or fixed
+        limit += f" · {md_text(expired, width=200)}"
     return f"| {_ICON[head.status]} | {_subject_cell(head)} | {moved} | {limit} |"
 
 
@@ -400,10 +422,8 @@ def _tighten_section(tighten: str) -> _Section:
 def _accepted_row(verdicts: list[Verdict]) -> str:
     """An accepted change and the reason the project gave (the entry's words, its place, its issue and expiry)."""
     head = verdicts[0]
-    figures, change = _figures(head)
-    moved = f"{md_text(head.metric or '')} {figures}" + (f" ({change.replace(' (', ', ').rstrip(')')})" if head.baseline is not None else "")
     why = head.reason.rsplit("; accepted", 1)[-1].strip(" ()")
-    return f"| {_subject_cell(head)} | {moved} | {md_text(why, width=300)} |"
+    return f"| {_subject_cell(head)} | {_headline_change(verdicts)} | {md_text(why, width=300)} |"
 
 
 def _evidence(verdict: Verdict) -> str:
@@ -414,11 +434,6 @@ def _evidence(verdict: Verdict) -> str:
 def _unconfirmed_row(verdict: Verdict) -> str:
     figures, _ = _figures(verdict)
     return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {md_text(_evidence(verdict), width=200)} |"
-
-
-def _improved_row(verdict: Verdict) -> str:
-    figures, change = _figures(verdict)
-    return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {change} |"
 
 
 def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False, only_new: bool = False) -> list[tuple[str, str, SqlGroup]]:
