@@ -13,7 +13,7 @@
 set -euo pipefail
 
 mode="${INPUT_INSTALL:-auto}"
-spec="${PERFBUDGET_SPEC:-${GITHUB_ACTION_PATH:?}}"
+spec="${PERFBUDGET_SPEC:-${GITHUB_ACTION_PATH:?}[github]}"  # the github extra: comments and baselines
 pip_args=(--disable-pip-version-check --quiet)
 
 say() { echo "perfbudget install: $*" >&2; }

@@ -155,3 +155,18 @@ def test_context_on_push_and_with_a_broken_event_file(tmp_path: Path) -> None:
     (tmp_path / "e.json").write_text("{not json")
     broken = read_context({"GITHUB_EVENT_PATH": str(event)})
     assert broken.pr_number is None and "cannot read the event file" in broken.warnings[0]
+
+
+@pytest.mark.parametrize("command", [["comment", "--body", "-"], ["baseline", "fetch", "-o", "out"]])
+def test_without_the_github_extra_the_commands_say_what_to_install(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """github3.py is the github extra's: a plain install has no cryptography; the message names the extra."""
+    import sys
+
+    from perfbudget.cli import main
+
+    monkeypatch.setitem(sys.modules, "github3", None)  # as if not installed
+    for name in [m for m in sys.modules if m.startswith("perfbudget.github.") and m != "perfbudget.github.options"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", "")
+    assert main(command) == 3
+    assert f"perfbudget {command[0]}: this command talks to GitHub: pip install 'perfbudget[github]'" in capsys.readouterr().err

@@ -36,10 +36,8 @@ def find_budget_file(rootdir: Path, explicit: str | None = None) -> Path | None:
 def _from_pyproject(pyproject: Path) -> Path | None:
     if not pyproject.is_file():
         return None
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: the key is only read where tomllib exists
-        return None
+    from perfbudget.run.toml import tomllib
+
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

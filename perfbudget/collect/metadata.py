@@ -18,11 +18,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 from perfbudget.run.model import Run
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the project is named after its rootdir
-    tomllib = None  # type: ignore[assignment]
+from perfbudget.run.toml import tomllib
 
 GIT_TIMEOUT_S = 2.0
 
@@ -53,8 +49,6 @@ def project_name(rootdir: Path, environ: Mapping[str, str] | None = None) -> str
 
 
 def _pyproject_name(rootdir: Path) -> str:
-    if tomllib is None:
-        return ""
     try:
         with (rootdir / "pyproject.toml").open("rb") as handle:
             name = tomllib.load(handle).get("project", {}).get("name")
