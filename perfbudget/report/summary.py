@@ -107,7 +107,9 @@ def render_run_summary(run: Run, top: int | None = TOP, more: str | None = None)
     counts = {outcome: sum(1 for t in tests if t.outcome == outcome) for outcome in sorted({t.outcome for t in tests})}
     head = ", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "no tests"
     note = " (interrupted: partial results)" if run.interrupted else ""
-    sections: list[list[str]] = [[f"{len(tests)} tests recorded: {head}; {len(urls)} URLs{note}"]]
+    # URLs are Django test-client requests: a run that never set Django up (no database recorded) has none to count.
+    url_count = f"; {len(urls)} URLs" if urls or "database" in run.environment else ""
+    sections: list[list[str]] = [[f"{len(tests)} tests recorded: {head}{url_count}{note}"]]
     sections.append(
         _table(
             "Most queries (tests):",
