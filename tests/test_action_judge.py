@@ -86,7 +86,7 @@ def test_the_accept_label_on_the_pull_request_accepts_its_regressions(job: Path,
         assert main(args) == 0
         assert _outputs(job / "output")["verdict"] == verdict
     report = (job / "b" / "report.md").read_text()
-    assert "☑️ 1 accepted (not failing)" in report and "for this pull request by the label \\'perfbudget\\: accept\\'" in report
+    assert "☑️ 1 with accepted changes (not failing)" in report and "for this pull request by the label \\'perfbudget\\: accept\\'" in report
 
 
 def test_when_things_improved_the_comment_suggests_the_tightened_budget_lines(job: Path) -> None:

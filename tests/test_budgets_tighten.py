@@ -81,3 +81,14 @@ def test_bad_input_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     write_run(_run(), tmp_path / "r.ndjson.gz")  # type: ignore[arg-type]
     assert cli("budgets", "tighten", str(tmp_path / "r.ndjson.gz"), *args) == 2  # a budget problem, as everywhere
     assert message in capsys.readouterr().err
+
+
+def test_a_marker_or_an_alias_keeps_a_limit_out_of_reach() -> None:
+    """A test whose perf_budget marker sets its own limit does not hold the file's up; a shared (aliased) value is left."""
+    text = "defaults:\n  tests:\n    queries: 30\n"
+    marked = record("tests/test_app.py::big", queries=90)
+    marked.budget_marker = {"queries": 120}
+    changes = plan(parse_budgets(text, "b.yaml"), text, [run_of(marked, record("tests/test_app.py::small", queries=7))], 0.1)  # type: ignore[list-item]
+    assert [(c.metric, c.new, c.subjects) for c in changes] == [("queries", "8", 1)]
+    aliased = "defaults:\n  tests:\n    queries: &q 100\ntests:\n  - match: x\n    queries: *q\n"
+    assert plan(parse_budgets(aliased, "b.yaml"), aliased, [run_of(record("a.py::t", queries=3))], 0.1) == []  # type: ignore[list-item]

@@ -67,3 +67,10 @@ def test_hostile_sql_and_locations_stay_inside_their_code() -> None:
     html = cmarkgfm.github_flavored_markdown_to_html(render_markdown(comparison))
     assert "<img" not in html and "onerror=alert" in html  # shown as text in the code block
     assert html.count("</details>") == html.count("<details>")
+
+
+def test_a_join_that_became_one_select_per_row_is_an_n_plus_one_not_a_rewrite() -> None:
+    base = Run(tests=[record_of("a", group(JOINED, 1))])
+    head = Run(tests=[record_of("a", group(PLAIN, 50, n_plus_one=True))])
+    causes = {c.change for c in query_causes(head, base, [("test", "tests/test_app.py::a")])}
+    assert causes == {"added", "removed"}

@@ -38,10 +38,10 @@ def test_an_accepted_regression_never_fails_and_says_why() -> None:
     comparison = _compare(ACCEPT)
     assert statuses(comparison) == {A: "accepted", B: "regressed"}
     accepted = next(v for v in comparison.verdicts if v.subject == A)
-    assert accepted.reason.endswith("; accepted (the feed now shows tags; pb.yaml:2; issue #412; until 2027-03-31)")
+    assert accepted.reason.endswith("; accepted (the feed now shows tags; pb.yaml:2; issue #412; expires 2027-03-31)")
     assert "1 accepted" in comparison.summary_line()
     text = render_markdown(comparison)
-    assert "☑️ 1 accepted (not failing)" in text and "the feed now shows tags" in text
+    assert "☑️ 1 with accepted changes (not failing)" in text and "the feed now shows tags" in text
 
 
 def test_beyond_its_limit_or_change_an_entry_accepts_nothing() -> None:
@@ -52,7 +52,8 @@ def test_beyond_its_limit_or_change_an_entry_accepts_nothing() -> None:
 
 
 def test_an_expired_entry_fails_again_naming_itself_and_an_unused_one_is_a_warning() -> None:
-    comparison = _compare(ACCEPT, today=datetime.date(2027, 4, 1))
+    assert statuses(_compare(ACCEPT, today=datetime.date(2027, 3, 30)))[A] == "accepted"
+    comparison = _compare(ACCEPT, today=datetime.date(2027, 3, 31))  # from its date on, it accepts nothing
     assert statuses(comparison)[A] == "regressed" and comparison.should_fail()
     failing = next(v for v in comparison.verdicts if v.subject == A)
     assert "the accept entry at pb.yaml:2 expired on 2027-03-31 (the feed now shows tags)" in failing.reason
@@ -64,7 +65,7 @@ def test_a_label_accepts_the_prs_regressions_but_not_its_budgets() -> None:
     comparison = _compare("defaults:\n  tests:\n    queries: 22\n", label="perfbudget: accept")
     found = {(v.subject, v.status.value) for v in comparison.verdicts if v.metric == "queries"}
     assert (A, "over_budget") in found and (A, "accepted") in found and (B, "accepted") in found
-    assert "accepted for this pull request by the label 'perfbudget: accept'" in next(v.reason for v in comparison.verdicts if v.subject == B)
+    assert "accepted (for this pull request by the label 'perfbudget: accept')" in next(v.reason for v in comparison.verdicts if v.subject == B)
 
 
 def test_a_wildcard_metric_accepts_every_metric_of_the_subject() -> None:
@@ -87,3 +88,23 @@ def test_a_broken_entry_names_file_line_and_key(entry: str, message: str) -> Non
     with pytest.raises(BudgetError) as raised:
         parse_budgets(f"accept:\n  - {entry}\n", "pb.yaml")
     assert message in str(raised.value) and str(raised.value).startswith("pb.yaml:2: ")
+
+
+def test_a_renewed_entry_or_the_label_still_accepts_beside_an_expired_one() -> None:
+    renewed = ACCEPT + '  - {match: "tests/*", metric: queries, reason: renewed for the next release}\n'
+    comparison = _compare(renewed, today=datetime.date(2027, 4, 1))
+    assert statuses(comparison)[A] == "accepted" and "renewed for the next release" in next(v.reason for v in comparison.verdicts if v.subject == A)
+    labelled = _compare(ACCEPT, label="perfbudget: accept", today=datetime.date(2027, 4, 1))
+    assert statuses(labelled)[A] == "accepted"
+
+
+def test_a_change_entry_cannot_accept_a_budget_it_has_no_baseline_for() -> None:
+    """Over-budget verdicts carry no baseline: 'change: 1' must not accept 30 queries against a budget of 20."""
+    comparison = _compare('defaults:\n  tests: {queries: 21}\naccept:\n  - {match: "tests/*", metric: queries, change: 10, reason: r}\n')
+    found = {(v.subject, v.status.value) for v in comparison.verdicts if v.metric == "queries"}
+    assert (A, "over_budget") in found and (A, "accepted") in found  # the regression (+4 <= 10) is accepted, the budget not
+
+
+def test_an_expiry_given_as_a_moment_counts_by_its_day() -> None:
+    comparison = _compare(ACCEPT.replace("expires: 2027-03-31", "expires: 2027-03-31 10:00:00"), today=datetime.date(2027, 3, 31))
+    assert statuses(comparison)[A] == "regressed"

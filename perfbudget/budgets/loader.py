@@ -296,6 +296,8 @@ def _waivers(reader: _Reader, node: yaml.Node) -> list[Waiver]:
         if "expires" in keys:
             value = reader.scalar(keys["expires"], f"{path}.expires")
             try:
+                if isinstance(value, datetime.datetime):  # "2027-03-31 10:00" is read as a moment: its day counts
+                    value = value.date()
                 expires = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
             except ValueError as exc:
                 raise reader.fail(keys["expires"], f"{path}.expires: expected a date such as 2027-01-31, got {value!r}") from exc

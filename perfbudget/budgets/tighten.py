@@ -24,7 +24,7 @@ from perfbudget.budgets.units import parse_quantity, write_quantity
 from perfbudget.run.metrics import METRICS
 from perfbudget.run.model import Run
 
-JUDGED_OUTCOMES = ("passed", "failed")  # skipped and xfailed tests say nothing of what a limit must allow
+JUDGED_OUTCOMES = ("passed",)  # a failed test may have stopped early; skipped and xfailed ones say nothing
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Tightening:
     metric: str
     limit: Limit  # the current limit, with where its value is written
     observed: float  # the most a subject it decides used
-    subjects: int  # how many subjects it decides
+    subjects: int  # how many tests and URLs it decides
     new: str  # the new value, as it will be written
 
     @property
@@ -53,24 +53,28 @@ def plan(budgets: Budgets, text: str, runs: list[Run], headroom: float, time_hea
     for room in (headroom, time_headroom):
         if room < 0 or not math.isfinite(room):
             raise BudgetError(f"head-room must be 0 or more, got {room!r}")
-    seen: dict[int, tuple[str, Limit, float, int]] = {}
+    seen: dict[int, tuple[str, Limit, float, set[str]]] = {}
     for run in runs:
         for test in run.tests:
             if test.outcome in JUDGED_OUTCOMES:
-                _observe(seen, budgets.limits_for_test(test, marker=False), test.metrics)
+                _observe(seen, _file_limits(budgets.limits_for_test(test), budgets.limits_for_test(test, marker=False)), test.metrics, test.node_id)
         for url in run.urls:
-            _observe(seen, budgets.limits_for_url(url), url.metrics)
+            _observe(seen, budgets.limits_for_url(url), url.metrics, url.key)
     lines = text.splitlines()
+    spans = [limit.span for limit in _all_limits(budgets)]
     found = []
     for metric, limit, observed, subjects in seen.values():
-        if limit.span is None or limit.span[0] >= len(lines):
-            continue
+        if limit.span is None or limit.span[0] >= len(lines) or spans.count(limit.span) > 1:
+            continue  # a value written once for several limits (a YAML alias) is left as it is
         line, start, end = limit.span
+        written = lines[line][start:end]
+        if written[:1] in ("&", "*"):
+            continue  # an anchored value: others share it
         kind = METRICS[metric].kind
         room = headroom if kind == "count" else time_headroom
-        new = write_quantity(observed * (1 + room), kind, lines[line][start:end].strip("'\""))
+        new = write_quantity(observed * (1 + room), kind, written.strip("'\""))
         if parse_quantity(_number_or_text(new), kind) < limit.value:
-            found.append(Tightening(metric, limit, observed, subjects, new))
+            found.append(Tightening(metric, limit, observed, len(subjects), new))
     return sorted(found, key=lambda t: t.limit.span or (0, 0, 0))
 
 
@@ -89,12 +93,23 @@ def diff(text: str, new_text: str, name: str) -> str:
     return "".join(difflib.unified_diff(text.splitlines(keepends=True), new_text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))
 
 
-def _observe(seen: dict[int, tuple[str, Limit, float, int]], limits: dict[str, Limit], metrics: dict[str, float]) -> None:
+def _observe(seen: dict[int, tuple[str, Limit, float, set[str]]], limits: dict[str, Limit], metrics: dict[str, float], subject: str) -> None:
     for metric, limit in limits.items():
         if metric not in metrics:
             continue
-        _, _, most, count = seen.get(id(limit), (metric, limit, 0.0, 0))
-        seen[id(limit)] = (metric, limit, max(most, metrics[metric]), count + 1)
+        _, _, most, subjects = seen.get(id(limit), (metric, limit, 0.0, set()))
+        subjects.add(subject)
+        seen[id(limit)] = (metric, limit, max(most, metrics[metric]), subjects)
+
+
+def _file_limits(effective: dict[str, Limit], from_file: dict[str, Limit]) -> dict[str, Limit]:
+    """The limits the file decides for a test: a perf_budget marker's own limit takes the metric out of the file's hands."""
+    return {metric: limit for metric, limit in from_file.items() if effective.get(metric) is limit}
+
+
+def _all_limits(budgets: Budgets) -> list[Limit]:
+    rules = [*budgets.test_rules, *budgets.url_rules]
+    return [*budgets.test_defaults.values(), *budgets.url_defaults.values(), *(limit for rule in rules for limit in rule.limits.values())]
 
 
 def _number_or_text(text: str) -> object:

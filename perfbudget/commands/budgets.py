@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         runs.extend(loaded.baseline.runs if loaded.baseline else [])
     if not runs:
         raise BudgetError("no readable results to tighten from")
-    changes = plan(budgets, text, runs, _percent(args.headroom), _percent(args.time_headroom))
+    changes = plan(budgets, text, runs, _percent(args.headroom, "--headroom"), _percent(args.time_headroom, "--time-headroom"))
     if not changes:
         print(f"perfbudget budgets: every limit in {path} is within its head-room of what the suite uses; nothing to tighten")
         return 0
@@ -59,13 +59,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _percent(text: str) -> float:
+def _percent(text: str, option: str) -> float:
     from perfbudget.budgets import BudgetError
 
     try:
         value = float(text.strip().rstrip("%")) / 100
     except ValueError:
-        raise BudgetError(f"--headroom: expected a percentage such as 10%, got {text!r}") from None
+        raise BudgetError(f"{option}: expected a percentage such as 10%, got {text!r}") from None
     if value < 0:
-        raise BudgetError(f"--headroom: expected 0% or more, got {text!r}")
+        raise BudgetError(f"{option}: expected 0% or more, got {text!r}")
     return value

@@ -94,7 +94,7 @@ def query_causes(run: Run, baseline: Run | None, subjects: Iterable[tuple[str, s
 
 
 def _pair_rewrites(causes: list[Cause]) -> list[Cause]:
-    """A statement that left a call site and another on the same table that arrived there, in the same subjects:
+    """A statement that left a call site and another on the same table that arrived there, as often, in the same subjects:
     one query rewritten (a dropped ``select_related`` loses its JOIN), not one gone and one new.
     """
     removed = {(c.group.database, c.group.location, c.table, tuple(c.subjects)): c for c in causes if c.change == "removed"}
@@ -105,6 +105,8 @@ def _pair_rewrites(causes: list[Cause]) -> list[Cause]:
         gone = removed.get((cause.group.database, cause.group.location, cause.table, tuple(cause.subjects)))
         if gone is None or id(gone) in paired:
             continue
+        if any(gone.subjects[subject][0] != after for subject, (_, after) in cause.subjects.items()):
+            continue  # 1 JOIN became 50 SELECTs: a new query (an N+1), not the same one rewritten
         paired.add(id(gone))
         cause.change, cause.replaced = "rewritten", gone.group
         cause.subjects = {subject: (gone.subjects[subject][0], after) for subject, (_, after) in cause.subjects.items()}

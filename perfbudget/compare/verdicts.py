@@ -53,6 +53,8 @@ class Verdict:
     file: str | None = None  # where to annotate: the test's file and line
     line: int | None = None
     judged: bool = True  # False for a skipped or xfailed test, or an ignored subject: OK, but not compared
+    accepted_because: str = ""  # ACCEPTED: the entry's or the label's words, as the reports show them
+    expired_entry: str = ""  # still failing although an accept entry covered it until it expired: which
 
     @property
     def delta(self) -> float | None:

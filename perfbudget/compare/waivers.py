@@ -26,22 +26,33 @@ def apply_waivers(verdicts: list[Verdict], waivers: list[Waiver], today: datetim
     for verdict in verdicts:
         if verdict.status not in FAILING or verdict.metric is None:
             continue
-        waiver = next((w for w in waivers if w.covers(verdict.subject, verdict.metric) and _within(w, verdict)), None)
+        covering = [w for w in waivers if w.covers(verdict.subject, verdict.metric) and _within(w, verdict)]
+        used.update(id(w) for w in covering)
+        waiver = next((w for w in covering if not _expired(w, today)), None)
         if waiver is not None:
-            used.add(id(waiver))
-            if waiver.expires is not None and waiver.expires < today:
-                verdict.reason += f"; the accept entry at {waiver.where} expired on {waiver.expires.isoformat()} ({waiver.reason})"
-                continue
-            verdict.status = Status.ACCEPTED
-            verdict.reason += f"; accepted ({_words(waiver)})"
+            _accept(verdict, _words(waiver))
         elif accepted_by and verdict.status is Status.REGRESSED:
-            verdict.status = Status.ACCEPTED
-            verdict.reason += f"; accepted for this pull request by the label {accepted_by!r}"
+            _accept(verdict, f"for this pull request by the label {accepted_by!r}")
+        elif covering:  # only expired entries covered it: it fails, and says which entry to renew or fix
+            gone = covering[0]
+            verdict.expired_entry = f"the accept entry at {gone.where} expired on {gone.expires.isoformat() if gone.expires else '?'} ({gone.reason})"
+            verdict.reason += f"; {verdict.expired_entry}"
     return [
         f"the accept entry at {w.where} ({w.match} {w.metric}) expired on {w.expires.isoformat()}: remove it"
         for w in waivers
-        if w.expires is not None and w.expires < today and id(w) not in used
+        if w.expires is not None and _expired(w, today) and id(w) not in used
     ]
+
+
+def _accept(verdict: Verdict, because: str) -> None:
+    verdict.status = Status.ACCEPTED
+    verdict.accepted_because = because
+    verdict.reason += f"; accepted ({because})"
+
+
+def _expired(waiver: Waiver, today: datetime.date) -> bool:
+    """From its ``expires`` date on, an entry accepts nothing (the day itself included)."""
+    return waiver.expires is not None and waiver.expires <= today
 
 
 def _within(waiver: Waiver, verdict: Verdict) -> bool:
@@ -49,12 +60,12 @@ def _within(waiver: Waiver, verdict: Verdict) -> bool:
     value = verdict.value if verdict.value is not None else 0.0
     if waiver.limit is not None and value > waiver.limit:
         return False
-    if waiver.change is not None and verdict.baseline is not None and value - verdict.baseline > waiver.change:
-        return False
+    if waiver.change is not None and (verdict.baseline is None or value - verdict.baseline > waiver.change):
+        return False  # a change can only be measured against a baseline (over-budget verdicts carry none)
     return True
 
 
 def _words(waiver: Waiver) -> str:
     extra = [f"issue {waiver.issue}"] if waiver.issue else []
-    extra += [f"until {waiver.expires.isoformat()}"] if waiver.expires else []
+    extra += [f"expires {waiver.expires.isoformat()}"] if waiver.expires else []
     return "; ".join([waiver.reason, f"{waiver.where}", *extra])

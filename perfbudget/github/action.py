@@ -88,7 +88,8 @@ def judge(
         print(line)
     verdict = verdict_of(comparison)
     if context.pr_number is not None:
-        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, key, verdict)
+        label = accept_label if accept_label and accept_label in context.pr_labels else ""
+        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, key, verdict, label)
         write_pr_context(build_dir, pr)
     outputs = {
         "verdict": verdict,

@@ -225,6 +225,7 @@ class PrContext:
     workflow: str
     key: str  # the leg's or project's key: which marker and section the comment goes to
     verdict: str  # "fail" | "changed" | "ok" | "error" (the run could not be judged)
+    accepted_by: str = ""  # the accept label the PR carried: the merge job and the fork stage judge alike
 
 
 def write_pr_context(directory: Path, context: PrContext) -> Path:
@@ -253,7 +254,7 @@ def read_pr_context(directory: Path) -> PrContext:
     strings = {}
     if "key" not in data and "job" in data:  # pr.json of perfbudget 0.1 named the job
         data["key"] = data["job"]
-    for key in ("repository", "workflow", "key", "verdict"):
+    for key in ("repository", "workflow", "key", "verdict", "accepted_by"):
         value = data.get(key, "")
         if not isinstance(value, str):
             raise ArtifactError(f"{path}: key {key!r} must be a string, got {value!r}")

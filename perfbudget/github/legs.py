@@ -165,6 +165,7 @@ def judge_leg(leg: Leg) -> Comparison:
             budget_file=None,
             baseline=str(baseline) if baseline else None,
             no_baseline_note=NO_TARGET_BASELINE,
+            accepted_by=leg.pr.accepted_by if leg.pr is not None else "",
         )
     except PerfBudgetError as exc:
         raise ArtifactError(f"{exc}; nothing is posted (the artifact's report.md is never posted)") from exc

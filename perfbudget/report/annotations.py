@@ -76,13 +76,21 @@ def _call_sites(comparison: Comparison, limit: int, root: Path | None, prefix: s
     lines = []
     for cause in query_causes(comparison.run, comparison.baseline, changed):
         path, _, line = (cause.group.location or "").rpartition(":")
-        if not cause.grew or not path or not line.isdigit() or not (root / path).is_file():
+        if not cause.grew or not path or not line.isdigit() or not _in_project(root, path):
             continue  # a call site outside the project (a library) has no line in the diff
         if len(lines) >= limit:
             break
         properties = [f"file={command_property(_join(prefix, path))}", f"line={line}", f"title={command_property('perfbudget: query changed here')}"]
         lines.append(f"::warning {','.join(properties)}::{command_data(cause_line(cause).replace('**', ''))}")
     return lines, len(lines)
+
+
+def _in_project(root: Path, path: str) -> bool:
+    """A relative path to a file under ``root`` (call sites outside the rootdir are recorded absolute)."""
+    if Path(path).is_absolute():
+        return False
+    file = (root / path).resolve()
+    return file.is_file() and file.is_relative_to(root.resolve())
 
 
 def _join(prefix: str, path: str) -> str:

@@ -235,7 +235,8 @@ def _sections(comparison: Comparison) -> list[_Section]:
                 "rows",
             )
         )
-    groups = _n_plus_one_groups(comparison, only_new=comparison.baseline is not None)
+    explained = {subject for cause in causes for subject in cause.subjects}
+    groups = _n_plus_one_groups(comparison, explained=explained)
     if groups:
         rows = (_n_plus_one_row(kind, subject, group) for kind, subject, group in groups)
         sections.append(_Section(["#### N+1 queries", ""], rows, len(groups), "N+1 groups", max_rows=MAX_N_PLUS_ONE))
@@ -265,7 +266,7 @@ def _sections(comparison: Comparison) -> list[_Section]:
     if accepted:
         sections.append(
             _collapsed(
-                f"{_ICON[Status.ACCEPTED]} {len(accepted):,} accepted (not failing)",
+                f"{_ICON[Status.ACCEPTED]} {len(accepted):,} with accepted changes (not failing)",
                 ["| Test or URL | Change | Why accepted |", "|---|---|---|"],
                 (_accepted_row(verdicts) for verdicts in accepted.values()),
                 len(accepted),
@@ -391,9 +392,8 @@ def _subject_row(verdicts: list[Verdict]) -> str:
         limit = f"allowed {format_value(metric, head.limit)}"
     if is_time(metric) and "confirmed by" in head.reason:
         limit += f" · {md_text(_evidence(head), width=120)}"
-    expired = next((clause for clause in head.reason.split("; ") if clause.startswith("the accept entry at ")), "")
-    if expired:  # an accepted change whose entry ran out: say which, so it is renewed or fixed
-        limit += f" · {md_text(expired, width=200)}"
+    if head.expired_entry:  # an accepted change whose entry ran out: say which, so it is renewed or fixed
+        limit += f" · {md_text(head.expired_entry, width=200)}"
     return f"| {_ICON[head.status]} | {_subject_cell(head)} | {moved} | {limit} |"
 
 
@@ -422,13 +422,15 @@ def _tighten_section(tighten: str) -> _Section:
 def _accepted_row(verdicts: list[Verdict]) -> str:
     """An accepted change and the reason the project gave (the entry's words, its place, its issue and expiry)."""
     head = verdicts[0]
-    why = head.reason.rsplit("; accepted", 1)[-1].strip(" ()")
-    return f"| {_subject_cell(head)} | {_headline_change(verdicts)} | {md_text(why, width=300)} |"
+    return f"| {_subject_cell(head)} | {_headline_change(verdicts)} | {md_text(head.accepted_because, width=300)} |"
 
 
 def _evidence(verdict: Verdict) -> str:
-    """What confirmed a time, or failed to: the last clause of its reason (``compare/timing.py`` words it)."""
-    return verdict.reason.rsplit("; ", 1)[-1]
+    """What confirmed a time, or failed to: the last clause ``compare/timing.py`` put in its reason (before any accept clause)."""
+    reason = verdict.reason
+    for added in (f"; accepted ({verdict.accepted_because})", f"; {verdict.expired_entry}"):
+        reason = reason.removesuffix(added) if added not in ("; accepted ()", "; ") else reason
+    return reason.rsplit("; ", 1)[-1]
 
 
 def _unconfirmed_row(verdict: Verdict) -> str:
@@ -436,12 +438,13 @@ def _unconfirmed_row(verdict: Verdict) -> str:
     return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {md_text(_evidence(verdict), width=200)} |"
 
 
-def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False, only_new: bool = False) -> list[tuple[str, str, SqlGroup]]:
+def _n_plus_one_groups(
+    comparison: Comparison, in_tests: bool = False, explained: set[tuple[str, str]] | None = None
+) -> list[tuple[str, str, SqlGroup]]:
     """(kind, subject, group) for the N+1 groups of the subjects that broke or are new: the likely cause.
 
-    ``only_new``: with a baseline, the subjects that broke have their causes
-    diffed ("What changed"); only new subjects, with nothing to diff against,
-    list their N+1 groups here.
+    ``explained``: the subjects "What changed" already names a cause for;
+    their groups are not listed again here.
 
     Each group (SQL and call site) is listed once, under the first subject that
     has it; every call site of a shape is its own group. ``in_tests``: those
@@ -449,8 +452,8 @@ def _n_plus_one_groups(comparison: Comparison, in_tests: bool = False, only_new:
     Only the list is built here; the rows that fit are formatted by the section.
     """
     statuses = comparison.subject_statuses()
-    wanted = [] if only_new else [key for key, status in statuses.items() if status in FAILING]
-    wanted += [key for key, status in statuses.items() if status is Status.NEW]
+    wanted = [key for key, status in statuses.items() if status in FAILING or status is Status.NEW]
+    wanted = [key for key in wanted if key not in (explained or set())]
     tests = {test.node_id: test for test in comparison.run.tests}
     urls = {url.key: url for url in comparison.run.urls}
     found, shown = [], set()

@@ -33,7 +33,7 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
         lines.append("perfbudget: what changed:")
         lines.extend(f"  {cause_line(cause).replace('**', '')}" for cause in causes[:MAX_CAUSES])
         if len(causes) > MAX_CAUSES:
-            lines.append(f"  ... and {len(causes) - MAX_CAUSES} more (the reports have all)")
+            lines.append(f"  ... and {len(causes) - MAX_CAUSES} more (the HTML report's panels have each test's queries)")
     for (kind, subject), group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject)):
         verdicts = sorted(group, key=lambda v: (v.status.severity, v.metric or ""))
         lines.append(f"  {'URL ' if kind == 'url' else ''}{subject}{_where(verdicts[0])}")
