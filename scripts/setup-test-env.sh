@@ -11,10 +11,14 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ ${#missing[@]} -gt 0 ]; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+    as_root=()
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        as_root=(sudo -n)  # CI runners: passwordless sudo
+    fi
+    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ ${#as_root[@]} -gt 0 ]; }; then
+        ("${as_root[@]}" apt-get update -qq && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
             || echo "setup-test-env: could not install ${missing[*]}; their tests will skip" >&2
     else
-        echo "setup-test-env: ${missing[*]} not installed (needs root and apt-get); their tests will skip" >&2
+        echo "setup-test-env: ${missing[*]} not installed (needs root or sudo, and apt-get); their tests will skip" >&2
     fi
 fi

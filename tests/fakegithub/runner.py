@@ -127,6 +127,7 @@ class Runner:
 
     def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTEST_", "PERFBUDGET_", "INPUT_"))}
+        env["PYTEST_ADDOPTS"] = "-p no:randomly -p no:socket -p no:recording"  # installed here for other tests, not on a runner
         env.update(self.env)
         env["GITHUB_STEP_SUMMARY"] = str(self.summary)
         return env
