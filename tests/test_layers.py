@@ -24,6 +24,7 @@ RANKS = {
     "report": 4,
     "github": 5,
     "plugin": 6,
+    "django": 6,  # Django's test runner: the plugin's counterpart for manage.py test
     "commands": 6,
     "cli": 7,
     "__main__": 8,

@@ -1,0 +1,123 @@
+"""``manage.py test`` with ``perfbudget.django.PerfBudgetRunner``: the same facts and results file as ``pytest --perf-budget``.
+
+A new project (``django-admin startproject``) with an app whose tests query
+the database and request a page; the runner's records are compared with the
+pytest plugin's for the same tests, node id by node id.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfbudget.run.store import load_run
+
+pytest.importorskip("django", reason="the runner is Django's")
+
+TESTS = """from django.contrib.auth.models import Group, User
+from django.test import TestCase
+
+
+class ShopTests(TestCase):
+    def test_users_are_listed(self):
+        User.objects.create(username="ada")
+        self.assertEqual(list(User.objects.values_list("username", flat=True)), ["ada"])
+
+    def test_groups_one_by_one(self):
+        for name in ("a", "b", "c"):
+            Group.objects.create(name=name)
+        self.assertEqual([Group.objects.get(name=n).name for n in ("a", "b", "c")], ["a", "b", "c"])
+
+    def test_admin_login_page(self):
+        self.assertEqual(self.client.get("/admin/login/").status_code, 200)
+"""
+RUNNER = ["--testrunner", "perfbudget.django.PerfBudgetRunner"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    assert subprocess.run([sys.executable, "-m", "django", "startproject", "mysite", str(root)], capture_output=True).returncode == 0
+    assert subprocess.run([sys.executable, "manage.py", "startapp", "shop"], cwd=root, capture_output=True).returncode == 0
+    (root / "shop" / "tests.py").write_text(TESTS)
+    return root
+
+
+def _manage(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {key: value for key, value in os.environ.items() if key != "PERFBUDGET"}
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "manage.py", "test", *args], cwd=project, capture_output=True, text=True, timeout=300, env=environ)
+
+
+def _counts(path: Path) -> dict[str, tuple[str, float, float]]:
+    return {t.node_id: (t.outcome, t.metrics.get("queries", -1), t.metrics.get("requests", -1)) for t in load_run(path).tests}
+
+
+def test_the_runner_records_what_the_pytest_plugin_records(project: Path) -> None:
+    pytest.importorskip("pytest_django", reason="the comparison runs the same tests under pytest-django")
+    done = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "runner.ndjson.gz")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "3 tests recorded: 3 passed; 1 URLs" in done.stderr and "perfbudget: results written to runner.ndjson.gz" in done.stderr
+    plugin = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--perf-budget", "--perf-output=plugin.ndjson.gz",
+         "--ds=mysite.settings", "-o", "python_files=tests.py"],
+        cwd=project, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert plugin.returncode == 0, plugin.stdout[-3000:]
+    runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
+    assert runner == pytest_run  # same node ids, outcomes, query and request counts
+    assert runner["shop/tests.py::ShopTests::test_groups_one_by_one"][1] == pytest_run["shop/tests.py::ShopTests::test_groups_one_by_one"][1] >= 6
+    urls = load_run(project / "runner.ndjson.gz").urls
+    assert [u.key for u in urls] == ["GET /admin/login/"]
+
+
+def test_perfbudget_env_switches_it_on_and_without_it_the_runner_is_djangos(project: Path) -> None:
+    plain = _manage(project, *RUNNER)
+    assert plain.returncode == 0 and "tests recorded" not in plain.stderr
+    assert not (project / ".perfbudget").exists()
+    switched = _manage(project, *RUNNER, env={"PERFBUDGET": "1"})
+    assert switched.returncode == 0 and "3 tests recorded" in switched.stderr
+    assert (project / ".perfbudget" / "results.ndjson.gz").is_file()
+
+
+def test_budgets_fail_the_run_unless_report_only(project: Path) -> None:
+    (project / "perfbudget.yaml").write_text("tests:\n  - match: 'shop/tests.py::ShopTests::test_groups_one_by_one'\n    queries: 2\n")
+    failing = _manage(project, *RUNNER, "--perf-budget")
+    assert failing.returncode != 0
+    assert "OVER BUDGET queries" in failing.stderr and "shop/tests.py::ShopTests::test_groups_one_by_one" in failing.stderr
+    reported = _manage(project, *RUNNER, "--perf-budget", "--perf-budget-report-only")
+    assert reported.returncode == 0 and "OVER BUDGET queries" in reported.stderr
+
+
+def test_a_broken_budget_file_is_one_line_naming_file_and_line(project: Path) -> None:
+    (project / "perfbudget.yaml").write_text("tests:\n  - match: x\n    quries: 2\n")
+    done = _manage(project, *RUNNER, "--perf-budget")
+    assert done.returncode != 0 and "perfbudget.yaml:3" in done.stderr and "quries" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_parallel_records_nothing_rather_than_false_zeros_and_says_so(project: Path) -> None:
+    """Django runs one test class per worker process: a second class makes --parallel 2 real."""
+    (project / "shop" / "tests.py").write_text(TESTS + TESTS.split("\n\n\n", 1)[1].replace("class ShopTests", "class MoreShopTests"))
+    done = _manage(project, *RUNNER, "--perf-budget", "--parallel", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "--parallel runs tests in worker processes, which perfbudget does not record yet: nothing is recorded" in done.stderr
+    assert not (project / ".perfbudget").exists()
+    serial = _manage(project, *RUNNER, "--perf-budget", "--parallel", "1")
+    assert "6 tests recorded: 6 passed" in serial.stderr
+
+
+def test_the_actions_variables_set_output_baseline_and_report_only(project: Path) -> None:
+    """The action runs any test command with PERFBUDGET_* set: manage.py test writes where it reads."""
+    (project / "perfbudget.yaml").write_text("defaults:\n  tests:\n    queries: 1\n")
+    first = _manage(project, *RUNNER, env={"PERFBUDGET": "1", "PERFBUDGET_OUTPUT": "build/base.ndjson.gz", "PERFBUDGET_REPORT_ONLY": "1"})
+    assert first.returncode == 0 and (project / "build" / "base.ndjson.gz").is_file(), first.stderr[-2000:]
+    env = {"PERFBUDGET": "1", "PERFBUDGET_OUTPUT": "build/head.ndjson.gz", "PERFBUDGET_BASELINE": "build/base.ndjson.gz"}
+    second = _manage(project, *RUNNER, env=env)
+    assert second.returncode != 0 and "-- not compared" not in second.stderr  # compared with the baseline; over budget fails
+    assert "perfbudget: compared with" in second.stderr
