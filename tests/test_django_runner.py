@@ -101,15 +101,17 @@ def test_a_broken_budget_file_is_one_line_naming_file_and_line(project: Path) ->
     assert "Traceback" not in done.stderr
 
 
-def test_parallel_records_nothing_rather_than_false_zeros_and_says_so(project: Path) -> None:
-    """Django runs one test class per worker process: a second class makes --parallel 2 real."""
+def test_parallel_workers_record_the_same_counts_as_a_serial_run(project: Path) -> None:
+    """Django runs one test class per worker process: with two classes, --parallel 2 really runs in two."""
     (project / "shop" / "tests.py").write_text(TESTS + TESTS.split("\n\n\n", 1)[1].replace("class ShopTests", "class MoreShopTests"))
-    done = _manage(project, *RUNNER, "--perf-budget", "--parallel", "2")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "--parallel runs tests in worker processes, which perfbudget does not record yet: nothing is recorded" in done.stderr
-    assert not (project / ".perfbudget").exists()
-    serial = _manage(project, *RUNNER, "--perf-budget", "--parallel", "1")
-    assert "6 tests recorded: 6 passed" in serial.stderr
+    serial = _manage(project, *RUNNER, "--perf-budget", "--parallel", "1", "--perf-output", "serial.ndjson.gz")
+    parallel = _manage(project, *RUNNER, "--perf-budget", "--parallel", "2", "--perf-output", "parallel.ndjson.gz")
+    assert serial.returncode == 0 and parallel.returncode == 0, parallel.stderr[-3000:]
+    assert "6 tests recorded: 6 passed; 1 URLs" in parallel.stderr
+    counts = _counts(project / "parallel.ndjson.gz")
+    assert counts == _counts(project / "serial.ndjson.gz") and len(counts) == 6
+    assert load_run(project / "parallel.ndjson.gz").urls[0].hits == 2
+    assert not list(project.glob(".parallel.ndjson.gz.workers-*"))  # the workers' streams are merged and removed
 
 
 def test_the_actions_variables_set_output_baseline_and_report_only(project: Path) -> None:

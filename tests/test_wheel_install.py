@@ -64,3 +64,18 @@ def test_a_new_django_project_with_pytest_django(venv: Path, tmp_path: Path) -> 
     done = _run(python, *args, "-o", "python_files=tests.py test_*.py", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 tests recorded: 2 passed; 1 URLs" in done.stdout and "GET /admin/login/" in done.stdout
+
+
+def test_a_new_django_project_with_manage_py_test(venv: Path, tmp_path: Path) -> None:
+    python = venv / "bin" / "python"
+    assert _run(python, "-m", "django", "startproject", "mysite", tmp_path).returncode == 0
+    assert _run(python, "manage.py", "startapp", "shop", cwd=tmp_path).returncode == 0
+    (tmp_path / "shop" / "tests.py").write_text(
+        "from django.contrib.auth.models import User\nfrom django.test import TestCase\n\n\n"
+        "class ShopTests(TestCase):\n    def test_users(self):\n        User.objects.create(username='ada')\n"
+        "        self.assertEqual(User.objects.count(), 1)\n"
+    )
+    done = _run(python, "manage.py", "test", "--testrunner", "perfbudget.django.PerfBudgetRunner", "--perf-budget", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 tests recorded: 1 passed; 0 URLs" in done.stderr
+    assert (tmp_path / ".perfbudget" / "results.ndjson.gz").is_file()

@@ -17,9 +17,9 @@ either runner compares with the other. The results file is the plugin's, so
 judged once at the end, and failing budgets or regressions fail the run
 unless ``--perf-budget-report-only``.
 
-Under ``--parallel`` (with more than one test class), Django runs tests in
-worker processes, which this runner does not record yet: it says so and
-records nothing, rather than write zeros for tests it did not see.
+Under ``--parallel``, Django runs test classes in worker processes: each
+worker records its tests to a stream of its own and the runner merges them
+into the one results file (``perfbudget/django/parallel.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from typing import Any
 
 from django.test.runner import DiscoverRunner
 
+from perfbudget.collect import metadata
+from perfbudget.django.parallel import STREAMS_VARIABLE, RecordingParallelTestSuite
 from perfbudget.django.session import RunnerSession
 
 DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
@@ -40,6 +42,8 @@ DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
 
 class PerfBudgetRunner(DiscoverRunner):
     """Django's ``DiscoverRunner`` that records each test under ``--perf-budget`` (or ``PERFBUDGET=1``)."""
+
+    parallel_test_suite = RecordingParallelTestSuite  # under --parallel the workers record (perfbudget/django/parallel.py)
 
     def __init__(
         self,
@@ -81,19 +85,29 @@ class PerfBudgetRunner(DiscoverRunner):
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
         if not self.perf_enabled:
             return super().run_suite(suite, **kwargs)
-        if getattr(suite, "processes", 1) > 1:  # a ParallelTestSuite: the tests run in worker processes
-            print("perfbudget: --parallel runs tests in worker processes, which perfbudget does not record yet: "
-                  "nothing is recorded (no false zeros); run with --parallel 1 to record them", file=sys.stderr)  # fmt: skip
-            return super().run_suite(suite, **kwargs)
-        self.perf_session = RunnerSession(Path.cwd(), self.perf_output, self.perf_baseline, self.perf_budget_file)
-        self.perf_session.start()
+        session = RunnerSession(Path.cwd(), self.perf_output, self.perf_baseline, self.perf_budget_file)
+        parallel = isinstance(suite, RecordingParallelTestSuite)
+        if parallel:  # the workers record; this process replays their results and merges their streams
+            streams = self.perf_output.parent / f".{self.perf_output.name}.workers-{os.getpid()}"
+            streams.mkdir(parents=True, exist_ok=True)
+            os.environ[STREAMS_VARIABLE] = str(streams.resolve())
+            if self.perf_budget_file:
+                os.environ["PERFBUDGET_BUDGET_FILE"] = self.perf_budget_file
+            session.run = metadata.new_run(Path.cwd(), workers=suite.processes)
+            session.open(self.perf_output)
+        else:
+            session.start()
+            self.perf_session = session  # get_resultclass records in this process
         interrupted = True
         try:
             result = super().run_suite(suite, **kwargs)
             interrupted = False
             return result
         finally:
-            self.perf_session.finish(interrupted)
+            if parallel:
+                session.merge(streams)
+            self.perf_session = session
+            session.finish(interrupted)
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failures = super().suite_result(suite, result, **kwargs)

@@ -8,6 +8,7 @@ warnings and never change a test's outcome.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,7 @@ from perfbudget.collect.network import NetworkCollector
 from perfbudget.collect.recording import CollectSettings, Recorder, Recording
 from perfbudget.run.aggregate import UrlRollup
 from perfbudget.run.model import TestRecord
-from perfbudget.run.store import ResultsWriter
+from perfbudget.run.store import ResultsError, ResultsWriter, iter_test_lines
 
 # Django's test modules: tests.py and tests/ packages as well as pytest's names.
 TEST_FILES = ("tests.py", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
@@ -39,6 +40,12 @@ class RunnerSession:
 
     def start(self) -> None:
         """Install the collectors and open the results file before the first test."""
+        self.install()
+        self.run = metadata.new_run(self.rootdir, workers=0)
+        self.open(self.output)
+
+    def install(self) -> None:
+        """The collectors, once per process (a --parallel worker keeps them for every test class it runs)."""
         self.recorder = Recorder()
         self.settings = CollectSettings(
             rootdir=self.rootdir,
@@ -53,9 +60,11 @@ class RunnerSession:
         django = summary.optional_collector("django")
         if django is not None:
             self._undo.append(django.install(self.recorder, self.settings))
-        self.run = metadata.new_run(self.rootdir, workers=0)
-        self.output.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = ResultsWriter(self.output, self.run)
+
+    def open(self, output: Path) -> None:
+        """Stream test records to ``output`` (the results file, or a --parallel worker's stream)."""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = ResultsWriter(output, getattr(self, "run", None) or metadata.new_run(self.rootdir, workers=0))
         self.rollup = UrlRollup()
 
     def start_test(self) -> None:
@@ -81,6 +90,18 @@ class RunnerSession:
             self.rollup.add(record)
         except Exception as exc:  # never a test's problem: say it and go on
             print(f"perfbudget: recording {node_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    def merge(self, streams: Path) -> None:
+        """Copy the --parallel workers' test lines into the results file, then drop their streams."""
+        for stream in sorted(streams.glob("*.ndjson")):
+            try:
+                for record, line in iter_test_lines(stream):
+                    self.writer.write_line(line)
+                    if record is not None:
+                        self.rollup.add(record)
+            except ResultsError as exc:
+                print(f"perfbudget: part of a worker's results was lost: {exc}", file=sys.stderr)
+        shutil.rmtree(streams, ignore_errors=True)
 
     def finish(self, interrupted: bool) -> None:
         """Remove the collectors, complete the results file, judge it and print the summary and the verdict."""
