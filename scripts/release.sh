@@ -14,7 +14,7 @@ if [ -z "$version" ]; then
     exit 2
 fi
 if [ "$version" != "--check-only" ]; then
-    declared=$(python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+    declared=$(python -c 'from perfbudget.run.toml import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
     if [ "$declared" != "$version" ]; then
         echo "pyproject.toml says $declared, not $version: bump it (and CHANGELOG.md) first" >&2
         exit 1
@@ -23,7 +23,7 @@ if [ "$version" != "--check-only" ]; then
 fi
 
 python -m pip install --quiet --disable-pip-version-check build twine
-rm -rf dist
+rm -rf build dist  # a stale build/lib would end up in the wheel
 python -m build --outdir dist .
 python -m twine check --strict dist/*
 

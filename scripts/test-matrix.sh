@@ -16,6 +16,9 @@ DJANGOS=(4.2 5.2 6.0)
 QUICK_TESTS=(tests/test_collect_django.py tests/test_collect_django_plugin.py tests/test_example_project.py
              tests/test_budgets_loader.py tests/test_compare_engine.py tests/test_plugin_core.py)
 mode="${1:-full}"
+case "$mode" in full | --quick | --plan) ;; *) echo "usage: scripts/test-matrix.sh [--quick | --plan]" >&2; exit 2 ;; esac
+downloads=$(mktemp -d)
+trap 'rm -rf "$downloads"' EXIT
 
 find_python() {  # the interpreter for version $1, or nothing
     local version="$1" candidate
@@ -25,13 +28,13 @@ find_python() {  # the interpreter for version $1, or nothing
             return
         fi
     done
-    if command -v uv >/dev/null 2>&1 && uv python install "$version" >/dev/null 2>&1; then
-        uv python find "$version" 2>/dev/null
+    if [ "$mode" != "--plan" ] && command -v uv >/dev/null 2>&1 && uv python install "$version" >/dev/null 2>&1; then
+        uv python find "$version" 2>/dev/null  # the plan changes nothing; a run may download an interpreter
     fi
 }
 
 django_installable() {  # can pip install Django $2.* on interpreter $1? (Django 6 needs Python 3.12)
-    "$1" -m pip download --quiet --no-deps --dest "$(mktemp -d)" "Django==$2.*" >/dev/null 2>&1
+    "$1" -m pip download --quiet --no-deps --dest "$downloads" "Django==$2.*" >/dev/null 2>&1
 }
 
 printf '%-8s %-8s %s\n' python django result
@@ -51,7 +54,10 @@ for version in "${PYTHONS[@]}"; do
             continue
         fi
         venv=$(mktemp -d)/venv
-        "$python" -m venv "$venv"
+        if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
+            printf '%-8s %-8s %s\n' "$version" "$django" "fail: cannot create a virtualenv with $python"
+            continue
+        fi
         if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]" "Django==$django.*" >"$venv.log" 2>&1; then
             printf '%-8s %-8s %s\n' "$version" "$django" "fail: install ($venv.log)"
             continue
@@ -59,10 +65,11 @@ for version in "${PYTHONS[@]}"; do
         tests=()
         if [ "$mode" = "--quick" ]; then tests=("${QUICK_TESTS[@]}"); fi
         log="${TMPDIR:-/tmp}/perfbudget-matrix-$version-$django.log"
-        "$venv/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}" >"$log" 2>&1
+        "$venv/bin/python" -m pytest -q -p no:cacheprovider ${tests[@]+"${tests[@]}"} >"$log" 2>&1
+        code=$?  # pytest's exit code decides: a crash or "no tests ran" is no pass
         summary=$(tail -1 "$log")
         status=pass
-        if [[ "$summary" == *failed* || "$summary" == *error* ]]; then status=fail; summary+=" (log: $log)"; fi
+        if [ "$code" != 0 ]; then status=fail; summary+=" (exit $code; log: $log)"; fi
         printf '%-8s %-8s %s: %s\n' "$version" "$django" "$status" "$summary"
         rm -rf "$(dirname "$venv")"
     done

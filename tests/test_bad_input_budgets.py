@@ -43,7 +43,7 @@ HUGE = [
     pytest.param(f"regression:\n  queries:\n    max_increase: {2**64}\n", 3, "regression.queries.max_increase", id="max_increase of 2**64"),
 ]
 DEEP = [
-    pytest.param("defaults:\n  tests:\n    queries: " + "[" * 100_000 + "]" * 100_000 + "\n", 3, "nested", id="100,000 nested lists"),
+    pytest.param("defaults:\n  tests:\n    queries: " + "[" * 100_000 + "]" * 100_000 + "\n", 3, "nest", id="100,000 nested lists"),
     pytest.param("tests: " + "{a: " * 100_000 + "}" * 100_000 + "\n", 1, "nested", id="100,000 nested mappings"),
     pytest.param("ignore:\n  " + "- " * 100_000 + "x\n", 2, "nested", id="100,000 nested block lists"),
 ]

@@ -49,7 +49,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _manage(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {key: value for key, value in os.environ.items() if key != "PERFBUDGET"}
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("PERFBUDGET")}  # the action's, say
     environ.update(env or {})
     return subprocess.run([sys.executable, "manage.py", "test", *args], cwd=project, capture_output=True, text=True, timeout=300, env=environ)
 
@@ -123,3 +123,22 @@ def test_the_actions_variables_set_output_baseline_and_report_only(project: Path
     second = _manage(project, *RUNNER, env=env)
     assert second.returncode != 0 and "-- not compared" not in second.stderr  # compared with the baseline; over budget fails
     assert "perfbudget: compared with" in second.stderr
+
+
+def test_without_recording_parallel_is_djangos_own(project: Path) -> None:
+    (project / "shop" / "tests.py").write_text(TESTS + TESTS.split("\n\n\n", 1)[1].replace("class ShopTests", "class MoreShopTests"))
+    done = _manage(project, *RUNNER, "--parallel", "2")
+    assert done.returncode == 0 and "Ran 6 tests" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and not (project / ".perfbudget").exists()
+
+
+def test_doctests_keep_their_own_ids_and_a_directory_as_output_is_one_line(project: Path) -> None:
+    (project / "shop" / "utils.py").write_text('def double(x):\n    """\n    >>> double(2)\n    4\n    """\n    return 2 * x\n')
+    (project / "shop" / "tests.py").write_text(TESTS + "\n\ndef load_tests(loader, tests, ignore):\n    import doctest\n    from shop import utils\n    tests.addTests(doctest.DocTestSuite(utils))\n    return tests\n")
+    done = _manage(project, *RUNNER, "--perf-budget")
+    assert done.returncode == 0, done.stderr[-2000:]
+    ids = {t.node_id for t in load_run(project / ".perfbudget" / "results.ndjson.gz").tests}
+    assert "shop.utils.double" in ids and len(ids) == 4  # one id per test; none named after doctest.py
+    (project / "out").mkdir()
+    failed = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "out")
+    assert failed.returncode != 0 and "--perf-output out is a directory" in failed.stderr and "Traceback" not in failed.stderr

@@ -1,15 +1,17 @@
 """The built wheel, installed into a fresh virtualenv, records a plain pytest project and a new Django project.
 
 The wheel is built from this checkout (``pip wheel``: the build backend comes
-from the package registry, as on CI); the virtualenv sees this Python's
-site-packages for pytest and Django, and its own perfbudget shadows the
-editable one, which the first test checks.
+from the package registry, as on CI); the virtualenv sees the running
+environment's site-packages for pytest and Django (as path entries, so this
+checkout's editable install is not), and imports the wheel's perfbudget,
+which the first test checks.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = dist.glob("perfbudget-*.whl")
     path = tmp_path_factory.mktemp("venv") / "venv"
-    assert _run(sys.executable, "-m", "venv", "--system-site-packages", path).returncode == 0
+    assert _run(sys.executable, "-m", "venv", path).returncode == 0
+    # The test tools (pytest, Django) from the environment running this test, as plain path entries: their
+    # .pth files (this checkout's editable perfbudget) are not read, so the venv's perfbudget is the wheel's.
+    purelib = _run(path / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    tools = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(purelib) / "_test_tools.pth").write_text("\n".join(sorted(tools)) + "\n")
     installed = _run(path / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel)
     assert installed.returncode == 0, installed.stderr[-3000:]
     return path

@@ -18,6 +18,8 @@ from typing import Any
 
 from django.test.runner import ParallelTestSuite, RemoteTestResult, RemoteTestRunner
 
+from perfbudget.collect import metadata
+from perfbudget.django.results import recording_result
 from perfbudget.django.session import RunnerSession
 
 STREAMS_VARIABLE = "PERFBUDGET_WORKER_STREAMS"
@@ -29,6 +31,7 @@ def _worker_session() -> RunnerSession:
     if _session is None:
         _session = RunnerSession(Path.cwd(), Path(os.devnull), None, os.environ.get("PERFBUDGET_BUDGET_FILE") or None)
         _session.install()
+        _session.run = metadata.new_run(Path.cwd(), workers=0)  # once per worker: git and the environment probe cost
     return _session
 
 
@@ -36,8 +39,8 @@ class RecordingRemoteTestRunner(RemoteTestRunner):
     """Runs one test class in a worker, each test recorded to this class's own stream."""
 
     def run(self, test: Any) -> Any:
-        from perfbudget.django.runner import recording_result
-
+        if STREAMS_VARIABLE not in os.environ:  # not a recording run: Django's runner, unchanged
+            return super().run(test)
         session = _worker_session()
         session.open(Path(os.environ[STREAMS_VARIABLE]) / f"{uuid.uuid4().hex}.ndjson")
         self.resultclass = recording_result(RemoteTestResult, session)

@@ -24,17 +24,19 @@ into the one results file (``perfbudget/django/parallel.py``).
 
 from __future__ import annotations
 
-import inspect
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from django.test.runner import DiscoverRunner
 
 from perfbudget.collect import metadata
 from perfbudget.django.parallel import STREAMS_VARIABLE, RecordingParallelTestSuite
+from perfbudget.django.results import recording_result
 from perfbudget.django.session import RunnerSession
 
 DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
@@ -43,7 +45,6 @@ DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
 class PerfBudgetRunner(DiscoverRunner):
     """Django's ``DiscoverRunner`` that records each test under ``--perf-budget`` (or ``PERFBUDGET=1``)."""
 
-    parallel_test_suite = RecordingParallelTestSuite  # under --parallel the workers record (perfbudget/django/parallel.py)
 
     def __init__(
         self,
@@ -64,6 +65,8 @@ class PerfBudgetRunner(DiscoverRunner):
         self.perf_baseline = perf_baseline or env.get("PERFBUDGET_BASELINE") or None
         self.perf_budget_file = perf_budget_file or env.get("PERFBUDGET_BUDGET_FILE") or None
         self.perf_report_only = perf_budget_report_only or _on(env.get("PERFBUDGET_REPORT_ONLY"))
+        if self.perf_enabled:  # under --parallel the workers record (perfbudget/django/parallel.py)
+            self.parallel_test_suite = RecordingParallelTestSuite
         self.perf_session: RunnerSession | None = None
 
     @classmethod
@@ -85,11 +88,18 @@ class PerfBudgetRunner(DiscoverRunner):
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
         if not self.perf_enabled:
             return super().run_suite(suite, **kwargs)
+        if self.perf_output.is_dir():  # before any collector is installed: a usage mistake, said in one line
+            raise SystemExit(f"perfbudget: --perf-output {self.perf_output} is a directory; give a file such as {DEFAULT_OUTPUT}")
         session = RunnerSession(Path.cwd(), self.perf_output, self.perf_baseline, self.perf_budget_file)
         parallel = isinstance(suite, RecordingParallelTestSuite)
+        saved = {name: os.environ.get(name) for name in (STREAMS_VARIABLE, "PERFBUDGET_BUDGET_FILE")}
+        streams = None
         if parallel:  # the workers record; this process replays their results and merges their streams
-            streams = self.perf_output.parent / f".{self.perf_output.name}.workers-{os.getpid()}"
-            streams.mkdir(parents=True, exist_ok=True)
+            parent = self.perf_output.parent
+            parent.mkdir(parents=True, exist_ok=True)
+            for stale in parent.glob(f".{self.perf_output.name}.workers-*"):  # a killed run's leftovers
+                shutil.rmtree(stale, ignore_errors=True)
+            streams = Path(tempfile.mkdtemp(prefix=f".{self.perf_output.name}.workers-", dir=parent))
             os.environ[STREAMS_VARIABLE] = str(streams.resolve())
             if self.perf_budget_file:
                 os.environ["PERFBUDGET_BUDGET_FILE"] = self.perf_budget_file
@@ -98,16 +108,21 @@ class PerfBudgetRunner(DiscoverRunner):
         else:
             session.start()
             self.perf_session = session  # get_resultclass records in this process
-        interrupted = True
+        result = None
         try:
             result = super().run_suite(suite, **kwargs)
-            interrupted = False
             return result
         finally:
-            if parallel:
-                session.merge(streams)
+            for name, value in saved.items():  # nothing of this run leaks into a later one
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            # Stopped early by Ctrl-C (unittest's handler only asks the run to stop), not by --failfast.
+            interrupted = result is None or (result.shouldStop and not self.failfast)
             self.perf_session = session
-            session.finish(interrupted)
+            _guarded("merging the workers' results", lambda: session.merge(streams) if streams is not None else None)
+            _guarded("writing and judging the results", lambda: session.finish(interrupted))
 
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failures = super().suite_result(suite, result, **kwargs)
@@ -118,67 +133,12 @@ class PerfBudgetRunner(DiscoverRunner):
 
 
 def _on(value: str | None) -> bool:
-    return (value or "").strip().lower() not in ("", "0", "false", "no")
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
-def recording_result(base: type, session: RunnerSession) -> type:
-    """``base`` (Django's result class of the run) with each test recorded between startTest and stopTest."""
-
-    class RecordingResult(base):  # type: ignore[misc, valid-type]
-        def startTest(self, test: Any) -> None:
-            session.start_test()
-            super().startTest(test)
-
-        def stopTest(self, test: Any) -> None:
-            super().stopTest(test)
-            session.stop_test(*_where(test, session.rootdir))
-
-        def addSuccess(self, test: Any) -> None:
-            session.outcome("passed")
-            super().addSuccess(test)
-
-        def addFailure(self, test: Any, err: Any) -> None:
-            session.outcome("failed")
-            super().addFailure(test, err)
-
-        def addError(self, test: Any, err: Any) -> None:
-            session.outcome("failed")
-            super().addError(test, err)
-
-        def addSkip(self, test: Any, reason: str) -> None:
-            session.outcome("skipped")
-            super().addSkip(test, reason)
-
-        def addExpectedFailure(self, test: Any, err: Any) -> None:
-            session.outcome("xfailed")
-            super().addExpectedFailure(test, err)
-
-        def addUnexpectedSuccess(self, test: Any) -> None:
-            session.outcome("xpassed")
-            super().addUnexpectedSuccess(test)
-
-        def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
-            if err is not None:
-                session.outcome("failed")
-            super().addSubTest(test, subtest, err)
-
-    return RecordingResult
-
-
-def _where(test: Any, rootdir: Path) -> tuple[str, str, int | None]:
-    """(node id, file, line) as pytest names the test: ``shop/tests.py::ShopTests::test_list``.
-
-    A test without a method of its own (a class whose setUpClass failed) is
-    named by its id.
-    """
-    cls = type(test)
-    method = getattr(cls, getattr(test, "_testMethodName", ""), None)
+def _guarded(doing: str, step: Callable[[], object]) -> None:
+    """perfbudget's own problems are a warning line; they never replace Django's result."""
     try:
-        source = Path(inspect.getsourcefile(cls) or "")
-        file = os.path.relpath(source, rootdir).replace(os.sep, "/") if source.is_absolute() else str(source)
-        line = inspect.getsourcelines(method)[1] if method is not None else None
-    except (TypeError, OSError):
-        return test.id(), "", None
-    if method is None:
-        return test.id(), file, None
-    return f"{file}::{cls.__qualname__.replace('.', '::')}::{test._testMethodName}", file, line
+        step()
+    except Exception as exc:
+        print(f"perfbudget: {doing} failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from perfbudget.budgets import BudgetError, Budgets, find_budget_file, load_budgets
 from perfbudget.collect import metadata, summary
 from perfbudget.collect.network import NetworkCollector
 from perfbudget.collect.recording import CollectSettings, Recorder, Recording
+from perfbudget.django.names import where
 from perfbudget.run.aggregate import UrlRollup
 from perfbudget.run.model import TestRecord
 from perfbudget.run.store import ResultsError, ResultsWriter, iter_test_lines
@@ -57,6 +58,7 @@ class RunnerSession:
         network = NetworkCollector(self.recorder)
         network.install()
         self._undo.append(network.uninstall)
+        self._network = network
         django = summary.optional_collector("django")
         if django is not None:
             self._undo.append(django.install(self.recorder, self.settings))
@@ -68,6 +70,7 @@ class RunnerSession:
         self.rollup = UrlRollup()
 
     def start_test(self) -> None:
+        self._network.refresh()  # patch HTTP libraries imported since (as the plugin does before each test)
         self._current, self._outcome = self.recorder.start(), "passed"
 
     def outcome(self, outcome: str) -> None:
@@ -75,11 +78,12 @@ class RunnerSession:
         if self._outcome == "passed" or outcome == "failed":
             self._outcome = outcome
 
-    def stop_test(self, node_id: str, file: str, line: int | None) -> None:
+    def stop_test(self, test: Any) -> None:
         if self._current is None:
             return
-        recording, self._current = self.recorder.stop(self._current), None
         try:
+            recording, self._current = self.recorder.stop(self._current), None
+            node_id, file, line = where(test, self.rootdir)
             metrics, details = summary.summarise(recording, self.settings)
             metrics["requests"] = float(len(recording.requests))
             record = TestRecord(
@@ -89,7 +93,8 @@ class RunnerSession:
             self.writer.write_test(record)
             self.rollup.add(record)
         except Exception as exc:  # never a test's problem: say it and go on
-            print(f"perfbudget: recording {node_id} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            self._current = None
+            print(f"perfbudget: recording {getattr(test, 'id', lambda: '?')()} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def merge(self, streams: Path) -> None:
         """Copy the --parallel workers' test lines into the results file, then drop their streams."""
