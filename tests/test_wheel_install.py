@@ -41,6 +41,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _new_project(venv: Path, directory: Path) -> Path:
+    """``django-admin startproject mysite`` and ``startapp shop`` in ``directory``; returns the venv's Python."""
+    python = venv / "bin" / "python"
+    assert _run(python, "-m", "django", "startproject", "mysite", directory).returncode == 0
+    assert _run(python, "manage.py", "startapp", "shop", cwd=directory).returncode == 0
+    return python
+
+
 def test_the_wheel_is_the_perfbudget_imported(venv: Path, tmp_path: Path) -> None:
     where = _run(venv / "bin" / "python", "-c", "import perfbudget; print(perfbudget.__file__)", cwd=tmp_path)
     assert str(venv) in where.stdout, where.stdout + where.stderr
@@ -58,9 +66,7 @@ def test_a_plain_pytest_project(venv: Path, tmp_path: Path) -> None:
 
 def test_a_new_django_project_with_pytest_django(venv: Path, tmp_path: Path) -> None:
     pytest.importorskip("pytest_django", reason="needs pytest-django")
-    python = venv / "bin" / "python"
-    assert _run(python, "-m", "django", "startproject", "mysite", tmp_path).returncode == 0
-    assert _run(python, "manage.py", "startapp", "shop", cwd=tmp_path).returncode == 0
+    python = _new_project(venv, tmp_path)
     (tmp_path / "shop" / "tests.py").write_text(
         "from django.contrib.auth.models import User\nfrom django.test import TestCase\n\n\n"
         "class ShopTests(TestCase):\n"
@@ -74,9 +80,7 @@ def test_a_new_django_project_with_pytest_django(venv: Path, tmp_path: Path) -> 
 
 
 def test_a_new_django_project_with_manage_py_test(venv: Path, tmp_path: Path) -> None:
-    python = venv / "bin" / "python"
-    assert _run(python, "-m", "django", "startproject", "mysite", tmp_path).returncode == 0
-    assert _run(python, "manage.py", "startapp", "shop", cwd=tmp_path).returncode == 0
+    python = _new_project(venv, tmp_path)
     (tmp_path / "shop" / "tests.py").write_text(
         "from django.contrib.auth.models import User\nfrom django.test import TestCase\n\n\n"
         "class ShopTests(TestCase):\n    def test_users(self):\n        User.objects.create(username='ada')\n"

@@ -8,7 +8,6 @@ warnings and never change a test's outcome.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +19,7 @@ from perfbudget.collect.recording import CollectSettings, Recorder, Recording
 from perfbudget.django.names import where
 from perfbudget.run.aggregate import UrlRollup
 from perfbudget.run.model import TestRecord
-from perfbudget.run.store import ResultsError, ResultsWriter, iter_test_lines
+from perfbudget.run.store import ResultsWriter, merge_streams
 
 # Django's test modules: tests.py and tests/ packages as well as pytest's names.
 TEST_FILES = ("tests.py", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
@@ -98,15 +97,8 @@ class RunnerSession:
 
     def merge(self, streams: Path) -> None:
         """Copy the --parallel workers' test lines into the results file, then drop their streams."""
-        for stream in sorted(streams.glob("*.ndjson")):
-            try:
-                for record, line in iter_test_lines(stream):
-                    self.writer.write_line(line)
-                    if record is not None:
-                        self.rollup.add(record)
-            except ResultsError as exc:
-                print(f"perfbudget: part of a worker's results was lost: {exc}", file=sys.stderr)
-        shutil.rmtree(streams, ignore_errors=True)
+        for problem in merge_streams(self.writer, streams, self.rollup.add):
+            print(problem, file=sys.stderr)
 
     def finish(self, interrupted: bool) -> None:
         """Remove the collectors, complete the results file, judge it and print the summary and the verdict."""

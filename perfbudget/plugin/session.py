@@ -572,26 +572,22 @@ class PerfBudgetPlugin:
         One record is in memory at a time; a line a dying worker left half
         written is skipped, and a file that cannot be read is a warning.
         """
-        from perfbudget.run.store import ResultsError, iter_test_lines
+        from perfbudget.run.store import merge_streams
 
         assert self._writer is not None and self._rollup is not None
         seen: set[str] = set()
-        streams = sorted(self._streams.glob("*.ndjson")) if self._streams is not None and self._streams.is_dir() else []
-        for stream in streams:
-            try:
-                for record, line in iter_test_lines(stream):
-                    # Every attempt of a rerun test is kept, as a serial run keeps it; readers keep the last.
-                    self._writer.write_line(line)
-                    if record is not None:  # None: a rerun line, the timing evidence of a suspect
-                        seen.add(record.node_id)
-                        self._rollup.add(record)
-            except ResultsError as exc:
-                self.warn(f"perfbudget: part of a worker's results was lost: {exc}")
+        rollup = self._rollup
+
+        def note(record: TestRecord) -> None:
+            seen.add(record.node_id)
+            rollup.add(record)
+
+        if self._streams is not None:
+            for problem in merge_streams(self._writer, self._streams, note):
+                self.warn(problem)
         for node_id, record in sorted(self._crashed.items()):
             if node_id not in seen:
                 self._stream(record)
-        if self._streams is not None:
-            shutil.rmtree(self._streams, ignore_errors=True)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:

@@ -160,7 +160,7 @@ def configured(
 # --- sections ----------------------------------------------------------------
 
 
-def verdict_icon(comparison: Comparison) -> str:
+def _verdict_icon(comparison: Comparison) -> str:
     """❌ failing; ⚠️ not compared with a baseline (never a silent green); ✅ compared and fine."""
     if comparison.failing:
         return "❌"
@@ -170,7 +170,7 @@ def verdict_icon(comparison: Comparison) -> str:
 def _headline(comparison: Comparison, title: str = "") -> str:
     not_compared = "not compared · " if comparison.not_compared else ""
     name = f" {code_span(title, in_table=False)}" if title else ""
-    return f"### {verdict_icon(comparison)} perfbudget{name}: {not_compared}{comparison.summary_line()}"
+    return f"### {_verdict_icon(comparison)} perfbudget{name}: {not_compared}{comparison.summary_line()}"
 
 
 def render_legs(legs: list[tuple[str, Comparison | str]], *, marker: str = "", max_chars: int = COMMENT_LIMIT) -> str:
@@ -428,8 +428,10 @@ def _accepted_row(verdicts: list[Verdict]) -> str:
 def _evidence(verdict: Verdict) -> str:
     """What confirmed a time, or failed to: the last clause ``compare/timing.py`` put in its reason (before any accept clause)."""
     reason = verdict.reason
-    for added in (f"; accepted ({verdict.accepted_because})", f"; {verdict.expired_entry}"):
-        reason = reason.removesuffix(added) if added not in ("; accepted ()", "; ") else reason
+    if verdict.accepted_because:
+        reason = reason.removesuffix(f"; accepted ({verdict.accepted_because})")
+    if verdict.expired_entry:
+        reason = reason.removesuffix(f"; {verdict.expired_entry}")
     return reason.rsplit("; ", 1)[-1]
 
 

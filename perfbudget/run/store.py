@@ -27,9 +27,10 @@ import gzip
 import json
 import os
 import re
+import shutil
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -674,6 +675,28 @@ def _read_document(path: Path, details: bool) -> Run:
     urls = checked_list(where, data.get("urls", []), "urls")
     run.urls = [url_from_dict(where, url, f"urls[{index}]") for index, url in enumerate(urls)]
     return run
+
+
+def merge_streams(writer: ResultsWriter, directory: Path, on_record: Callable[[TestRecord], None]) -> list[str]:
+    """Copy every worker stream (``*.ndjson``) in ``directory`` into ``writer``, then remove the directory.
+
+    Each test record goes to ``on_record`` too (URL rollups, seen tests). A
+    stream that cannot be read is a problem in words, returned, not raised:
+    the other workers' tests are still merged. Shared by the pytest plugin
+    (xdist workers) and Django's runner (``--parallel`` workers).
+    """
+    problems = []
+    for stream in sorted(directory.glob("*.ndjson")) if directory.is_dir() else []:
+        try:
+            for record, line in iter_test_lines(stream):
+                # Every attempt of a rerun test is kept, as a serial run keeps it; readers keep the last.
+                writer.write_line(line)
+                if record is not None:  # None: a rerun line, the timing evidence of a suspect
+                    on_record(record)
+        except ResultsError as exc:
+            problems.append(f"perfbudget: part of a worker's results was lost: {exc}")
+    shutil.rmtree(directory, ignore_errors=True)
+    return problems
 
 
 def iter_test_lines(path: str | os.PathLike[str]) -> Iterator[tuple[TestRecord | None, bytes]]:
