@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from perfbudget import __version__
 from perfbudget.errors import EXIT_BAD_INPUT, PerfBudgetError

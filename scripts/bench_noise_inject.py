@@ -5,6 +5,7 @@ BENCH_INJECT is "KIND FACTOR TARGET": view-query (one extra query), view-sleep
 the view's CPU time), with TARGET a full route ("api/posts/<int:pk>/"); or
 test-cpu, the same CPU work after one test's call phase, TARGET its node id.
 """
+
 import functools
 import inspect
 import os

@@ -51,7 +51,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example"
 _SESSION_TIME = re.compile(r" in (\d+(?:\.\d+)?)s")
 
-_GENERATED_TEST = '''
+_GENERATED_TEST = """
 def test_post_{n}(client, db, django_assert_num_queries):
     author = Author.objects.create(name="Author {n}", email="a{n}@example.com")
     post = Post.objects.create(author=author, title="Post {n}", body="Body {n}.")
@@ -59,9 +59,9 @@ def test_post_{n}(client, db, django_assert_num_queries):
         response = client.get(f"/posts/{{post.pk}}/")
     assert response.status_code == 200
     assert Post.objects.filter(author=author).count() == 1
-'''
+"""
 
-_GENERATED_CONFTEST = '''
+_GENERATED_CONFTEST = """
 import pytest
 from django.core.cache import cache
 
@@ -69,7 +69,7 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()  # the sidebar is cached; every test starts cold, as in the example
-'''
+"""
 
 
 @dataclass

@@ -137,8 +137,12 @@ def bench_size(work: Path, count: int, real_max: int, template: Run | None) -> t
     write_run(dataclasses.replace(run, build_id="baseline"), base)
     figures["json.loads"] = json_reference(results)
     figures["compare"] = measure(perfbudget("compare", str(results), "--baseline", str(base), "--report-only"))
-    figures["markdown"] = measure(perfbudget("report", str(results), "--baseline", str(base), "--format", "markdown", "-o", str(work / "report.md")))
-    figures["html"] = measure(perfbudget("report", str(results), "--baseline", str(base), "--format", "html", "-o", str(work / "report.html")))
+    figures["markdown"] = measure(
+        perfbudget("report", str(results), "--baseline", str(base), "--format", "markdown", "-o", str(work / "report.md"))
+    )
+    figures["html"] = measure(
+        perfbudget("report", str(results), "--baseline", str(base), "--format", "html", "-o", str(work / "report.html"))
+    )
     figures["html size MB"] = ((work / "report.html").stat().st_size / 1e6, 0.0)
     shards = []
     for shard in range(8):

@@ -65,7 +65,15 @@ def job_runner(
         "GITHUB_WORKFLOW_REF": f"acme/shop/.github/workflows/perfbudget.yml@refs/heads/{branch}",
         "GITHUB_WORKSPACE": str(workspace), "PERFBUDGET_GITHUB_MAX_WAIT": "0.5",
     }  # fmt: skip
-    github = {"event_name": event_name, "event": event, "token": TOKEN, "repository": "acme/shop", "run_id": str(run_id), "run_attempt": attempt, "sha": sha}
+    github = {
+        "event_name": event_name,
+        "event": event,
+        "token": TOKEN,
+        "repository": "acme/shop",
+        "run_id": str(run_id),
+        "run_attempt": attempt,
+        "sha": sha,
+    }
     skip = ("Install perfbudget (not the PR's code)", "Install the project's test requirements")
     # perfbudget is installed here; pip would need the network to build it from the checkout
     forced = {"install": "false", "pytest-args": "-p no:cacheprovider", **(inputs or {})}

@@ -31,7 +31,7 @@ from perfbudget.run.model import Details
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HAS_DRF = importlib.util.find_spec("rest_framework") is not None
 
-MODELS = '''
+MODELS = """
 from django.db import models
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -52,15 +52,15 @@ saved: list[int] = []
 @receiver(post_save, sender=Post)
 def remember_saved_post(sender, instance, created, **kwargs):
     saved.append(instance.pk)
-'''
+"""
 
-SIGNALS = '''
+SIGNALS = """
 from django.dispatch import Signal
 
 post_published = Signal()
-'''
+"""
 
-VIEWS = '''
+VIEWS = """
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -99,9 +99,9 @@ def archive(request, year):
 
 async def async_count(request):
     return JsonResponse({"count": await Post.objects.acount()})
-'''
+"""
 
-API = '''
+API = """
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -111,9 +111,9 @@ from perfapp.models import Post
 class PostTitles(APIView):
     def get(self, request):
         return Response([post.title for post in Post.objects.order_by("pk")])
-'''
+"""
 
-URLS = '''
+URLS = """
 from django.urls import include, path, re_path
 
 from perfapp import views
@@ -127,9 +127,9 @@ urlpatterns = [
     re_path(r"^archive/(?P<year>[0-9]{4})/$", views.archive, name="archive"),
     path("api/", include(("perfapp.api_urls", "api"))),
 ]
-'''
+"""
 
-API_URLS = '''
+API_URLS = """
 from django.urls import path
 
 urlpatterns = []
@@ -139,14 +139,12 @@ except ImportError:  # DRF not installed
     pass
 else:
     urlpatterns.append(path("titles/", PostTitles.as_view(), name="titles"))
-'''
+"""
 
 TEMPLATES = {
     "base.html": "<html><body>{% block content %}{% endblock %}</body></html>",
     "perfapp/post_list.html": "{% for post in posts %}<p>{{ post.title }}</p>{% endfor %}",
-    "perfapp/post_detail.html": (
-        '{% extends "base.html" %}{% block content %}{% include "perfapp/_title.html" %}{% endblock %}'
-    ),
+    "perfapp/post_detail.html": ('{% extends "base.html" %}{% block content %}{% include "perfapp/_title.html" %}{% endblock %}'),
     "perfapp/_title.html": "<h1>{{ post.title }}</h1>",
 }
 
@@ -181,8 +179,7 @@ def _settings(root: Path) -> dict[str, Any]:
             *(["rest_framework"] if HAS_DRF else []),
         ],
         "DATABASES": {
-            alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(root / f"{alias}.sqlite3")}
-            for alias in ("default", "other")
+            alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(root / f"{alias}.sqlite3")} for alias in ("default", "other")
         },
         "CACHES": {
             alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"perfbudget-{alias}"}
@@ -253,7 +250,6 @@ def _clear_tables() -> None:
 def collectors(django_project: Path, request: pytest.FixtureRequest) -> Iterator[Collectors]:
     """Django collectors installed for one test, on empty tables and caches."""
     from django.core.cache import caches
-
 
     unblock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if request.config.pluginmanager.hasplugin("django"):

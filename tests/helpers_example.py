@@ -101,7 +101,5 @@ def run_example(results_dir: Path, *args: str, timeout: float = 300) -> ExampleR
     """``python -m pytest <args>`` in example/, results (if any) under ``results_dir``."""
     results_path = results_dir / "results.ndjson.gz"
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args]
-    done = subprocess.run(
-        command, cwd=EXAMPLE, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False
-    )
+    done = subprocess.run(command, cwd=EXAMPLE, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False)
     return ExampleRun(done.returncode, done.stdout + done.stderr, results_path)

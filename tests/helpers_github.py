@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import os
+import re
 import threading
 import time
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -245,9 +246,7 @@ class FakeGitHub:
         length = int(handler.headers.get("Content-Length") or 0)
         payload = json.loads(handler.rfile.read(length) or b"null") if length else None
         with self._lock:
-            failure = next(
-                (f for f in self.failures if f.times > 0 and f.method == method and re.search(f.path, url.path)), None
-            )
+            failure = next((f for f in self.failures if f.times > 0 and f.method == method and re.search(f.path, url.path)), None)
             if failure is not None:
                 failure.times -= 1
         if failure is not None and failure.hang:
@@ -421,6 +420,7 @@ def fake_github(request: pytest.FixtureRequest) -> Iterator[FakeGitHub]:
                 for entry in server.log:
                     query = "&".join(f"{k}={v[0]}" for k, v in sorted(entry.query.items()))
                     handle.write(f"{entry.method} {entry.path}{'?' + query if query else ''}\n")
+
 
 def write_event(path: Path, event: dict[str, Any]) -> Path:
     path.write_text(json.dumps(event), encoding="utf-8")

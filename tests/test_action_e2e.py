@@ -52,7 +52,15 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     logs = []
 
     # 1. Push to main: the baseline artifact is stored; nothing is commented.
-    push = job_runner(fake_github, workspace, tmp_path, "push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, branch="main", sha="1" * 40)
+    push = job_runner(
+        fake_github,
+        workspace,
+        tmp_path,
+        "push",
+        {"ref": "refs/heads/main", "repository": {"default_branch": "main"}},
+        branch="main",
+        sha="1" * 40,
+    )
     job = push.run_action(action, INPUTS)
     logs.append(job.log)
     assert not job.failed, explain(job)
@@ -67,7 +75,9 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     views = workspace / "blog" / "views.py"
     views.write_text(views.read_text().replace(N_PLUS_ONE_FROM, N_PLUS_ONE_TO))
     fake_github.add_pull(7, "2" * 40)
-    pr = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(7, "2" * 40), branch="7/merge", sha="3" * 40, base_ref="main")
+    pr = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(7, "2" * 40), branch="7/merge", sha="3" * 40, base_ref="main"
+    )
     job = pr.run_action(action, INPUTS)
     logs.append(job.log)
     assert job.outputs["baseline-found"] == "true", explain(job)
@@ -83,13 +93,18 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     assert f"[`{'1' * 12}`](<https://github.com/acme/shop/commit/{'1' * 40}>)" in comment["body"]
     assert json.loads(_artifact(fake_github, pr.run_id)["pr.json"])["number"] == 7
     # Annotations: at the changed call site (the diff's line), then at each test that broke.
-    assert "::warning file=blog/views.py,line=20,title=perfbudget%3A query changed here::+4 SELECT blog_author (N+1) at blog/views.py:20, new" in job.log
+    assert (
+        "::warning file=blog/views.py,line=20,title=perfbudget%3A query changed here::+4 SELECT blog_author (N+1) at blog/views.py:20, new"
+        in job.log
+    )
     assert "::warning file=blog/tests/test_pages.py,line=" in job.log
 
     # 3. A second push to the PR fixes it: the same comment is updated.
     views.write_text(views.read_text().replace(N_PLUS_ONE_TO, N_PLUS_ONE_FROM))
     fake_github.add_pull(7, "4" * 40)
-    again = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(7, "4" * 40), branch="7/merge", sha="5" * 40, base_ref="main")
+    again = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(7, "4" * 40), branch="7/merge", sha="5" * 40, base_ref="main"
+    )
     job = again.run_action(action, INPUTS)
     logs.append(job.log)
     assert not job.failed, explain(job)
@@ -118,7 +133,14 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
 
     # 5. The workflow_run stage posts the fork's comment with a write token, from the artifact alone.
     fake_github.read_only = False
-    event = {"workflow_run": {"id": fork.run_id, "event": "pull_request", "head_sha": "6" * 40, "head_repository": {"full_name": "stranger/shop"}}}
+    event = {
+        "workflow_run": {
+            "id": fork.run_id,
+            "event": "pull_request",
+            "head_sha": "6" * 40,
+            "head_repository": {"full_name": "stranger/shop"},
+        }
+    }
     stage = job_runner(fake_github, tmp_path / "second-stage", tmp_path, "workflow_run", event, branch="main", sha="1" * 40)
     stage.workspace.mkdir()
     job = stage.run_workflow_job(ROOT / "examples" / "perfbudget-fork-comment.yml", "comment")
@@ -133,7 +155,9 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     poisoned = next(a["id"] for a in fake_github.artifacts.values() if a["_run"] == fork.run_id)
     assert any(r["id"] == fork.run_id and r["head_branch"] == "main" for r in fake_github.runs)
     fake_github.add_pull(9, "8" * 40)
-    later = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main")
+    later = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main"
+    )
     job = later.run_action(action, INPUTS)
     logs.append(job.log)
     assert job.outputs["verdict"] == "fail" and int(job.outputs["count-regressed"]) >= 1, explain(job)
@@ -152,7 +176,9 @@ def test_github_down_during_a_pull_request_loses_nothing(fake_github: FakeGitHub
     fake_github.add_pull(9, "8" * 40)
     fake_github.fail("GET", ".", 502, times=10_000)
     fake_github.fail("POST", ".", 502, times=10_000)
-    pr = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main")
+    pr = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main"
+    )
     job = pr.run_action(ROOT / "action.yml", INPUTS)
     assert not job.failed, explain(job)
     assert job.outputs["baseline-found"] == "false" and job.outputs["tests-exit-code"] == "0"
@@ -169,10 +195,15 @@ def test_github_down_during_a_pull_request_loses_nothing(fake_github: FakeGitHub
 def test_strict_makes_an_unreachable_github_fail_the_job(fake_github: FakeGitHub, workspace: Path, tmp_path: Path) -> None:
     fake_github.add_pull(9, "8" * 40)
     fake_github.fail("GET", "/issues/9$", 401, times=10, message="Bad credentials")
-    pr = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main")
+    pr = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(9, "8" * 40), branch="9/merge", sha="9" * 40, base_ref="main"
+    )
     job = pr.run_action(ROOT / "action.yml", {**INPUTS, "strict": "true"})
     assert job.step("Comment on the pull request").status == "failure"
-    assert "::error title=perfbudget::PR comment not posted: commenting on acme/shop#9: HTTP 401 Bad credentials" in job.step("Comment on the pull request").stderr
+    assert (
+        "::error title=perfbudget::PR comment not posted: commenting on acme/shop#9: HTTP 401 Bad credentials"
+        in job.step("Comment on the pull request").stderr
+    )
     assert job.step("Upload the build's results and reports").status == "success"  # if: always()
     assert job.step("Verdict").status == "skipped"
 
@@ -180,7 +211,15 @@ def test_strict_makes_an_unreachable_github_fail_the_job(fake_github: FakeGitHub
 def test_the_artifact_is_named_and_filled_as_artifacts_says(fake_github: FakeGitHub, workspace: Path, tmp_path: Path) -> None:
     """action.yml rebuilds no path in shell: names, directories and outputs all come from perfbudget.github.artifacts."""
     inputs = {**INPUTS, "key": "shop perf"}
-    push = job_runner(fake_github, workspace, tmp_path, "push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, branch="main", sha="1" * 40)
+    push = job_runner(
+        fake_github,
+        workspace,
+        tmp_path,
+        "push",
+        {"ref": "refs/heads/main", "repository": {"default_branch": "main"}},
+        branch="main",
+        sha="1" * 40,
+    )
     job = push.run_action(ROOT / "action.yml", inputs)
     assert not job.failed, explain(job)
     build_id = read_context(push.env).build_id
@@ -195,7 +234,9 @@ def test_the_artifact_is_named_and_filled_as_artifacts_says(fake_github: FakeGit
 
     # The pull request finds that artifact by the same key and keeps the baseline it compared with.
     fake_github.add_pull(7, "2" * 40)
-    pr = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(7, "2" * 40), branch="7/merge", sha="3" * 40, base_ref="main")
+    pr = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(7, "2" * 40), branch="7/merge", sha="3" * 40, base_ref="main"
+    )
     job = pr.run_action(ROOT / "action.yml", inputs)
     assert job.outputs["baseline-found"] == "true", explain(job)
     name, files = uploaded(fake_github, pr.run_id)

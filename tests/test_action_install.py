@@ -26,7 +26,9 @@ fi
 """
 
 
-def _install(tmp_path: Path, mode: str, *tools: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def _install(
+    tmp_path: Path, mode: str, *tools: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     shims = tmp_path / "shims"
     shims.mkdir(exist_ok=True)
     for name in ("python", *tools):

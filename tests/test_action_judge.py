@@ -82,7 +82,16 @@ def test_the_accept_label_on_the_pull_request_accepts_its_regressions(job: Path,
     for labels, verdict in (((), "fail"), (("perfbudget: accept", "bug"), "changed")):
         monkeypatch.setenv("GITHUB_EVENT_PATH", str(write_event(job / "event.json", pr_event(5, "d" * 40, labels=labels))))
         (job / "output").unlink(missing_ok=True)
-        args = ["--results", str(results), "--build-dir", str(job / "b"), "--baseline", str(baseline), "--accept-label", "perfbudget: accept"]
+        args = [
+            "--results",
+            str(results),
+            "--build-dir",
+            str(job / "b"),
+            "--baseline",
+            str(baseline),
+            "--accept-label",
+            "perfbudget: accept",
+        ]
         assert main(args) == 0
         assert _outputs(job / "output")["verdict"] == verdict
     report = (job / "b" / "report.md").read_text()

@@ -29,9 +29,7 @@ def _actionlint() -> str:
 
 
 def _lint(*files: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_actionlint(), "-no-color", "-oneline", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([_actionlint(), "-no-color", "-oneline", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def composite_as_workflow(action: dict) -> dict:  # type: ignore[type-arg]

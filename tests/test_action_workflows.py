@@ -59,11 +59,34 @@ def test_matrix_legs_each_compare_with_their_own_key_and_one_merge_job_comments(
     event = pr_event(7, HEAD, base_sha=BASE)
     run_id = new_run(fake_github, "pull_request", branch="feature", sha=HEAD)
     for name, matrix in legs:
-        runner = job_runner(fake_github, workspace, tmp_path, "pull_request", event, branch="7/merge", sha=MERGE, base_ref="main", run_id=run_id, job=name, matrix=matrix)
+        runner = job_runner(
+            fake_github,
+            workspace,
+            tmp_path,
+            "pull_request",
+            event,
+            branch="7/merge",
+            sha=MERGE,
+            base_ref="main",
+            run_id=run_id,
+            job=name,
+            matrix=matrix,
+        )
         job = runner.run_workflow_job(EXAMPLES / "perfbudget-matrix.yml", name)
         assert job is not None and job.step("Tests under perfbudget").status == "failure"  # the N+1 fails each leg
     assert fake_github.requests("POST", "/comments$") == []  # comment: off on the legs
-    merge = job_runner(fake_github, workspace, tmp_path, "pull_request", event, branch="7/merge", sha=MERGE, base_ref="main", run_id=run_id, job="perfbudget")
+    merge = job_runner(
+        fake_github,
+        workspace,
+        tmp_path,
+        "pull_request",
+        event,
+        branch="7/merge",
+        sha=MERGE,
+        base_ref="main",
+        run_id=run_id,
+        job="perfbudget",
+    )
     job = merge.run_workflow_job(EXAMPLES / "perfbudget-matrix.yml", "perfbudget")
     assert job is not None, "the merge job runs after failing legs too (if: always())"
     assert job.step("One comment for all legs").status == "failure", explain(job)  # fail-on: failure, over all legs
@@ -92,7 +115,9 @@ def test_a_monorepo_job_keeps_two_projects_apart(fake_github: FakeGitHub, tmp_pa
 
     add_n_plus_one(workspace / "services" / "web")
     fake_github.add_pull(7, HEAD)
-    runner = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(7, HEAD, base_sha=BASE), branch="7/merge", sha=MERGE, base_ref="main")
+    runner = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(7, HEAD, base_sha=BASE), branch="7/merge", sha=MERGE, base_ref="main"
+    )
     job = runner.run_workflow_job(EXAMPLES / "perfbudget-monorepo.yml", "perfbudget")
     assert job is not None
     assert job.step("API under perfbudget").status == "success", explain(job)
@@ -125,7 +150,9 @@ def test_a_merge_queue_entry_is_compared_with_its_base_and_never_becomes_a_basel
 
     # A later pull request of the same base never takes the queue's run (event merge_group, another branch).
     fake_github.add_pull(8, HEAD)
-    pr = job_runner(fake_github, workspace, tmp_path, "pull_request", pr_event(8, HEAD, base_sha=BASE), branch="8/merge", sha="d" * 40, base_ref="main")
+    pr = job_runner(
+        fake_github, workspace, tmp_path, "pull_request", pr_event(8, HEAD, base_sha=BASE), branch="8/merge", sha="d" * 40, base_ref="main"
+    )
     pr.run_workflow_job(EXAMPLES / "perfbudget.yml", "perfbudget")
     [(_, files)] = artifacts_of(fake_github, pr.run_id).items()
     assert _selection(files)["run_url"].endswith(f"/runs/{fake_github.runs[0]['id']}")
@@ -141,12 +168,26 @@ def test_a_forks_matrix_gets_one_comment_from_the_workflow_run_stage(fake_github
     fake_github.read_only = True
     run_id = new_run(fake_github, "pull_request", branch="main", sha=HEAD, head_repo="stranger/shop")
     for name, matrix in legs:
-        runner = job_runner(fake_github, workspace, tmp_path, "pull_request", event, branch="9/merge", sha=MERGE, base_ref="main", run_id=run_id, job=name, matrix=matrix)
+        runner = job_runner(
+            fake_github,
+            workspace,
+            tmp_path,
+            "pull_request",
+            event,
+            branch="9/merge",
+            sha=MERGE,
+            base_ref="main",
+            run_id=run_id,
+            job=name,
+            matrix=matrix,
+        )
         runner.run_workflow_job(EXAMPLES / "perfbudget-matrix.yml", name)
     assert fake_github.issue_comments(9) == []
 
     fake_github.read_only = False
-    stage_event = {"workflow_run": {"id": run_id, "event": "pull_request", "head_sha": HEAD, "head_repository": {"full_name": "stranger/shop"}}}
+    stage_event = {
+        "workflow_run": {"id": run_id, "event": "pull_request", "head_sha": HEAD, "head_repository": {"full_name": "stranger/shop"}}
+    }
     stage = job_runner(fake_github, tmp_path / "stage", tmp_path, "workflow_run", stage_event, branch="main", sha=BASE)
     stage.workspace.mkdir()
     job = stage.run_workflow_job(EXAMPLES / "perfbudget-fork-comment.yml", "comment")
@@ -163,7 +204,18 @@ def test_a_suite_split_over_shards_is_joined_and_compared_with_mains_shards_join
     def legs(event_name: str, event: dict[str, Any], run_id: int, **where: Any) -> None:
         for group, selection in split.items():
             inputs = {"pytest-args": f"-p no:cacheprovider {selection}"}
-            runner = job_runner(fake_github, workspace, tmp_path, event_name, event, run_id=run_id, job="tests", matrix={"group": group}, inputs=inputs, **where)
+            runner = job_runner(
+                fake_github,
+                workspace,
+                tmp_path,
+                event_name,
+                event,
+                run_id=run_id,
+                job="tests",
+                matrix={"group": group},
+                inputs=inputs,
+                **where,
+            )
             assert runner.run_workflow_job(EXAMPLES / "perfbudget-shards.yml", "tests") is not None
 
     push_run = new_run(fake_github, "push", branch="main", sha=BASE)
@@ -178,7 +230,18 @@ def test_a_suite_split_over_shards_is_joined_and_compared_with_mains_shards_join
     run_id = new_run(fake_github, "pull_request", branch="feature", sha=HEAD)
     legs("pull_request", event, run_id, branch="7/merge", sha=MERGE, base_ref="main")
     assert fake_github.issue_comments(7) == []  # shards never comment
-    merge = job_runner(fake_github, workspace, tmp_path, "pull_request", event, branch="7/merge", sha=MERGE, base_ref="main", run_id=run_id, job="perfbudget")
+    merge = job_runner(
+        fake_github,
+        workspace,
+        tmp_path,
+        "pull_request",
+        event,
+        branch="7/merge",
+        sha=MERGE,
+        base_ref="main",
+        run_id=run_id,
+        job="perfbudget",
+    )
     job = merge.run_workflow_job(EXAMPLES / "perfbudget-shards.yml", "perfbudget")
     assert job is not None and job.step("Join the shards, compare, comment once").status == "failure", explain(job)
     [comment] = fake_github.issue_comments(7)
@@ -187,7 +250,6 @@ def test_a_suite_split_over_shards_is_joined_and_compared_with_mains_shards_join
     assert f"Compared with `{BASE[:12]}` on main, the PR's base." in body
     assert marker_for("perfbudget", "tests") in body
     assert "removed" not in body.split("\n")[0] and "new" not in body.split("\n")[0]  # whole suite against whole suite
-
 
 
 def test_two_legs_sharing_a_key_fail_loudly_and_a_rerun_attempt_replaces_its_upload(fake_github: FakeGitHub, tmp_path: Path) -> None:
@@ -200,7 +262,9 @@ def test_two_legs_sharing_a_key_fail_loudly_and_a_rerun_attempt_replaces_its_upl
             fake_github, workspace, tmp_path, "push", PUSH, branch="main", sha=BASE, run_id=run_id, job="tests",
             matrix=matrix, attempt=attempt,
         )  # fmt: skip
-        job = runner.run_action(ROOT / "action.yml", {**runner.action_inputs, "key": "tests", "pytest-args": "-p no:cacheprovider -k extend_the_base_template"})
+        job = runner.run_action(
+            ROOT / "action.yml", {**runner.action_inputs, "key": "tests", "pytest-args": "-p no:cacheprovider -k extend_the_base_template"}
+        )
         steps.append(job.step("Upload the build's results and reports"))
     assert [step.status for step in steps] == ["success", "failure", "success"]
     assert "(409) Conflict" in steps[1].stderr

@@ -112,7 +112,9 @@ def test_a_bad_marker_limit_is_one_error_naming_the_test_and_key(value: float, p
 @pytest.mark.parametrize(
     ("pyproject", "names"),
     [
-        pytest.param('[tool.perfbudget]\nbudget_file = "a\\u0000b"\n', "budget_file must be a path, got 'a\\x00b'", id="NUL in budget_file"),
+        pytest.param(
+            '[tool.perfbudget]\nbudget_file = "a\\u0000b"\n', "budget_file must be a path, got 'a\\x00b'", id="NUL in budget_file"
+        ),
         pytest.param("[tool.perfbudget]\nbudget_file = nan\n", "budget_file must be a path, got nan", id="NaN budget_file"),
         pytest.param("a = " + "[" * 100_000 + "]" * 100_000 + "\n", "[tool.perfbudget] (nested too deeply)", id="deep nesting"),
     ],

@@ -154,17 +154,61 @@ def _gzip(tmp_path: Path, cut: int) -> Path:
 @pytest.mark.parametrize(
     ("build", "allow_partial", "names"),
     [
-        pytest.param(lambda t, lines: _stream(t, lines[1:]), True, ":1: malformed results file: type: not a perfbudget results file", id="missing header"),
-        pytest.param(lambda t, lines: _stream(t, [lines[0], b'{"type": "bogus"}\n', *lines[1:]]), True, ":2: malformed results file: type: unknown record type 'bogus'", id="unknown record type"),
-        pytest.param(lambda t, lines: _stream(t, [*lines, lines[1]]), True, ":4: malformed results file: type: a record after the end line", id="line after the end line"),
-        pytest.param(lambda t, lines: _stream(t, [lines[0], *lines]), True, ":2: malformed results file: type: a second header line", id="second header"),
-        pytest.param(lambda t, lines: _stream(t, [lines[0], b"[1]\n", *lines[1:]]), True, ":2: malformed results file: line: expected an object", id="a line not an object"),
-        pytest.param(lambda t, lines: _stream(t, [lines[0], lines[1].replace(b'"queries"', b'"que\\u0000ries"'), *lines[2:]]), True, ":2: malformed results file: test.metrics: contains a NUL byte", id="NUL in a key"),
-        pytest.param(lambda t, lines: _stream(t, [lines[0], lines[1].replace(b'"queries":2', b'"queries":NaN')]), True, ":2: malformed results file: test.metrics.queries: NaN", id="last line complete but bad"),
-        pytest.param(lambda t, lines: _stream(t, [lines[0], b"\xff\xfe\n", *lines[1:]]), True, ":2: corrupt results file (not UTF-8", id="not UTF-8"),
+        pytest.param(
+            lambda t, lines: _stream(t, lines[1:]),
+            True,
+            ":1: malformed results file: type: not a perfbudget results file",
+            id="missing header",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [lines[0], b'{"type": "bogus"}\n', *lines[1:]]),
+            True,
+            ":2: malformed results file: type: unknown record type 'bogus'",
+            id="unknown record type",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [*lines, lines[1]]),
+            True,
+            ":4: malformed results file: type: a record after the end line",
+            id="line after the end line",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [lines[0], *lines]),
+            True,
+            ":2: malformed results file: type: a second header line",
+            id="second header",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [lines[0], b"[1]\n", *lines[1:]]),
+            True,
+            ":2: malformed results file: line: expected an object",
+            id="a line not an object",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [lines[0], lines[1].replace(b'"queries"', b'"que\\u0000ries"'), *lines[2:]]),
+            True,
+            ":2: malformed results file: test.metrics: contains a NUL byte",
+            id="NUL in a key",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [lines[0], lines[1].replace(b'"queries":2', b'"queries":NaN')]),
+            True,
+            ":2: malformed results file: test.metrics.queries: NaN",
+            id="last line complete but bad",
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [lines[0], b"\xff\xfe\n", *lines[1:]]), True, ":2: corrupt results file (not UTF-8", id="not UTF-8"
+        ),
         pytest.param(lambda t, lines: _gzip(t, 40), False, ":2: corrupt results file (compressed stream cut short)", id="gzip cut short"),
-        pytest.param(lambda t, lines: _gzip(t, 8), True, ":4: corrupt results file (compressed stream cut short)", id="gzip without its trailer"),
-        pytest.param(lambda t, lines: _stream(t, [b"\x1f\x8b garbage\n"], "results.ndjson.gz"), True, ":1: corrupt results file (compressed stream cut short)", id="gzip garbage"),
+        pytest.param(
+            lambda t, lines: _gzip(t, 8), True, ":4: corrupt results file (compressed stream cut short)", id="gzip without its trailer"
+        ),
+        pytest.param(
+            lambda t, lines: _stream(t, [b"\x1f\x8b garbage\n"], "results.ndjson.gz"),
+            True,
+            ":1: corrupt results file (compressed stream cut short)",
+            id="gzip garbage",
+        ),
     ],
 )
 def test_a_bad_stream_is_one_error_naming_the_line(
@@ -187,7 +231,9 @@ def test_the_cli_prints_the_message_and_exits_3(
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize(("layout", "field", "value"), [("v2", "metric", "NaN"), ("v1", "sample", "1e999"), ("v1", "node_id", "deep nesting")])
+@pytest.mark.parametrize(
+    ("layout", "field", "value"), [("v2", "metric", "NaN"), ("v1", "sample", "1e999"), ("v1", "node_id", "deep nesting")]
+)
 def test_a_bad_baseline_is_a_warning_and_the_run_is_judged_on_budgets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], layout: str, field: str, value: str
 ) -> None:
@@ -211,7 +257,10 @@ def test_a_bad_baseline_is_a_warning_and_the_run_is_judged_on_budgets(
     [
         ('"metrics":{"queries":-5}', ":2: malformed results file: test.metrics.queries: -5 is negative; no metric is"),
         ('"metrics":{"duration":-0.5}', ":2: malformed results file: test.metrics.duration: -0.5 is negative"),
-        ('"outcome":"banana","metrics":{}', ":2: malformed results file: test.outcome: expected one of error, failed, passed, skipped, xfailed, xpassed, got 'banana'"),
+        (
+            '"outcome":"banana","metrics":{}',
+            ":2: malformed results file: test.outcome: expected one of error, failed, passed, skipped, xfailed, xpassed, got 'banana'",
+        ),
         ('"outcome":["passed"],"metrics":{}', ":2: malformed results file: test.outcome: expected one of"),
     ],
     ids=["negative count", "negative time", "unknown outcome", "outcome not a string"],

@@ -132,4 +132,6 @@ def test_a_fetch_that_found_nothing_gives_its_reason(tmp_path: Path) -> None:
     loaded = load_baseline(tmp_path, project="demo")
     assert loaded.baseline is None and loaded.reason == "no finished push run of this workflow on 'main' yet"
     (tmp_path / "selection.json").write_text('{"found": "yes", "how": 3}')  # not the expected shape: ignored
-    assert load_baseline(tmp_path, project="demo").reason.endswith("no results files (*.ndjson, *.ndjson.gz, *.json) in the baseline directory")
+    assert load_baseline(tmp_path, project="demo").reason.endswith(
+        "no results files (*.ndjson, *.ndjson.gz, *.json) in the baseline directory"
+    )

@@ -149,4 +149,3 @@ def test_discovery_refuses_named_files_that_do_not_exist(tmp_path: Path) -> None
     (tmp_path / "pyproject.toml").write_text("[tool.perfbudget\n")
     with pytest.raises(BudgetError, match=r"pyproject.toml: cannot read \[tool.perfbudget\]"):
         find_budget_file(tmp_path)
-

@@ -85,7 +85,7 @@ def test_url_rules_match_route_glob_and_method() -> None:
     post = budgets.limits_for_url(url("/api/posts/", "POST"))
     other = budgets.limits_for_url(url("/about/", "GET"))
     assert get["queries"].value == 6
-    assert post["queries"].value == 3 and "urls rule #2 '/api/posts/' in pb.yaml:14" == post["queries"].source
+    assert post["queries"].value == 3 and post["queries"].source == "urls rule #2 '/api/posts/' in pb.yaml:14"
     assert other["queries"].value == 10
 
 

@@ -40,7 +40,12 @@ def _run() -> object:
 def test_lowers_each_limit_to_the_most_used_plus_room_keeping_every_other_character() -> None:
     budgets = parse_budgets(BUDGETS, "perfbudget.yaml")
     changes = plan(budgets, BUDGETS, [_run()], 0.1, 0.5)  # type: ignore[list-item]
-    assert [(c.line, c.metric, c.new) for c in changes] == [(4, "queries", "8"), (5, "duration", "180ms"), (8, "queries", "35"), (9, "duration", "0.6s")]
+    assert [(c.line, c.metric, c.new) for c in changes] == [
+        (4, "queries", "8"),
+        (5, "duration", "180ms"),
+        (8, "queries", "35"),
+        (9, "duration", "0.6s"),
+    ]
     new = apply(BUDGETS, changes)
     assert new.splitlines()[3] == "    queries: 8   # keep an eye on this"
     assert new.splitlines()[8] == '    duration: "0.6s"   # the API is slow'  # unit and quotes as written
@@ -50,7 +55,9 @@ def test_lowers_each_limit_to_the_most_used_plus_room_keeping_every_other_charac
     assert parse_budgets(new, "perfbudget.yaml").test_defaults["queries"].value == 8
 
 
-def test_the_command_prints_the_diff_and_writes_unless_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_prints_the_diff_and_writes_unless_dry_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "perfbudget.yaml").write_text(BUDGETS)
     history = tmp_path / "history"
@@ -58,7 +65,9 @@ def test_the_command_prints_the_diff_and_writes_unless_dry_run(tmp_path: Path, m
     write_run(run_of(record("tests/test_app.py::a", queries=12, duration=100)), history / "2.ndjson.gz")
     assert cli("budgets", "tighten", str(history), "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "-    queries: 20   # keep an eye on this\n" in out and "+    queries: 14   # keep an eye on this\n" in out  # the most of any run: 12
+    assert (
+        "-    queries: 20   # keep an eye on this\n" in out and "+    queries: 14   # keep an eye on this\n" in out
+    )  # the most of any run: 12
     assert (tmp_path / "perfbudget.yaml").read_text() == BUDGETS
     assert cli("budgets", "tighten", str(history)) == 0
     assert "queries: 14" in (tmp_path / "perfbudget.yaml").read_text()
@@ -74,7 +83,14 @@ def test_the_command_prints_the_diff_and_writes_unless_dry_run(tmp_path: Path, m
         ([], {"pyproject.toml": "[tool.perfbudget]\nversion = 1\n"}, "tighten edits a YAML budget file"),
     ],
 )
-def test_bad_input_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], files: dict[str, str], message: str) -> None:
+def test_bad_input_is_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    files: dict[str, str],
+    message: str,
+) -> None:
     monkeypatch.chdir(tmp_path)
     for name, text in files.items():
         (tmp_path / name).write_text(text)

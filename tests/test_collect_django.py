@@ -51,12 +51,9 @@ def test_a_cache_created_after_install_is_recorded(collectors: Collectors) -> No
     from django.test import override_settings
 
     locmem = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "late"}
-    with override_settings(CACHES={"default": locmem, "late": locmem}):
-        with collectors.record() as recording:
-            caches["late"].get("k")
-    assert [(op.cache, op.operation, op.misses) for op in collectors.summarise(recording)[1].cache_ops] == [
-        ("late", "get", 1)
-    ]
+    with override_settings(CACHES={"default": locmem, "late": locmem}), collectors.record() as recording:
+        caches["late"].get("k")
+    assert [(op.cache, op.operation, op.misses) for op in collectors.summarise(recording)[1].cache_ops] == [("late", "get", 1)]
 
 
 def test_async_cache_methods_count_as_their_sync_operation(collectors: Collectors) -> None:
@@ -229,9 +226,7 @@ def test_a_request_and_its_test_group_the_same_queries_alike(collectors: Collect
         Client().get("/posts/")
     (request,) = recording.requests
     test_groups = collectors.summarise(recording)[1].sql_groups
-    assert [(g.key, g.count, g.n_plus_one) for g in test_groups] == [
-        (g.key, g.count, g.n_plus_one) for g in request.details.sql_groups
-    ]
+    assert [(g.key, g.count, g.n_plus_one) for g in test_groups] == [(g.key, g.count, g.n_plus_one) for g in request.details.sql_groups]
     ((count, location),) = [(g.count, g.location) for g in test_groups if g.n_plus_one]
     assert count == 3 and location is not None and location.endswith("perfapp/views.py:12")
 

@@ -212,7 +212,9 @@ def test_n_plus_one_is_one_call_site_repeating_within_one_request_or_phase(warm_
     assert sorted(g["location"] for g in four["details"]["sql_groups"]) == [f"shop/views.py:{n}" for n in range(13, 17)]
     in_tests = tests["test_loop_in_test_code"]["metrics"]
     assert (in_tests["n_plus_one"], in_tests["n_plus_one_in_tests"]) == (0, 4)
-    result.stdout.fnmatch_lines(["N+1 candidates (the same SELECT repeated):", "  test_n_plus_one.py::test_loop_view: 3 x on 'default' at shop/views.py:9"])
+    result.stdout.fnmatch_lines(
+        ["N+1 candidates (the same SELECT repeated):", "  test_n_plus_one.py::test_loop_view: 3 x on 'default' at shop/views.py:9"]
+    )
     assert "test_session_pages: 3 x" not in result.stdout.str()
 
 

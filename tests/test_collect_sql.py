@@ -43,7 +43,10 @@ def _only(metrics: dict[str, float], prefix: str) -> dict[str, float]:
         ("SELECT * FROM t WHERE name = 'O''Brien' AND x = 3.5", "SELECT * FROM t WHERE name = %s AND x = %s"),
         ('SELECT * FROM "t2" WHERE "t2"."id" IN (%s, %s, %s)', 'SELECT * FROM "t2" WHERE "t2"."id" IN (...)'),
         ("SELECT * FROM t WHERE id IN (1,2)", "SELECT * FROM t WHERE id IN (...)"),
-        ('INSERT INTO "t" ("a", "b") VALUES (%s, %s), (%s, %s) RETURNING "t"."id"', 'INSERT INTO "t" ("a", "b") VALUES (...) RETURNING "t"."id"'),
+        (
+            'INSERT INTO "t" ("a", "b") VALUES (%s, %s), (%s, %s) RETURNING "t"."id"',
+            'INSERT INTO "t" ("a", "b") VALUES (...) RETURNING "t"."id"',
+        ),
         ('SAVEPOINT "s140235_x12"', "SAVEPOINT %s"),
         ("SELECT  *\n  FROM t", "SELECT * FROM t"),
         ('SELECT * FROM t WHERE id IN (SELECT "u"."id" FROM u)', 'SELECT * FROM t WHERE id IN (SELECT "u"."id" FROM u)'),
@@ -402,10 +405,9 @@ def test_test_framework_plumbing_is_left_out(collectors: Collectors) -> None:
 def test_five_thousand_queries_in_one_recording(collectors: Collectors) -> None:
     from django.db import connection
 
-    with collectors.record() as recording:
-        with connection.cursor() as cursor:
-            for number in range(5000):
-                cursor.execute("SELECT %s", [number])
+    with collectors.record() as recording, connection.cursor() as cursor:
+        for number in range(5000):
+            cursor.execute("SELECT %s", [number])
     metrics, details = summary.summarise(recording, dataclasses.replace(collectors.settings, test_files=()))
     groups = details.sql_groups
     assert (metrics["queries"], metrics["n_plus_one"], metrics["duplicate_queries"]) == (5000, 5000, 0)

@@ -11,8 +11,8 @@ and measured at 800 px: no table may be wider than the comment.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -29,7 +29,9 @@ LIST = "blog/tests/test_pages.py::test_post_list_shows_newest_posts_with_authors
 COUNT = "blog/tests/test_testcase.py::PostPagesTests::test_post_list_queries_do_not_depend_on_post_count"
 TOKEN = "tests/test_auth.py::TokenTests::test_obtain_token_for_active_user[json-renderer]"
 TOKEN2 = "tests/test_auth.py::TokenTests::test_obtain_token_twice_returns_the_same_token"
-POSTS = 'SELECT "blog_post"."id", "blog_post"."title", "blog_post"."author_id" FROM "blog_post" ORDER BY "blog_post"."published" DESC LIMIT %s'
+POSTS = (
+    'SELECT "blog_post"."id", "blog_post"."title", "blog_post"."author_id" FROM "blog_post" ORDER BY "blog_post"."published" DESC LIMIT %s'
+)
 AUTHOR = 'SELECT "blog_author"."id", "blog_author"."name" FROM "blog_author" WHERE "blog_author"."id" = %s LIMIT %s'
 USER = 'SELECT "auth_user"."id", "auth_user"."password", "auth_user"."last_login", "auth_user"."username" FROM "auth_user" WHERE "auth_user"."username" = %s LIMIT %s'
 TAGS = 'SELECT "blog_tag"."id", "blog_tag"."name" FROM "blog_tag" INNER JOIN "blog_post_tags" ON ("blog_tag"."id" = "blog_post_tags"."tag_id") WHERE "blog_post_tags"."post_id" IN (%s)'
@@ -42,7 +44,9 @@ def sql(statement: str, count: int, location: str, *, n_plus_one: bool = False) 
 
 def make_test(node_id: str, groups: list[SqlGroup], route: str = "", duration: float = 40.0) -> TestRecord:
     queries = float(sum(group.count for group in groups))
-    record = TestRecord(node_id, node_id.split("::")[0], 12, "passed", {"queries": queries, "queries.select": queries, "duration": duration})
+    record = TestRecord(
+        node_id, node_id.split("::")[0], 12, "passed", {"queries": queries, "queries.select": queries, "duration": duration}
+    )
     record.details = Details(sql_groups=groups)
     if route:
         method, path = route.split(" ", 1)
@@ -86,7 +90,13 @@ def added_query() -> Comparison:
 
 def removed_query() -> Comparison:
     """A prefetch_related: the per-post tags query is gone (an improvement)."""
-    before = [make_test(LIST, [sql(POSTS, 1, "blog/views.py:20"), sql(TAGS.replace(" IN (%s)", " = %s"), 5, "blog/views.py:24", n_plus_one=True)], "GET /")]
+    before = [
+        make_test(
+            LIST,
+            [sql(POSTS, 1, "blog/views.py:20"), sql(TAGS.replace(" IN (%s)", " = %s"), 5, "blog/views.py:24", n_plus_one=True)],
+            "GET /",
+        )
+    ]
     return judged(before, [make_test(LIST, [sql(POSTS, 1, "blog/views.py:20"), sql(TAGS, 1, "blog/views.py:24")], "GET /")])
 
 
@@ -100,8 +110,16 @@ def timing_only() -> Comparison:
 
 def waivers() -> Comparison:
     """An accept: entry; an expired one on a test also over budget (which no label accepts); the PR's label for the rest."""
-    before = [make_test(LIST, [sql(POSTS, 1, "blog/views.py:20")]), make_test(COUNT, [sql(POSTS, 1, "blog/views.py:20")]), make_test(TOKEN, [sql(USER, 1, "a.py:1")])]
-    after = [make_test(LIST, [sql(POSTS, 2, "blog/views.py:20")]), make_test(COUNT, [sql(POSTS, 2, "blog/views.py:20")]), make_test(TOKEN, [sql(USER, 2, "a.py:1")])]
+    before = [
+        make_test(LIST, [sql(POSTS, 1, "blog/views.py:20")]),
+        make_test(COUNT, [sql(POSTS, 1, "blog/views.py:20")]),
+        make_test(TOKEN, [sql(USER, 1, "a.py:1")]),
+    ]
+    after = [
+        make_test(LIST, [sql(POSTS, 2, "blog/views.py:20")]),
+        make_test(COUNT, [sql(POSTS, 2, "blog/views.py:20")]),
+        make_test(TOKEN, [sql(USER, 2, "a.py:1")]),
+    ]
     budgets = f"""tests:
   - match: "{COUNT}"
     queries: 1
@@ -120,7 +138,9 @@ accept:
 
 
 def legs() -> str:
-    return render_legs([("tests-3.11", n_plus_one()), ("tests-3.12", added_query()), ("api", removed_query())], marker="<!-- perfbudget:CI/all-legs -->")
+    return render_legs(
+        [("tests-3.11", n_plus_one()), ("tests-3.12", added_query()), ("api", removed_query())], marker="<!-- perfbudget:CI/all-legs -->"
+    )
 
 
 SCENARIOS: dict[str, Callable[[], str]] = {
@@ -140,7 +160,10 @@ def test_comment_matches_its_golden_file(name: str) -> None:
 
 def test_the_scenarios_say_what_they_are_about() -> None:
     """The golden files are reviewed by eye; these are the lines each must have."""
-    assert "🔺 **+4 SELECT `blog_author`** (N+1) at `blog/templates/blog/post_list.html:8`, new, in 2 tests and 1 URL" in SCENARIOS["n_plus_one"]()
+    assert (
+        "🔺 **+4 SELECT `blog_author`** (N+1) at `blog/templates/blog/post_list.html:8`, new, in 2 tests and 1 URL"
+        in SCENARIOS["n_plus_one"]()
+    )
     assert "**+1 SELECT `auth_user`** at `rest_framework/authtoken/views.py:30`, new, in 2 tests and 1 URL" in SCENARIOS["added_query"]()
     removed = SCENARIOS["removed_query"]()
     # 5 SELECTs (one per post) became 1 (all posts at once): a query gone and another new, not a rewrite.

@@ -12,7 +12,9 @@ PLAIN = 'SELECT "post"."id" FROM "post"'
 
 
 def group(sql: str, count: int, location: str = "app/views.py:30", *, n_plus_one: bool = False, warmup: bool = False) -> SqlGroup:
-    return SqlGroup(sql=sql, kind="select", database="default", count=count, time_ms=0.1, location=location, n_plus_one=n_plus_one, warmup=warmup)
+    return SqlGroup(
+        sql=sql, kind="select", database="default", count=count, time_ms=0.1, location=location, n_plus_one=n_plus_one, warmup=warmup
+    )
 
 
 def record_of(name: str, *groups: SqlGroup, request: str = "") -> TestRecord:
@@ -26,7 +28,9 @@ def record_of(name: str, *groups: SqlGroup, request: str = "") -> TestRecord:
 def test_one_added_query_in_two_tests_and_a_url_is_one_cause() -> None:
     base = Run(tests=[record_of("a", group(PLAIN, 1), request="/posts/"), record_of("b", group(PLAIN, 1))])
     base.urls = [UrlSummary("GET", "/posts/", "post-list", 1, tests=["tests/test_app.py::a"])]
-    head = Run(tests=[record_of("a", group(PLAIN, 1), group(AUTHOR, 1), request="/posts/"), record_of("b", group(PLAIN, 1), group(AUTHOR, 1))])
+    head = Run(
+        tests=[record_of("a", group(PLAIN, 1), group(AUTHOR, 1), request="/posts/"), record_of("b", group(PLAIN, 1), group(AUTHOR, 1))]
+    )
     head.urls = [UrlSummary("GET", "/posts/", "post-list", 1, tests=["tests/test_app.py::a"])]
     subjects = [("test", "tests/test_app.py::a"), ("test", "tests/test_app.py::b"), ("url", url_key("GET", "/posts/"))]
     [cause] = query_causes(head, base, subjects)
@@ -35,10 +39,17 @@ def test_one_added_query_in_two_tests_and_a_url_is_one_cause() -> None:
 
 
 def test_directions_rewrites_warm_up_and_new_subjects() -> None:
-    base = Run(tests=[record_of("a", group(JOINED, 1), group(AUTHOR, 2, "app/feed.py:9"), group(AUTHOR, 5, "app/cache.py:1", warmup=True)), record_of("gone", group(PLAIN, 3))])
+    base = Run(
+        tests=[
+            record_of("a", group(JOINED, 1), group(AUTHOR, 2, "app/feed.py:9"), group(AUTHOR, 5, "app/cache.py:1", warmup=True)),
+            record_of("gone", group(PLAIN, 3)),
+        ]
+    )
     head = Run(
         tests=[
-            record_of("a", group(PLAIN, 1), group(AUTHOR, 6, "app/feed.py:9", n_plus_one=True), group(AUTHOR, 1, "app/cache.py:1", warmup=True)),
+            record_of(
+                "a", group(PLAIN, 1), group(AUTHOR, 6, "app/feed.py:9", n_plus_one=True), group(AUTHOR, 1, "app/cache.py:1", warmup=True)
+            ),
             record_of("gone", group(PLAIN, 1)),
             record_of("new", group(AUTHOR, 9)),
         ]

@@ -217,7 +217,9 @@ def test_a_machine_slower_during_the_reruns_is_divided_out() -> None:
     head = run_of(reran(record(A, duration=80), [4.0] * 5, duration=[70, 72, 75, 71, 70]))
     verdict = compare(head, None, Baseline([base], "b.json")).verdicts[0]
     assert verdict.status is Status.UNCONFIRMED
-    assert "quickest 35 ms <= 72 ms, reruns x2.00 slower by drift or calibration, divided out (the bar raised by half of it)" in verdict.reason
+    assert (
+        "quickest 35 ms <= 72 ms, reruns x2.00 slower by drift or calibration, divided out (the bar raised by half of it)" in verdict.reason
+    )
     quick = run_of(reran(record(A, duration=80), [1.0] * 5, duration=[70, 72, 75, 71, 70]))  # a faster machine tightens nothing
     assert compare(quick, None, Baseline([base], "b.json")).verdicts[0].status is Status.REGRESSED
 
@@ -296,7 +298,9 @@ def test_another_environment_makes_time_verdicts_warnings_and_still_judges_count
     assert comparison.should_fail()  # the count regression still fails
     slower = next(v for v in comparison.verdicts if v.metric == "duration" and v.subject == A)
     assert slower.reason.endswith(f"; not judged: the environment changed ({named})")
-    assert f"the baseline ran elsewhere ({named}): times are not compared, counts are; 2 time changes shown as warnings" in comparison.warnings
+    assert (
+        f"the baseline ran elsewhere ({named}): times are not compared, counts are; 2 time changes shown as warnings" in comparison.warnings
+    )
 
 
 def test_the_same_environment_or_an_unknown_one_changes_nothing() -> None:

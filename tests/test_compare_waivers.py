@@ -65,7 +65,9 @@ def test_a_label_accepts_the_prs_regressions_but_not_its_budgets() -> None:
     comparison = _compare("defaults:\n  tests:\n    queries: 22\n", label="perfbudget: accept")
     found = {(v.subject, v.status.value) for v in comparison.verdicts if v.metric == "queries"}
     assert (A, "over_budget") in found and (A, "accepted") in found and (B, "accepted") in found
-    assert "accepted (for this pull request by the label 'perfbudget: accept')" in next(v.reason for v in comparison.verdicts if v.subject == B)
+    assert "accepted (for this pull request by the label 'perfbudget: accept')" in next(
+        v.reason for v in comparison.verdicts if v.subject == B
+    )
 
 
 def test_a_wildcard_metric_accepts_every_metric_of_the_subject() -> None:
@@ -93,7 +95,9 @@ def test_a_broken_entry_names_file_line_and_key(entry: str, message: str) -> Non
 def test_a_renewed_entry_or_the_label_still_accepts_beside_an_expired_one() -> None:
     renewed = ACCEPT + '  - {match: "tests/*", metric: queries, reason: renewed for the next release}\n'
     comparison = _compare(renewed, today=datetime.date(2027, 4, 1))
-    assert statuses(comparison)[A] == "accepted" and "renewed for the next release" in next(v.reason for v in comparison.verdicts if v.subject == A)
+    assert statuses(comparison)[A] == "accepted" and "renewed for the next release" in next(
+        v.reason for v in comparison.verdicts if v.subject == A
+    )
     labelled = _compare(ACCEPT, label="perfbudget: accept", today=datetime.date(2027, 4, 1))
     assert statuses(labelled)[A] == "accepted"
 

@@ -51,7 +51,9 @@ def project(tmp_path: Path) -> Path:
 def _manage(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {key: value for key, value in os.environ.items() if not key.startswith("PERFBUDGET")}  # the action's, say
     environ.update(env or {})
-    return subprocess.run([sys.executable, "manage.py", "test", *args], cwd=project, capture_output=True, text=True, timeout=300, env=environ)
+    return subprocess.run(
+        [sys.executable, "manage.py", "test", *args], cwd=project, capture_output=True, text=True, timeout=300, env=environ
+    )
 
 
 def _counts(path: Path) -> dict[str, tuple[str, float, float]]:
@@ -71,7 +73,11 @@ def test_the_runner_records_what_the_pytest_plugin_records(project: Path) -> Non
     assert plugin.returncode == 0, plugin.stdout[-3000:]
     runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
     assert runner == pytest_run  # same node ids, outcomes, query and request counts
-    assert runner["shop/tests.py::ShopTests::test_groups_one_by_one"][1] == pytest_run["shop/tests.py::ShopTests::test_groups_one_by_one"][1] >= 6
+    assert (
+        runner["shop/tests.py::ShopTests::test_groups_one_by_one"][1]
+        == pytest_run["shop/tests.py::ShopTests::test_groups_one_by_one"][1]
+        >= 6
+    )
     urls = load_run(project / "runner.ndjson.gz").urls
     assert [u.key for u in urls] == ["GET /admin/login/"]
 
@@ -134,7 +140,10 @@ def test_without_recording_parallel_is_djangos_own(project: Path) -> None:
 
 def test_doctests_keep_their_own_ids_and_a_directory_as_output_is_one_line(project: Path) -> None:
     (project / "shop" / "utils.py").write_text('def double(x):\n    """\n    >>> double(2)\n    4\n    """\n    return 2 * x\n')
-    (project / "shop" / "tests.py").write_text(TESTS + "\n\ndef load_tests(loader, tests, ignore):\n    import doctest\n    from shop import utils\n    tests.addTests(doctest.DocTestSuite(utils))\n    return tests\n")
+    (project / "shop" / "tests.py").write_text(
+        TESTS
+        + "\n\ndef load_tests(loader, tests, ignore):\n    import doctest\n    from shop import utils\n    tests.addTests(doctest.DocTestSuite(utils))\n    return tests\n"
+    )
     done = _manage(project, *RUNNER, "--perf-budget")
     assert done.returncode == 0, done.stderr[-2000:]
     ids = {t.node_id for t in load_run(project / ".perfbudget" / "results.ndjson.gz").tests}

@@ -33,8 +33,6 @@ def test_bench_times_a_generated_suite_with_and_without_the_plugin() -> None:
 
 
 def test_bench_refuses_nonsense_options() -> None:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--repeats", "0"], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = subprocess.run([sys.executable, str(SCRIPT), "--repeats", "0"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "--repeats and --generated-tests must be at least 1" in done.stderr

@@ -274,9 +274,7 @@ def test_templates_rendered_per_request(serial: ExampleRun) -> None:
 
     page = {"blog/post_list.html": 1, "blog/base.html": 1, "blog/_sidebar.html": 1}
     assert renders(f"{PAGES}::test_post_list_shows_newest_posts_with_authors_and_tags") == [page]
-    assert renders(f"{PAGES}::test_archive_lists_every_post_with_its_author") == [
-        {"blog/archive.html": 1, "blog/base.html": 1}
-    ]
+    assert renders(f"{PAGES}::test_archive_lists_every_post_with_its_author") == [{"blog/archive.html": 1, "blog/base.html": 1}]
     assert renders(f"{PAGES}::test_post_detail_of_missing_post_is_404") == [{"404.html": 1}]
     assert renders(f"{API}::test_post_list") == [{}]
     second_visit = serial.test(f"{PAGES}::test_post_list_second_visit_reads_sidebar_from_cache")

@@ -81,7 +81,9 @@ def test_a_shards_artifact_name_gives_back_its_key_and_shard() -> None:
     assert split_artifact_name("perfbudget-tests-3.12") == ("tests-3.12", "")
 
 
-def test_artifact_paths_prints_github_output_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_artifact_paths_prints_github_output_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GITHUB_RUN_ID", "77")
     monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
     monkeypatch.chdir(tmp_path)
@@ -94,7 +96,9 @@ def test_artifact_paths_prints_github_output_lines(tmp_path: Path, monkeypatch: 
     assert "artifact-name=perfbudget-shop--shard-2-of-3\n" in capsys.readouterr().out
 
 
-def test_artifact_paths_default_key_and_a_bad_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_artifact_paths_default_key_and_a_bad_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for key in ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("GITHUB_JOB", "perf")

@@ -51,10 +51,15 @@ def _fetched(directory: Path) -> tuple[dict, list[str]]:  # type: ignore[type-ar
 
 
 def _pr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, base_sha: str) -> None:
-    monkeypatch.setenv("GITHUB_EVENT_PATH", str(write_event(tmp_path / "event.json", {"pull_request": {"number": 7, "base": {"ref": "main", "sha": base_sha}}})))
+    monkeypatch.setenv(
+        "GITHUB_EVENT_PATH",
+        str(write_event(tmp_path / "event.json", {"pull_request": {"number": 7, "base": {"ref": "main", "sha": base_sha}}})),
+    )
 
 
-def test_the_prs_base_commit_is_the_baseline_and_older_runs_its_history(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_prs_base_commit_is_the_baseline_and_older_runs_its_history(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake_github.add_commits(*SHAS)
     for n in range(1, 7):
         _run(fake_github, n, 10 + n)
@@ -70,7 +75,9 @@ def test_the_prs_base_commit_is_the_baseline_and_older_runs_its_history(fake_git
     assert "found<<" in (push_env.parent / "output").read_text()
 
 
-def test_without_a_run_of_the_base_the_nearest_ancestor_is_chosen(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_a_run_of_the_base_the_nearest_ancestor_is_chosen(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake_github.page_size = 100  # one page of the base's history, as on GitHub
     fake_github.add_commits(*SHAS)
     for n in (1, 3, 7):
@@ -83,7 +90,9 @@ def test_without_a_run_of_the_base_the_nearest_ancestor_is_chosen(fake_github: F
     assert fake_github.requests("GET", "/commits$")[0].query["sha"] == [SHAS[5]]
 
 
-def test_when_no_ancestor_has_results_the_newest_run_is_used_and_labelled(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_when_no_ancestor_has_results_the_newest_run_is_used_and_labelled(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     _run(fake_github, 1, 11)
     _run(fake_github, 2, 12)
     _pr(monkeypatch, tmp_path, "f" * 40)  # GitHub does not know the base (answers 404)
@@ -92,14 +101,20 @@ def test_when_no_ancestor_has_results_the_newest_run_is_used_and_labelled(fake_g
     assert (selection["how"], selection["commit"], commits) == ("newest", SHAS[2], [SHAS[2], SHAS[1]])
 
 
-def test_a_forks_pull_request_on_a_branch_named_main_is_never_the_baseline(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_forks_pull_request_on_a_branch_named_main_is_never_the_baseline(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The poisoning of GHSA-5xr6-xhww-33m4: a fork's run lists under branch=main and succeeds."""
     fake_github.add_commits(*SHAS)
     _run(fake_github, 1, 11)
     poison = {NAME: zip_bytes({"results.ndjson.gz": results_json(0, "poisoned")})}
-    fake_github.add_run("main", event="pull_request", head_repo="stranger/shop", head_sha=SHAS[2], created_at="2026-11-20T00:00:00Z", artifacts=poison)
+    fake_github.add_run(
+        "main", event="pull_request", head_repo="stranger/shop", head_sha=SHAS[2], created_at="2026-11-20T00:00:00Z", artifacts=poison
+    )
     fake_github.add_run("main", event="pull_request_target", head_sha=SHAS[2], created_at="2026-11-21T00:00:00Z", artifacts=poison)
-    fake_github.add_run("main", event="push", head_repo="stranger/shop", head_sha=SHAS[2], created_at="2026-11-22T00:00:00Z", artifacts=poison)
+    fake_github.add_run(
+        "main", event="push", head_repo="stranger/shop", head_sha=SHAS[2], created_at="2026-11-22T00:00:00Z", artifacts=poison
+    )
     _pr(monkeypatch, tmp_path, SHAS[2])
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     selection, commits = _fetched(push_env)
@@ -136,7 +151,9 @@ def test_a_suite_split_over_jobs_is_joined_into_one_baseline(fake_github: FakeGi
         run = Run(project="shop", commit=SHAS[1], branch="main", shard=shard)
         run.tests = [TestRecord(node, node.split("::")[0], 3, "passed", {"queries": 2})]
         with tempfile.TemporaryDirectory() as directory:
-            shards[f"{NAME}--shard-{shard}"] = zip_bytes({"results.ndjson.gz": write_run(run, Path(directory) / "r.ndjson.gz").read_bytes()})
+            shards[f"{NAME}--shard-{shard}"] = zip_bytes(
+                {"results.ndjson.gz": write_run(run, Path(directory) / "r.ndjson.gz").read_bytes()}
+            )
     shards["perfbudget-tests-3.12"] = zip_bytes({"results.ndjson.gz": results_json(9, "another key")})
     fake_github.add_run("main", head_sha=SHAS[1], artifacts=shards)
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
@@ -150,7 +167,9 @@ def test_skips_runs_without_a_usable_artifact(fake_github: FakeGitHub, push_env:
     fake_github.add_run("main", created_at="2026-11-21T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": "{broken"})})
     fake_github.add_run("main", created_at="2026-11-22T00:00:00Z", artifacts={NAME: b"not a zip"})
     fake_github.add_run("main", created_at="2026-11-23T00:00:00Z", artifacts={NAME: zip_bytes({"report.md": "no results"})})
-    fake_github.add_run("main", created_at="2026-11-24T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": results_json(1)})}, expired=True)
+    fake_github.add_run(
+        "main", created_at="2026-11-24T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": results_json(1)})}, expired=True
+    )
     fake_github.add_run("main", created_at="2026-11-25T00:00:00Z", artifacts={"coverage": zip_bytes({"results.json": results_json(1)})})
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     assert _fetched(push_env)[1] == ["usable"]
@@ -174,7 +193,9 @@ def test_expired_artifacts_leave_a_reason_naming_the_artifact(fake_github: FakeG
     assert "has an unexpired artifact named 'perfbudget-tests'" in _fetched(push_env)[0]["reason"]
 
 
-def test_only_bad_artifacts_leave_no_results_and_say_why(fake_github: FakeGitHub, push_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_only_bad_artifacts_leave_no_results_and_say_why(
+    fake_github: FakeGitHub, push_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_id = fake_github.add_run("main", artifacts={NAME: zip_bytes({"results.json": '{"schema_version": 999}'})})
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     selection, commits = _fetched(push_env)
@@ -190,7 +211,9 @@ def test_own_run_is_not_its_own_baseline(fake_github: FakeGitHub, push_env: Path
     assert _fetched(push_env)[1] == []
 
 
-def test_without_workflow_ref_runs_are_filtered_by_workflow_name(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_workflow_ref_runs_are_filtered_by_workflow_name(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GITHUB_WORKFLOW_REF")
     _run(fake_github, 1, 11)
     _run(fake_github, 2, 12, name=NAME, path=".github/workflows/lint.yml")
@@ -236,7 +259,9 @@ def test_api_down_falls_back_and_strict_fails(fake_github: FakeGitHub, push_env:
     assert "baseline fetch failed" in (push_env.parent / "summary.md").read_text()
 
 
-def test_missing_repository_or_token_is_explained(push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_repository_or_token_is_explained(
+    push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("GITHUB_TOKEN")
     assert cli("baseline", "fetch", "-o", str(push_env)) == 0
     assert "no GitHub token" in capsys.readouterr().err
@@ -246,7 +271,9 @@ def test_missing_repository_or_token_is_explained(push_env: Path, monkeypatch: p
     assert "expected 'owner/name'" in capsys.readouterr().err
 
 
-def test_an_artifact_that_expired_after_listing_is_skipped(fake_github: FakeGitHub, push_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_artifact_that_expired_after_listing_is_skipped(
+    fake_github: FakeGitHub, push_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_github.add_run("main", created_at="2026-11-20T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": results_json(1, "older")})})
     newest = fake_github.add_run("main", created_at="2026-11-24T00:00:00Z", artifacts={NAME: zip_bytes({"results.json": results_json(1)})})
     fake_github.fail("GET", r"/actions/artifacts/\d+/zip$", 410, message="Artifact has expired")
@@ -255,7 +282,9 @@ def test_an_artifact_that_expired_after_listing_is_skipped(fake_github: FakeGitH
     assert f"skipped run {newest}: downloading its artifact: HTTP 410 Artifact has expired" in capsys.readouterr().err
 
 
-def test_a_hanging_or_refusing_github_is_one_line_and_the_reason_not_compared(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_hanging_or_refusing_github_is_one_line_and_the_reason_not_compared(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The fake server hangs (says nothing, then drops the connection), then stops listening altogether."""
     import time
 
@@ -273,7 +302,9 @@ def test_a_hanging_or_refusing_github_is_one_line_and_the_reason_not_compared(fa
     assert "no answer from GitHub (ConnectionError)" in err and "Traceback" not in err and TOKEN not in err
 
 
-def test_a_corrupt_archive_member_or_a_hanging_history_download_skips_that_run_only(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_corrupt_archive_member_or_a_hanging_history_download_skips_that_run_only(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PERFBUDGET_GITHUB_MAX_WAIT", "1")
     good = zip_bytes({"results.ndjson.gz": results_json(1, "good")})
     damaged = bytearray(zip_bytes({"results.ndjson.gz": results_json(1, "x" * 4000)}))
@@ -291,7 +322,9 @@ def test_a_corrupt_archive_member_or_a_hanging_history_download_skips_that_run_o
     assert "cannot be read (" in err and "no answer from GitHub" in err and "Traceback" not in err
 
 
-def test_when_the_ancestors_cannot_be_listed_the_label_says_so(fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_when_the_ancestors_cannot_be_listed_the_label_says_so(
+    fake_github: FakeGitHub, push_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No contents: read on a private repository: the commits API answers 403."""
     _run(fake_github, 1, 11)
     fake_github.fail("GET", "/commits$", 403, times=10, message="Resource not accessible by integration")

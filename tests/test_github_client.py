@@ -110,7 +110,11 @@ def test_github_enterprise_api_root(fake_github: FakeGitHub) -> None:
 
 
 def test_the_token_never_appears_in_any_output(
-    fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_github.add_pull(7, "a" * 40)
     summary = tmp_path / "summary.md"
@@ -158,7 +162,9 @@ def test_context_on_push_and_with_a_broken_event_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [["comment", "--body", "-"], ["baseline", "fetch", "-o", "out"]])
-def test_without_the_github_extra_the_commands_say_what_to_install(command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_the_github_extra_the_commands_say_what_to_install(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """github3.py is the github extra's: a plain install has no cryptography; the message names the extra."""
     import sys
 

@@ -75,7 +75,9 @@ def test_other_jobs_comments_are_left_alone(fake_github: FakeGitHub, pr_env: Pat
     assert len(_marked(fake_github)) == 1
 
 
-def test_only_the_tokens_own_comments_are_updated_or_deleted(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_only_the_tokens_own_comments_are_updated_or_deleted(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Someone pastes our marker into their comment: it is neither edited nor removed as a duplicate."""
     pasted = fake_github.add_comment(7, f"quoting the bot\n\n{MARKER}", login="reviewer")
     assert cli("comment", "--body", _body(tmp_path, "first")) == 0
@@ -88,7 +90,9 @@ def test_only_the_tokens_own_comments_are_updated_or_deleted(fake_github: FakeGi
 
 
 @pytest.mark.parametrize("asked", [True, False])
-def test_the_tokens_identity_comes_from_the_api_or_the_comment_author_option(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, asked: bool) -> None:
+def test_the_tokens_identity_comes_from_the_api_or_the_comment_author_option(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, asked: bool
+) -> None:
     """A personal token answers GET /user; a GitHub App's cannot, and --comment-author names its bot."""
     fake_github.login, fake_github.user_endpoint = "perf-app[bot]", asked
     mine = fake_github.add_comment(7, f"earlier\n\n{MARKER}")
@@ -155,7 +159,9 @@ def test_fork_pull_request_writes_the_job_summary_and_exits_0(
     assert "perfbudget-fork-comment.yml" in capsys.readouterr().err
 
 
-def test_read_only_token_falls_back_to_the_summary(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_only_token_falls_back_to_the_summary(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_github.read_only = True
     assert cli("comment", "--body", _body(tmp_path, "the report")) == 0
     err = capsys.readouterr().err
@@ -265,7 +271,9 @@ def test_from_artifact_never_posts_the_forks_report(
     assert fake_github.issue_comments(7) == [] and not fake_github.requests("POST", ".")
 
 
-def test_from_artifact_refuses_a_forged_pull_request_number(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_from_artifact_refuses_a_forged_pull_request_number(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fake_github.add_pull(8, "b" * 40)  # someone else's PR
     _workflow_run_event(tmp_path)
     assert cli("comment", "--from-artifact", str(_artifact(tmp_path, number=8)), "--strict") == 3
@@ -313,7 +321,9 @@ def test_without_a_baseline_the_comment_says_so(fake_github: FakeGitHub, pr_env:
     ("results", "baseline"),
     [("results.ndjson.gz", "baseline/00-run-1.ndjson.gz"), ("results.ndjson.gz", "baseline.ndjson.gz"), ("results.json", "baseline.json")],
 )
-def test_from_artifact_compares_with_the_artifacts_baseline_under_new_and_old_names(fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, results: str, baseline: str) -> None:
+def test_from_artifact_compares_with_the_artifacts_baseline_under_new_and_old_names(
+    fake_github: FakeGitHub, pr_env: Path, tmp_path: Path, results: str, baseline: str
+) -> None:
     """The action names them from perfbudget.github.artifacts; an artifact of an earlier release, the old way."""
     directory = _artifact(tmp_path, results=False)
     _results(directory / results, 9)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from perfbudget.github.artifacts import ArtifactError, PrContext, write_pr_context
-from perfbudget.github.artifacts import shards_complete
+from perfbudget.github.artifacts import ArtifactError, PrContext, shards_complete, write_pr_context
 from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.store import load_run, write_run
@@ -49,7 +48,12 @@ def test_shards_that_cannot_be_joined_stay_legs_of_their_own_with_a_warning(tmp_
     assert [leg.key for leg in find_legs(tmp_path)] == ["tests-shard-1"]  # the empty download is no leg; the warning names it
     (tmp_path / "perfbudget-tests--shard-2").rmdir()
     _leg(tmp_path / "perfbudget-tests", "t/b.py::two")
-    assert combine_shards(tmp_path) == ([], [f"the shards of 'tests' were not joined, each is shown alone: {tmp_path / 'perfbudget-tests'}: key 'tests' has both a whole run and shards; give the shards' suite its own key"])
+    assert combine_shards(tmp_path) == (
+        [],
+        [
+            f"the shards of 'tests' were not joined, each is shown alone: {tmp_path / 'perfbudget-tests'}: key 'tests' has both a whole run and shards; give the shards' suite its own key"
+        ],
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,7 +102,9 @@ def test_an_empty_download_says_so(tmp_path: Path) -> None:
         find_legs(tmp_path / "missing")
 
 
-def test_the_comment_joins_a_forks_shards_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_comment_joins_a_forks_shards_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The workflow_run stage downloads shards and comments: one section, the whole suite, said not compared."""
     for key in ("GITHUB_EVENT_PATH", "GITHUB_TOKEN", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
         monkeypatch.delenv(key, raising=False)

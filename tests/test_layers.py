@@ -131,7 +131,9 @@ def test_the_pytest11_module_imports_almost_nothing() -> None:
     """``pytest`` loads perfbudget.plugin in every run of every project that has it installed."""
     tree = ast.parse((PACKAGE / "plugin" / "__init__.py").read_text(encoding="utf-8"))
     top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    modules = {node.module for node in top if isinstance(node, ast.ImportFrom)} | {a.name for n in top if isinstance(n, ast.Import) for a in n.names}
+    modules = {node.module for node in top if isinstance(node, ast.ImportFrom)} | {
+        a.name for n in top if isinstance(n, ast.Import) for a in n.names
+    }
     assert modules <= {"__future__", "typing", "pytest", "perfbudget.plugin.options"}
     options = ast.parse((PACKAGE / "plugin" / "options.py").read_text(encoding="utf-8"))
     top = {node.module for node in options.body if isinstance(node, ast.ImportFrom)}

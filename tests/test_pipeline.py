@@ -33,7 +33,10 @@ def test_budget_file_at_rootdir_fails_the_run(tmp_path: Path) -> None:
     write_budgets(tmp_path, "defaults:\n  tests: {queries: 3}\n")
     outcome = judge(tmp_path)
     assert outcome.failed
-    assert outcome.lines[1:3] == [f"  {A} (tests/test_app.py:10)", "    OVER BUDGET queries 4 > budget 3 (defaults.tests in perfbudget.yaml:2)"]
+    assert outcome.lines[1:3] == [
+        f"  {A} (tests/test_app.py:10)",
+        "    OVER BUDGET queries 4 > budget 3 (defaults.tests in perfbudget.yaml:2)",
+    ]
 
 
 def test_report_only_and_fail_on(tmp_path: Path) -> None:
@@ -166,7 +169,9 @@ def test_plugin_compares_with_a_previous_run_named_by_perf_baseline(pytester: py
             "    REGRESSED network_calls 2 -> 4 (+2; any increase regresses; default rule)",
         ]
     )
-    rerun = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline=base.json", "--perf-budget-report-only", "-p", "no:cacheprovider")
+    rerun = pytester.runpytest_inprocess(
+        "--perf-budget", "--perf-baseline=base.json", "--perf-budget-report-only", "-p", "no:cacheprovider"
+    )
     rerun.stdout.fnmatch_lines(["*REGRESSED network_calls 2 -> 4*"])
 
 
@@ -175,7 +180,9 @@ def test_plugin_under_xdist_judges_once_on_the_controller(pytester: pytest.Pytes
     pytester.makepyfile(test_net=NETWORK_TEST.replace("assert False", "pass"))
     result = pytester.runpytest_subprocess("--perf-budget", "-n", "2", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["perfbudget: 0 regressions, 1 over budget, 2 ok -- not compared: *", "    OVER BUDGET network_calls 2 > budget 1 *"])
+    result.stdout.fnmatch_lines(
+        ["perfbudget: 0 regressions, 1 over budget, 2 ok -- not compared: *", "    OVER BUDGET network_calls 2 > budget 1 *"]
+    )
     assert result.stdout.str().count("perfbudget: 0 regressions") == 1
 
 
@@ -187,9 +194,7 @@ def test_plugin_under_xdist_judges_once_on_the_controller(pytester: pytest.Pytes
         ("tests: [\n", "perfbudget: perfbudget.yaml:*"),
     ],
 )
-def test_plugin_refuses_a_broken_budget_file_before_any_test_runs(
-    pytester: pytest.Pytester, budget_text: str, expected: str
-) -> None:
+def test_plugin_refuses_a_broken_budget_file_before_any_test_runs(pytester: pytest.Pytester, budget_text: str, expected: str) -> None:
     pytester.makepyfile(test_never_runs="def test_a():\n    raise AssertionError('must not run')\n")
     pytester.makefile(".yaml", perfbudget=budget_text)
     result = pytester.runpytest_inprocess("--perf-budget", "-p", "no:cacheprovider")

@@ -9,9 +9,9 @@ replayed network).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -81,7 +81,9 @@ def test_pytest_socket_blocks_the_call_and_the_run_still_reports(pytester: pytes
 
 def test_pytest_recording_replays_the_call_without_the_network(pytester: pytest.Pytester, service: str) -> None:
     """A cassette recorded once replays with the service gone; perfbudget records the replayed run too."""
-    pytester.makepyfile(test_app="import pytest\n" + CALLER.format(url=service).replace("def test_calls", "@pytest.mark.vcr\ndef test_calls"))
+    pytester.makepyfile(
+        test_app="import pytest\n" + CALLER.format(url=service).replace("def test_calls", "@pytest.mark.vcr\ndef test_calls")
+    )
     recorded = _results(pytester, "--record-mode=once")
     cassettes = list((pytester.path / "cassettes").rglob("*.yaml"))
     assert cassettes, "pytest-recording wrote no cassette"

@@ -30,6 +30,7 @@ def _live(module: str) -> ModuleType:
     """
     return importlib.import_module(module)
 
+
 OUTCOMES = """
     import pytest
 
@@ -186,7 +187,14 @@ def test_network_calls_per_test_and_phase_session_fixtures_left_out(pytester: py
         "test_quiet": (0, 0),
     }
     assert tests["test_fixture_and_call"]["details"]["network_calls"] == [
-        {"host": "127.0.0.1", "port": int(local_server.rsplit(":", 1)[1]), "loopback": True, "method": "GET", "url": local_server + path, "count": 1}
+        {
+            "host": "127.0.0.1",
+            "port": int(local_server.rsplit(":", 1)[1]),
+            "loopback": True,
+            "method": "GET",
+            "url": local_server + path,
+            "count": 1,
+        }
         for path in ("/fixture", "/fixture-teardown", "/two")
     ]
     assert tests["test_external"]["metrics"]["external_network_calls"] == 1
@@ -283,8 +291,13 @@ def test_pipeline_gets_the_options_and_can_fail_a_green_run(pytester: pytest.Pyt
     pytester.makepyfile("def test_one():\n    pass\n")
     pytester.makefile(".yaml", budgets="")  # must exist: the plugin checks the budget file at configure time
     result = pytester.runpytest_inprocess(
-        "--perf-budget", "--perf-budget-file", "budgets.yaml", "--perf-baseline", "base.json",
-        "--perf-report", "markdown,html",
+        "--perf-budget",
+        "--perf-budget-file",
+        "budgets.yaml",
+        "--perf-baseline",
+        "base.json",
+        "--perf-report",
+        "markdown,html",
     )
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -344,8 +357,10 @@ def test_an_unwritable_stream_is_reported_once_not_per_test(pytester: pytest.Pyt
     # In perfbudget's own section (pytest's warnings summary shows the same warnings once more):
     # once when the session starts, then nothing at each test.
     own = [line for line in result.stdout.lines if line.startswith("perfbudget: ") and "failed" in line]
-    assert [line.split(" failed")[0] for line in own] == [f"perfbudget: starting {pytester.path / 'blocker' / 'results.ndjson'}",
-                                                        f"perfbudget: writing {pytester.path / 'blocker' / 'results.ndjson'}"]
+    assert [line.split(" failed")[0] for line in own] == [
+        f"perfbudget: starting {pytester.path / 'blocker' / 'results.ndjson'}",
+        f"perfbudget: writing {pytester.path / 'blocker' / 'results.ndjson'}",
+    ]
 
 
 def test_without_django_only_the_plain_metrics(pytester: pytest.Pytester) -> None:
@@ -365,7 +380,9 @@ def test_a_path_option_written_with_a_space_is_flagged(pytester: pytest.Pytester
     pytester.makeini("[pytest]\n")
     pytester.makepyfile(test_one="def test_one():\n    pass\n")
     spaced = pytester.runpytest_inprocess("--perf-budget", "--perf-baseline", str(elsewhere), "test_one.py")
-    spaced.stdout.fnmatch_lines([f"*perfbudget: write --perf-baseline={elsewhere} (with '='): pytest chose its rootdir ({pytester.path}) before*"])
+    spaced.stdout.fnmatch_lines(
+        [f"*perfbudget: write --perf-baseline={elsewhere} (with '='): pytest chose its rootdir ({pytester.path}) before*"]
+    )
     joined = pytester.runpytest_inprocess("--perf-budget", f"--perf-baseline={elsewhere}", "test_one.py")
     joined.stdout.no_fnmatch_line("*with '='*")
     joined.stdout.fnmatch_lines([f"rootdir: {pytester.path}*"])

@@ -17,26 +17,47 @@ from perfbudget.run.store import SCHEMA_VERSION, ResultsError, ResultsWriter, lo
 def _run() -> Run:
     details = Details(
         sql_groups=[
-            SqlGroup(sql='SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', kind="select", database="default", count=3,
-                     time_ms=1.5, location="app/views.py:7", n_plus_one=True),
-            SqlGroup(sql="INSERT INTO t VALUES (...)", kind="insert", database="other", count=1, time_ms=0.2,
-                     params=["('é',)"]),
+            SqlGroup(
+                sql='SELECT "t"."id" FROM "t" WHERE "t"."a" = %s',
+                kind="select",
+                database="default",
+                count=3,
+                time_ms=1.5,
+                location="app/views.py:7",
+                n_plus_one=True,
+            ),
+            SqlGroup(sql="INSERT INTO t VALUES (...)", kind="insert", database="other", count=1, time_ms=0.2, params=["('é',)"]),
         ],
         network_calls=[NetworkCall(host="api.example.com", port=443, loopback=False, method="GET", url="https://api.example.com/x")],
         cache_ops=[CacheOp(operation="get", calls=2, hits=1, misses=1, time_ms=0.1)],
         templates=[TemplateStat(name="base.html", count=1, time_ms=2.0)],
         signals={"post_save": 1},
     )
-    request = RequestRecord(method="GET", path="/items/3/", route="/items/<int:pk>/", view_name="item", status=200,
-                            metrics={"queries": 3.0, "duration": 4.5}, details=details)
+    request = RequestRecord(
+        method="GET",
+        path="/items/3/",
+        route="/items/<int:pk>/",
+        view_name="item",
+        status=200,
+        metrics={"queries": 3.0, "duration": 4.5},
+        details=details,
+    )
     tests = [
-        TestRecord(node_id="test_a.py::test_one", file="test_a.py", line=3, outcome="passed",
-                   metrics={"queries": 3.0, "duration": 9.0}, call_metrics={"queries": 3.0}, details=details,
-                   requests=[request], samples={"benchmark.median": [1.0, 1.5, 2.0]}, budget_marker={"queries": 5}),
+        TestRecord(
+            node_id="test_a.py::test_one",
+            file="test_a.py",
+            line=3,
+            outcome="passed",
+            metrics={"queries": 3.0, "duration": 9.0},
+            call_metrics={"queries": 3.0},
+            details=details,
+            requests=[request],
+            samples={"benchmark.median": [1.0, 1.5, 2.0]},
+            budget_marker={"queries": 5},
+        ),
         TestRecord(node_id="test_a.py::test_two", file="test_a.py", line=9, outcome="skipped"),
     ]
-    return Run(project="demo", started="2026-01-01T00:00:00Z", environment={"python": "3.11"}, tests=tests,
-               urls=aggregate_urls(tests))
+    return Run(project="demo", started="2026-01-01T00:00:00Z", environment={"python": "3.11"}, tests=tests, urls=aggregate_urls(tests))
 
 
 def test_results_file_reads_back_as_the_same_run(tmp_path: Path) -> None:

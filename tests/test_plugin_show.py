@@ -27,7 +27,9 @@ def _run() -> Run:
         metrics={"queries": 12.0, "duration": 180.0},
         details=Details(
             sql_groups=[
-                SqlGroup(sql=archive_sql, kind="select", database="default", count=10, time_ms=2.0, location="blog/views.py:31", n_plus_one=True),
+                SqlGroup(
+                    sql=archive_sql, kind="select", database="default", count=10, time_ms=2.0, location="blog/views.py:31", n_plus_one=True
+                ),
                 SqlGroup(sql='SELECT * FROM "blog_post"', kind="select", database="default", count=2, time_ms=1.0),
             ]
         ),
@@ -49,7 +51,14 @@ def _run() -> Run:
             ]
         ),
         requests=[
-            RequestRecord("POST", "/api/posts/1/comments/", "/api/posts/<int:pk>/comments/", "comment", 201, metrics={"queries": 3.0, "duration": 1200.0}),
+            RequestRecord(
+                "POST",
+                "/api/posts/1/comments/",
+                "/api/posts/<int:pk>/comments/",
+                "comment",
+                201,
+                metrics={"queries": 3.0, "duration": 1200.0},
+            ),
         ],
     )
     quiet = TestRecord(node_id="blog/tests/test_models.py::test_str", file="blog/tests/test_models.py", line=3, outcome="skipped")
@@ -132,9 +141,14 @@ def _n_plus_one_run(count: int) -> Run:
     """``count`` tests, each with an N+1 of its own size (3, 4, 5...)."""
     tests = [
         TestRecord(
-            node_id=f"tests/test_n.py::test_{index}", file="tests/test_n.py", line=index + 1, outcome="passed",
+            node_id=f"tests/test_n.py::test_{index}",
+            file="tests/test_n.py",
+            line=index + 1,
+            outcome="passed",
             metrics={"queries": float(index + 3), "n_plus_one": float(index + 3)},
-            details=Details(sql_groups=[SqlGroup(f"SELECT {index}", "select", "default", index + 3, 1.0, location=f"app/v.py:{index}", n_plus_one=True)]),
+            details=Details(
+                sql_groups=[SqlGroup(f"SELECT {index}", "select", "default", index + 3, 1.0, location=f"app/v.py:{index}", n_plus_one=True)]
+            ),
         )  # fmt: skip
         for index in range(count)
     ]

@@ -149,7 +149,9 @@ def test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted(pytester:
     results = read_results(pytester.path / ".perfbudget" / "results.ndjson.gz")
     assert results["interrupted"] is True
     # The interrupted test has no outcome, so it has no record; the one before it does.
-    assert [t["node_id"] for t in results["tests"]] == ["test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted.py::test_1_done"]
+    assert [t["node_id"] for t in results["tests"]] == [
+        "test_ctrl_c_writes_what_was_recorded_and_marks_the_run_interrupted.py::test_1_done"
+    ]
     result.stdout.fnmatch_lines(["1 tests recorded: 1 passed (interrupted: partial results)"])
 
 
@@ -171,4 +173,3 @@ def test_a_workers_perfbudget_problem_reaches_the_controllers_summary(pytester: 
     result.stdout.fnmatch_lines(["perfbudget: installing collectors failed: RuntimeError: socket patching refused"])
     # Two workers, one message.
     assert result.stdout.str().count("perfbudget: installing collectors failed") == 1
-

@@ -12,7 +12,10 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_report.py"
 def test_bench_report_prints_a_line_per_report() -> None:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--tests", "300", "--urls", "30", "--rounds", "1"],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     lines = result.stdout.splitlines()
     assert lines[0].startswith("300 tests, 30 URLs, 330 verdicts")

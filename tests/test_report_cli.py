@@ -59,7 +59,10 @@ def test_cli_markdown_with_a_regression_against_the_baseline(results: tuple[Path
     assert out.startswith(
         "<!-- pb -->\n### ❌ perfbudget: 2 regressions, 0 over budget, 1 slower, not confirmed, 1 improved, 2 new, 2 removed, 3 unchanged"
     )
-    assert "| 🔺 | `tests/test_views.py::test_archive` | duration 45 ms → 140 ms (+95 ms, +211%) | allowed 54 ms · confirmed by 5 reruns\\: quickest 138 ms \\> 54 ms |" in out
+    assert (
+        "| 🔺 | `tests/test_views.py::test_archive` | duration 45 ms → 140 ms (+95 ms, +211%) | allowed 54 ms · confirmed by 5 reruns\\: quickest 138 ms \\> 54 ms |"
+        in out
+    )
     assert "🔺 **+9 to +12 SELECT `blog_author`** (N+1) at `blog/templates/blog/archive.html:12`, repeats more, in 1 test and 1 URL" in out
     assert "⏱️ 2 slower, not confirmed (not failing)" in out
     assert "| 🔺 | `tests/test_views.py::test_archive` | queries 4 → 13 (+9, +225%) | baseline |" in out
@@ -68,7 +71,9 @@ def test_cli_markdown_with_a_regression_against_the_baseline(results: tuple[Path
 
 
 @pytest.mark.parametrize("format_name", ["html", "json", "terminal", "annotations", "markdown"])
-def test_cli_writes_a_file_and_says_so(results: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], format_name: str) -> None:
+def test_cli_writes_a_file_and_says_so(
+    results: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], format_name: str
+) -> None:
     head, base = results
     target = tmp_path / "reports" / f"out.{format_name}"
     assert main(["report", str(head), "--baseline", str(base), "--format", format_name, "-o", str(target)]) == 0
@@ -108,7 +113,9 @@ def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> N
     assert (tmp_path / ".perfbudget" / "report.md").read_text().startswith("### ⚠️ perfbudget: not compared · 0 regressions, 0 over budget")
 
 
-def test_cli_reports_on_hostile_names_are_escaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_on_hostile_names_are_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.helpers_report import hostile_comparison
 
     monkeypatch.chdir(tmp_path)

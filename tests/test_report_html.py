@@ -119,11 +119,18 @@ def test_embedded_details_round_trip() -> None:
 def test_details_are_kept_only_for_subjects_that_are_not_ok() -> None:
     html = render_html(fixed_comparison())
     details = page_data(html)["details"]
-    assert sorted(d["name"] for d in details.values()) == sorted([
-        "tests/test_api.py::test_list_posts[page-2]", "tests/test_feeds.py::test_rss", "tests/test_views.py::test_archive",
-        "tests/test_views.py::test_post_detail", "tests/test_views.py::test_sitemap",
-        "GET /archive/<int:year>/", "POST /api/posts/", "GET /sitemap.xml",
-    ])  # not the OK ones: test_create_post, test_search, GET /posts/<int:pk>/
+    assert sorted(d["name"] for d in details.values()) == sorted(
+        [
+            "tests/test_api.py::test_list_posts[page-2]",
+            "tests/test_feeds.py::test_rss",
+            "tests/test_views.py::test_archive",
+            "tests/test_views.py::test_post_detail",
+            "tests/test_views.py::test_sitemap",
+            "GET /archive/<int:year>/",
+            "POST /api/posts/",
+            "GET /sitemap.xml",
+        ]
+    )  # not the OK ones: test_create_post, test_search, GET /posts/<int:pk>/
     assert "kept for the 8 tests and URLs that are not ok." in html
 
 
@@ -214,8 +221,27 @@ def test_comment_and_page_list_a_urls_sql_groups_in_one_order() -> None:
 
     sql = "SELECT * FROM tag WHERE id = %s"
     tests = [  # the same statement from two call sites, equal counts, seen by two tests in the "wrong" order
-        TestRecord("t.py::test_b", "t.py", 1, "passed", {"queries": 20.0}, requests=[request(SqlGroup(sql, "select", "default", 8, 1.0, location="b.py:2", n_plus_one=True))]),
-        TestRecord("t.py::test_a", "t.py", 2, "passed", {"queries": 20.0}, requests=[request(SqlGroup(sql, "select", "default", 8, 1.0, location="a.py:1", n_plus_one=True), SqlGroup(sql, "select", "default", 5, 1.0, location="b.py:2", n_plus_one=True))]),
+        TestRecord(
+            "t.py::test_b",
+            "t.py",
+            1,
+            "passed",
+            {"queries": 20.0},
+            requests=[request(SqlGroup(sql, "select", "default", 8, 1.0, location="b.py:2", n_plus_one=True))],
+        ),
+        TestRecord(
+            "t.py::test_a",
+            "t.py",
+            2,
+            "passed",
+            {"queries": 20.0},
+            requests=[
+                request(
+                    SqlGroup(sql, "select", "default", 8, 1.0, location="a.py:1", n_plus_one=True),
+                    SqlGroup(sql, "select", "default", 5, 1.0, location="b.py:2", n_plus_one=True),
+                )
+            ],
+        ),
     ]
     run = Run(project="p", tests=tests, urls=aggregate_urls(tests))
     verdicts = [Verdict(t.node_id, "test", None, Status.OK, reason="ok") for t in tests]

@@ -7,10 +7,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from perfbudget.run.metrics import is_time
-
 from perfbudget.report.escape import ZWSP, code_span, md_text
 from perfbudget.report.markdown import COMMENT_LIMIT, render_job_summary, render_markdown
+from perfbudget.run.metrics import is_time
 from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
 cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (GitHub's Markdown engine) is in the test extra")
@@ -135,7 +134,29 @@ def test_hostile_test_name_stays_text_in_its_own_cell(name: str) -> None:
 def test_hostile_names_open_no_tag_link_image_mention_or_reference() -> None:
     text = render_markdown(hostile_comparison(), report_url="https://example.com/r.html")
     tables = parse(text)
-    allowed = {"h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "code", "p", "strong", "pre", "details", "summary", "ul", "li", "hr", "sub", "a", "em", "br"}
+    allowed = {
+        "h3",
+        "h4",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "code",
+        "p",
+        "strong",
+        "pre",
+        "details",
+        "summary",
+        "ul",
+        "li",
+        "hr",
+        "sub",
+        "a",
+        "em",
+        "br",
+    }
     assert set(tables.tags) <= allowed, set(tables.tags) - allowed
     assert tables.links == ["https://example.com/r.html"]
     html = to_html(text)

@@ -32,8 +32,12 @@ def _run() -> Run:
     return Run(
         project="blog",
         tests=[
-            TestRecord(NODE, "tests/test_views.py", 3, "passed", {"queries": 11.0, "n_plus_one": 6.0, "warmup_queries": 2.0}, details=archive),
-            TestRecord(SETUP, "tests/test_models.py", 5, "passed", {"queries": 5.0, "n_plus_one": 0.0, "n_plus_one_in_tests": 5.0}, details=setup),
+            TestRecord(
+                NODE, "tests/test_views.py", 3, "passed", {"queries": 11.0, "n_plus_one": 6.0, "warmup_queries": 2.0}, details=archive
+            ),
+            TestRecord(
+                SETUP, "tests/test_models.py", 5, "passed", {"queries": 5.0, "n_plus_one": 0.0, "n_plus_one_in_tests": 5.0}, details=setup
+            ),
         ],
     )
 

@@ -16,12 +16,16 @@ from perfbudget.run.decode import ResultsError
 from perfbudget.run.model import Details, RequestRecord, Reruns, Run, SqlGroup, TestRecord
 from perfbudget.run.store import ResultsWriter, load_details, load_run, write_run
 
-N_PLUS_ONE = SqlGroup('SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', "select", "default", 5, 1.0, location="app/views.py:7", n_plus_one=True)
+N_PLUS_ONE = SqlGroup(
+    'SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', "select", "default", 5, 1.0, location="app/views.py:7", n_plus_one=True
+)
 
 
 def _test(index: int, queries: int = 3) -> TestRecord:
     details = Details(sql_groups=[dataclasses.replace(N_PLUS_ONE, count=queries)], signals={"post_save": 1})
-    request = RequestRecord("GET", f"/items/{index}/", "/items/<int:pk>/", "item", 200, {"queries": float(queries), "duration": 4.0}, details)
+    request = RequestRecord(
+        "GET", f"/items/{index}/", "/items/<int:pk>/", "item", 200, {"queries": float(queries), "duration": 4.0}, details
+    )
     return TestRecord(
         node_id=f"tests/test_items.py::test_{index}", file="tests/test_items.py", line=index + 1, outcome="passed",
         metrics={"queries": float(queries), "requests": 1.0, "duration": 5.0}, call_metrics={"queries": float(queries)},

@@ -52,7 +52,12 @@ def _new_project(venv: Path, directory: Path) -> Path:
 def test_the_wheel_is_the_perfbudget_imported(venv: Path, tmp_path: Path) -> None:
     where = _run(venv / "bin" / "python", "-c", "import perfbudget; print(perfbudget.__file__)", cwd=tmp_path)
     assert str(venv) in where.stdout, where.stdout + where.stderr
-    shipped = _run(venv / "bin" / "python", "-c", "import importlib.resources as r; print(r.files('perfbudget') / 'schema' / 'perfbudget.schema.json')", cwd=tmp_path)
+    shipped = _run(
+        venv / "bin" / "python",
+        "-c",
+        "import importlib.resources as r; print(r.files('perfbudget') / 'schema' / 'perfbudget.schema.json')",
+        cwd=tmp_path,
+    )
     assert Path(shipped.stdout.strip()).is_file()
 
 

@@ -9,7 +9,6 @@ has no use for (``!!python/object``, ``!custom``) are refused, never ignored.
 from __future__ import annotations
 
 import datetime
-
 import math
 import re
 from pathlib import Path
@@ -302,7 +301,11 @@ def _waivers(reader: _Reader, node: yaml.Node) -> list[Waiver]:
             except ValueError as exc:
                 raise reader.fail(keys["expires"], f"{path}.expires: expected a date such as 2027-01-31, got {value!r}") from exc
         where = f"{reader.source}:{item.start_mark.line + 1}"
-        waivers.append(Waiver(texts["match"], metric, texts["reason"], where, numbers.get("limit"), numbers.get("change"), texts.get("issue", ""), expires))
+        waivers.append(
+            Waiver(
+                texts["match"], metric, texts["reason"], where, numbers.get("limit"), numbers.get("change"), texts.get("issue", ""), expires
+            )
+        )
     return waivers
 
 
@@ -325,7 +328,9 @@ def _sql(reader: _Reader, node: yaml.Node, budgets: Budgets) -> None:
             path = f"sql.warmup_functions[{index}]"
             value = reader.scalar(item, path)
             if not isinstance(value, str) or not _DOTTED.match(value):
-                raise reader.fail(item, f"{path}: expected a function's dotted path such as 'myapp.models.SettingsManager.get_cached', got {value!r}")
+                raise reader.fail(
+                    item, f"{path}: expected a function's dotted path such as 'myapp.models.SettingsManager.get_cached', got {value!r}"
+                )
             functions.append((value, f"{reader.where(item)}: {path}"))
         budgets.warmup_functions = tuple(functions)
 
@@ -340,7 +345,9 @@ def _rules(reader: _Reader, node: yaml.Node, section: str) -> list[Rule]:
             raise reader.fail(item, f"{path}: missing 'match' (a glob on the {'route' if section == 'urls' else 'node id or file'})")
         match = reader.scalar(keys["match"], f"{path}.match")
         if not isinstance(match, str) or not match:
-            raise reader.fail(keys["match"], f"{path}.match: expected a pattern such as {'/api/*' if section == 'urls' else 'tests/api/*'!r}")
+            raise reader.fail(
+                keys["match"], f"{path}.match: expected a pattern such as {'/api/*' if section == 'urls' else 'tests/api/*'!r}"
+            )
         method = None
         if "method" in keys:
             method = reader.scalar(keys["method"], f"{path}.method")

@@ -10,7 +10,6 @@ matching ``urls`` rules in file order.
 from __future__ import annotations
 
 import datetime
-
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -52,11 +51,7 @@ class Rule:
         """A glob on the node id or on the test's file; a bare file path matches its tests."""
         pattern = self.match
         path = test.node_id.split("::", 1)[0]
-        return (
-            fnmatchcase(test.node_id, pattern)
-            or fnmatchcase(path, pattern)
-            or bool(test.file and fnmatchcase(test.file, pattern))
-        )
+        return fnmatchcase(test.node_id, pattern) or fnmatchcase(path, pattern) or bool(test.file and fnmatchcase(test.file, pattern))
 
     def matches_url(self, url: UrlSummary) -> bool:
         """A glob on the route pattern (``/api/*``) and, if given, the method."""
@@ -192,9 +187,7 @@ class Budgets:
         for rule in self.url_rules:
             if not any(rule.matches_url(url) for url in run.urls):
                 method = f" {rule.method}" if rule.method else ""
-                warnings.append(
-                    f"{self.source}:{rule.line}: urls rule #{rule.index}{method} {rule.match!r} matches no URL in this run"
-                )
+                warnings.append(f"{self.source}:{rule.line}: urls rule #{rule.index}{method} {rule.match!r} matches no URL in this run")
         return warnings
 
 

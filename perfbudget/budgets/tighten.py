@@ -57,7 +57,12 @@ def plan(budgets: Budgets, text: str, runs: list[Run], headroom: float, time_hea
     for run in runs:
         for test in run.tests:
             if test.outcome in JUDGED_OUTCOMES:
-                _observe(seen, _file_limits(budgets.limits_for_test(test), budgets.limits_for_test(test, marker=False)), test.metrics, test.node_id)
+                _observe(
+                    seen,
+                    _file_limits(budgets.limits_for_test(test), budgets.limits_for_test(test, marker=False)),
+                    test.metrics,
+                    test.node_id,
+                )
         for url in run.urls:
             _observe(seen, budgets.limits_for_url(url), url.metrics, url.key)
     lines = text.splitlines()
@@ -93,7 +98,9 @@ def diff(text: str, new_text: str, name: str) -> str:
     return "".join(difflib.unified_diff(text.splitlines(keepends=True), new_text.splitlines(keepends=True), f"a/{name}", f"b/{name}"))
 
 
-def _observe(seen: dict[int, tuple[str, Limit, float, set[str]]], limits: dict[str, Limit], metrics: dict[str, float], subject: str) -> None:
+def _observe(
+    seen: dict[int, tuple[str, Limit, float, set[str]]], limits: dict[str, Limit], metrics: dict[str, float], subject: str
+) -> None:
     for metric, limit in limits.items():
         if metric not in metrics:
             continue

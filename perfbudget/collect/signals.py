@@ -110,7 +110,5 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
         return asend
 
     undos = [patch(Signal, name, sync(vars(Signal)[name])) for name in ("send", "send_robust")]
-    undos += [
-        patch(Signal, name, asynchronous(vars(Signal)[name])) for name in ("asend", "asend_robust") if name in vars(Signal)
-    ]
+    undos += [patch(Signal, name, asynchronous(vars(Signal)[name])) for name in ("asend", "asend_robust") if name in vars(Signal)]
     return undo_all(undos)

@@ -25,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("--artifact-name", default="", metavar="NAME", help="the artifact's exact name (default: perfbudget-KEY)")
     fetch.add_argument("--base-sha", default="", metavar="SHA", help="the PR's base commit (default: from the event)")
     fetch.add_argument(
-        "--history", type=int, default=DEFAULT_HISTORY, metavar="N", help=f"runs to fetch for timing history, the chosen one included (default {DEFAULT_HISTORY})"
+        "--history",
+        type=int,
+        default=DEFAULT_HISTORY,
+        metavar="N",
+        help=f"runs to fetch for timing history, the chosen one included (default {DEFAULT_HISTORY})",
     )
     fetch.add_argument(
         "--history-seconds",

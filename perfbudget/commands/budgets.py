@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     new_text = apply(text, changes)
     print(diff(text, new_text, os.path.relpath(path)), end="")
     for change in changes:
-        print(f"perfbudget budgets: {path}:{change.line} {change.metric}: most used {change.observed:g} by {change.subjects} subject(s)", file=sys.stderr)
+        print(
+            f"perfbudget budgets: {path}:{change.line} {change.metric}: most used {change.observed:g} by {change.subjects} subject(s)",
+            file=sys.stderr,
+        )
     if not args.dry_run:
         path.write_text(new_text, encoding="utf-8")
         print(f"perfbudget budgets: tightened {len(changes)} limit(s) in {path}", file=sys.stderr)

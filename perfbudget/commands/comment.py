@@ -48,9 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("fail", "changed", "ok"),
         help="with --body: the run's verdict, for --mode on-change/on-failure (default: changed)",
     )
-    parser.add_argument(
-        "--key", default="", help="the leg's or project's key: its own comment marker (default: from the job)"
-    )
+    parser.add_argument("--key", default="", help="the leg's or project's key: its own comment marker (default: from the job)")
     parser.add_argument(
         "--comment-author",
         default="",
@@ -191,9 +189,7 @@ def _read_body(path: str) -> str:
         raise PerfBudgetError(f"cannot read the comment body {path}: {exc}") from exc
 
 
-def _render(
-    results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path
-) -> tuple[str, str, str]:
+def _render(results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path) -> tuple[str, str, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
     from perfbudget.compare.judge import judge_results
     from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
@@ -217,8 +213,7 @@ def _post(args, context, number: int, head_sha: str, body: str, marker: str, ver
         expected = context.workflow_run_head_sha or head_sha
         if context.workflow_run_head_sha and head_sha != context.workflow_run_head_sha:
             raise GitHubProblem(
-                f"pr.json names commit {head_sha}, but the triggering run built {context.workflow_run_head_sha}; "
-                "refusing to comment"
+                f"pr.json names commit {head_sha}, but the triggering run built {context.workflow_run_head_sha}; refusing to comment"
             )
         verify_pull_request(client, owner, repo, number, expected)
     return upsert_comment(client, owner, repo, number, body, marker, args.mode, verdict, args.comment_author)

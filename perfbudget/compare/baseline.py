@@ -86,9 +86,7 @@ class BaselineLoad:
     reason: str = ""  # without a baseline: why, in a few words, for "not compared: ..."
 
 
-def load_baseline(
-    path: str | Path, project: str | None = None, force: bool = False, exclude: Path | None = None
-) -> BaselineLoad:
+def load_baseline(path: str | Path, project: str | None = None, force: bool = False, exclude: Path | None = None) -> BaselineLoad:
     """Load ``path`` (a file or a directory of ``*.json`` results), never raising.
 
     A run of another project (both names known and different) is ignored with
@@ -112,7 +110,11 @@ def load_baseline(
     origin = read_origin(source) if source.is_dir() else None
     if origin is not None and not origin.found:
         return BaselineLoad(None, [f"{origin.reason}; {fallback}"], origin.reason)
-    files = sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES) and p.name != SELECTION_NAME) if source.is_dir() else [source]
+    files = (
+        sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES) and p.name != SELECTION_NAME)
+        if source.is_dir()
+        else [source]
+    )
     if exclude is not None:
         files = [file for file in files if file.resolve() != exclude.resolve()]
     warnings: list[str] = []
@@ -130,8 +132,7 @@ def load_baseline(
             continue
         if project and run.project and run.project != project and not force:
             warnings.append(
-                f"baseline ignored: {file} is from project {run.project!r}, not {project!r} "
-                "(pass --force-baseline to compare anyway)"
+                f"baseline ignored: {file} is from project {run.project!r}, not {project!r} (pass --force-baseline to compare anyway)"
             )
             continue
         runs.append(run)

@@ -14,10 +14,9 @@ it, and UNCONFIRMED otherwise (``compare/timing.py`` has the rule).
 from __future__ import annotations
 
 import datetime
-
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
@@ -107,7 +106,12 @@ def compare(
     notes.extend(_confirmation_notes(run, judging))
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
     return Comparison(
-        run=run, baseline=latest, verdicts=verdicts, warnings=notes, budgets_source=budgets.source, fail_on=tuple(Status(value) for value in budgets.fail_on)
+        run=run,
+        baseline=latest,
+        verdicts=verdicts,
+        warnings=notes,
+        budgets_source=budgets.source,
+        fail_on=tuple(Status(value) for value in budgets.fail_on),
     )
 
 
@@ -126,9 +130,7 @@ def _timing_context(run: Run, latest: Run | None) -> TimingContext:
     loop = "duration" in drifts
     first, second = (own, base) if loop else (base, own)
     calibration = (first.calibration_ms if first else None) or (second.calibration_ms if second else None)
-    return TimingContext(
-        drifts=drifts, noise=noise_band(own, base), calibration_ms=calibration, loop_reference=loop, confirmation=own
-    )
+    return TimingContext(drifts=drifts, noise=noise_band(own, base), calibration_ms=calibration, loop_reference=loop, confirmation=own)
 
 
 def _confirmation_notes(run: Run, judging: _Judging) -> list[str]:

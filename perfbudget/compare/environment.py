@@ -15,7 +15,13 @@ from perfbudget.compare.verdicts import Status, Verdict
 from perfbudget.run.metrics import is_time
 
 # The fingerprint keys that move times, and how a reader calls them.
-FINGERPRINT = {"cpu_model": "CPU", "implementation": "Python implementation", "python": "Python", "django": "Django", "database": "database"}
+FINGERPRINT = {
+    "cpu_model": "CPU",
+    "implementation": "Python implementation",
+    "python": "Python",
+    "django": "Django",
+    "database": "database",
+}
 
 
 def environment_changes(run: Mapping[str, str], baseline: Mapping[str, str]) -> list[str]:

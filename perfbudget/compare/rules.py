@@ -19,9 +19,9 @@ decides from the suspect's reruns whether it is confirmed.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 from perfbudget.budgets import RegressionRule
 from perfbudget.compare.verdicts import Status

@@ -131,7 +131,7 @@ class Comparison:
         return self.by_status(*FAILING)
 
     def summary_line(self) -> str:
-        """"2 regressions, 1 over budget, 5 improved, 140 unchanged".
+        """ "2 regressions, 1 over budget, 5 improved, 140 unchanged".
 
         Without a baseline nothing can be "unchanged": fine subjects are "ok".
         """

@@ -35,7 +35,9 @@ def apply_waivers(verdicts: list[Verdict], waivers: list[Waiver], today: datetim
             _accept(verdict, f"for this pull request by the label {accepted_by!r}")
         elif covering:  # only expired entries covered it: it fails, and says which entry to renew or fix
             gone = covering[0]
-            verdict.expired_entry = f"the accept entry at {gone.where} expired on {gone.expires.isoformat() if gone.expires else '?'} ({gone.reason})"
+            verdict.expired_entry = (
+                f"the accept entry at {gone.where} expired on {gone.expires.isoformat() if gone.expires else '?'} ({gone.reason})"
+            )
             verdict.reason += f"; {verdict.expired_entry}"
     return [
         f"the accept entry at {w.where} ({w.match} {w.metric}) expired on {w.expires.isoformat()}: remove it"

@@ -29,8 +29,9 @@ import shutil
 import sys
 import tempfile
 import unittest
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from django.test.runner import DiscoverRunner
 
@@ -44,7 +45,6 @@ DEFAULT_OUTPUT = Path(".perfbudget") / "results.ndjson.gz"
 
 class PerfBudgetRunner(DiscoverRunner):
     """Django's ``DiscoverRunner`` that records each test under ``--perf-budget`` (or ``PERFBUDGET=1``)."""
-
 
     def __init__(
         self,

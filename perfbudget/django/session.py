@@ -9,8 +9,9 @@ warnings and never change a test's outcome.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from perfbudget.budgets import BudgetError, Budgets, find_budget_file, load_budgets
 from perfbudget.collect import metadata, summary

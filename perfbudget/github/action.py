@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from perfbudget.errors import PerfBudgetError
 
@@ -46,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", required=True, help="results file the test run wrote")
     parser.add_argument("--build-dir", required=True, help="the build's artifact directory")
     parser.add_argument("--key", default=DEFAULT_KEY, help="this leg's or project's key (for pr.json)")
-    parser.add_argument("--shard", default="", help="this job's shard of the key's suite: judged by budgets here, compared in the merge job")
+    parser.add_argument(
+        "--shard", default="", help="this job's shard of the key's suite: judged by budgets here, compared in the merge job"
+    )
     parser.add_argument("--baseline", default="", help="baseline results file or directory ('' or missing: budgets only)")
     parser.add_argument("--budgets", default="", help="budget file ('' : perfbudget.yaml / [tool.perfbudget] if present)")
     parser.add_argument("--accept-label", default="", help="a PR label that accepts the PR's regressions ('' : none)")
@@ -133,7 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = f"perfbudget could not judge this run: {exc}"
         warn(problem)
         append_summary(context, f"> **perfbudget:** {problem}")
-        outputs = {"verdict": "error", "summary": problem, "build-dir": args.build_dir, "baseline-found": "false", "baseline-reason": problem}
+        outputs = {
+            "verdict": "error",
+            "summary": problem,
+            "build-dir": args.build_dir,
+            "baseline-found": "false",
+            "baseline-reason": problem,
+        }
         if context.pr_number is not None:  # the merge job and the fork stage show this leg as not judged
             Path(args.build_dir).mkdir(parents=True, exist_ok=True)
             pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, args.key, "error")

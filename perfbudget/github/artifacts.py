@@ -103,7 +103,7 @@ def shard_id(shard: str) -> str:
 
 
 def shards_complete(names: list[str]) -> str:
-    """"" when the shard names (``1-of-3`` ...) form a whole set, else what is missing, in words.
+    """ "" when the shard names (``1-of-3`` ...) form a whole set, else what is missing, in words.
 
     Shards named without a total (a plain matrix value) cannot be checked and count as whole.
     """

@@ -197,7 +197,13 @@ def _none(output: Path, query: BaselineQuery, notes: list[str], reason: str) -> 
 
 
 def _download_selection(
-    client: GitHub, query: BaselineQuery, found: list[Candidate], choices: list[Choice], ancestors: list[str], output: Path, notes: list[str]
+    client: GitHub,
+    query: BaselineQuery,
+    found: list[Candidate],
+    choices: list[Choice],
+    ancestors: list[str],
+    output: Path,
+    notes: list[str],
 ) -> FetchOutcome:
     """The first preferred run whose artifact is usable, then its history until the count or time bound."""
     chosen = next((choice for choice in choices if _save(client, query, choice.candidate, output, 0, notes)), None)

@@ -15,8 +15,9 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from github3 import GitHub
@@ -138,7 +139,10 @@ def policy_for(max_wait: float | None, environ: dict[str, str] | None = None) ->
     bound = max(max_wait, 0.0)
     # A request that hangs counts against the same bound: no single one may wait longer than it.
     return RetryPolicy(
-        max_total_wait=bound, backoff=min(1.0, bound / 8), connect_timeout=min(5.0, max(bound, 1.0)), read_timeout=min(30.0, max(bound, 1.0))
+        max_total_wait=bound,
+        backoff=min(1.0, bound / 8),
+        connect_timeout=min(5.0, max(bound, 1.0)),
+        read_timeout=min(30.0, max(bound, 1.0)),
     )
 
 

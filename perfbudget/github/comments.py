@@ -150,7 +150,7 @@ def existing(path: str | None) -> str | None:
 
 
 def verdict_of(comparison: Comparison) -> str:
-    """"fail" when the run fails its budgets, "changed" when anything moved, else "ok"."""
+    """ "fail" when the run fails its budgets, "changed" when anything moved, else "ok"."""
     from perfbudget.compare.verdicts import Status
 
     if comparison.should_fail():

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from perfbudget.errors import PerfBudgetError
 
@@ -58,9 +59,7 @@ class ActionsContext:
     def owner_repo(self) -> tuple[str, str]:
         owner, _, name = self.repository.partition("/")
         if not owner or not name:
-            raise ContextError(
-                f"GITHUB_REPOSITORY is {self.repository!r}; expected 'owner/name' (are we running in GitHub Actions?)"
-            )
+            raise ContextError(f"GITHUB_REPOSITORY is {self.repository!r}; expected 'owner/name' (are we running in GitHub Actions?)")
         return owner, name
 
     @property

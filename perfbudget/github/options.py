@@ -23,6 +23,5 @@ def add_github_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="SECONDS",
         default=None,
-        help="total time to spend waiting between retries of GitHub API calls "
-        "(default 60, or $PERFBUDGET_GITHUB_MAX_WAIT)",
+        help="total time to spend waiting between retries of GitHub API calls (default 60, or $PERFBUDGET_GITHUB_MAX_WAIT)",
     )

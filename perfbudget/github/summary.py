@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from perfbudget.github.context import ActionsContext
 from perfbudget.report.escape import command_data

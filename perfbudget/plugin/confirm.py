@@ -162,7 +162,9 @@ def plan(
         new = [node_id for node_id in needed if node_id not in chosen]
         controls = {node_id: neighbours[node_id] for node_id in new if node_id in neighbours}
         cost = rounds * sum(
-            _duration(by_id[node_id]) + ROUND_OVERHEAD_MS + (_duration(by_id[controls[node_id]]) + ROUND_OVERHEAD_MS if node_id in controls else 0.0)
+            _duration(by_id[node_id])
+            + ROUND_OVERHEAD_MS
+            + (_duration(by_id[controls[node_id]]) + ROUND_OVERHEAD_MS if node_id in controls else 0.0)
             for node_id in new
         )
         if spent + cost > budget_ms:

@@ -21,6 +21,7 @@ MARKER_HELP = (
     "e.g. @pytest.mark.perf_budget(queries=5, duration='200ms')"
 )
 
+
 @dataclass(frozen=True)
 class PerfOptions:
     """The plugin's options, resolved: paths absolute, formats validated."""
@@ -76,15 +77,13 @@ def add_options(parser: pytest.Parser) -> None:
         "--perf-report",
         metavar="FORMATS",
         default=None,
-        help=f"also write reports next to the results: comma list of {', '.join(REPORT_FORMATS)} "
-        "(ini: perf_budget_report)",
+        help=f"also write reports next to the results: comma list of {', '.join(REPORT_FORMATS)} (ini: perf_budget_report)",
     )
     group.addoption(
         "--perf-memory",
         action="store_true",
         default=False,
-        help="record peak Python memory per test with tracemalloc (slows allocation-heavy tests; "
-        "ini: perf_budget_memory)",
+        help="record peak Python memory per test with tracemalloc (slows allocation-heavy tests; ini: perf_budget_memory)",
     )
     group.addoption(
         "--perf-sql-params",
@@ -146,9 +145,7 @@ def _report_formats(text: str) -> tuple[str, ...]:
     formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
     unknown = [name for name in formats if name not in REPORT_FORMATS]
     if unknown:
-        raise pytest.UsageError(
-            f"--perf-report: unknown format {unknown[0]!r}; choose from {', '.join(REPORT_FORMATS)}"
-        )
+        raise pytest.UsageError(f"--perf-report: unknown format {unknown[0]!r}; choose from {', '.join(REPORT_FORMATS)}")
     return formats
 
 
@@ -164,9 +161,7 @@ def read_options(config: pytest.Config) -> PerfOptions:
     budget = DEFAULT_CONFIRM_BUDGET if budget is None else budget
     repeat = int(config.getoption("perf_repeat"))
     if rounds < 0 or repeat < 1 or not 0 < budget <= 10:
-        raise pytest.UsageError(
-            "perfbudget: --perf-confirm must be 0 or more, --perf-repeat 1 or more, --perf-confirm-budget in (0, 10]"
-        )
+        raise pytest.UsageError("perfbudget: --perf-confirm must be 0 or more, --perf-repeat 1 or more, --perf-confirm-budget in (0, 10]")
     return PerfOptions(
         confirm_rounds=rounds,
         confirm_budget=budget,

@@ -279,7 +279,9 @@ class PerfBudgetPlugin:
         confirmer.confirm(work, lambda node_id: positions.get(node_id, 0))
         if confirmer.failed and not confirmer.passed:
             why = f": {self._rerun_failure}" if self._rerun_failure else ""
-            self.warn(f"perfbudget: timing suspects could not be rerun, so none is confirmed (the first {confirmer.failed} reruns failed{why})")
+            self.warn(
+                f"perfbudget: timing suspects could not be rerun, so none is confirmed (the first {confirmer.failed} reruns failed{why})"
+            )
         confirmation.tests, confirmation.seconds = len(confirmer.tests), confirmer.seconds
         for node_id, evidence in sorted(confirmer.tests.items()):
             writer.write_rerun("test", node_id, evidence)
@@ -495,9 +497,7 @@ class PerfBudgetPlugin:
             # recorded but its outcome, which the results should still show.
             from perfbudget.run.model import TestRecord
 
-            self._crashed.setdefault(
-                report.nodeid, TestRecord(node_id=report.nodeid, file=report.location[0], line=None, outcome="failed")
-            )
+            self._crashed.setdefault(report.nodeid, TestRecord(node_id=report.nodeid, file=report.location[0], line=None, outcome="failed"))
 
     # --- end of the run --------------------------------------------------------
 

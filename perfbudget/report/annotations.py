@@ -31,9 +31,7 @@ _LEVEL = {Status.OVER_BUDGET: "error", Status.REGRESSED: "warning"}
 _TITLE = {Status.OVER_BUDGET: "over budget", Status.REGRESSED: "regressed"}
 
 
-def render_annotations(
-    comparison: Comparison, max_per_level: int = MAX_PER_LEVEL, root: Path | None = None, prefix: str = ""
-) -> list[str]:
+def render_annotations(comparison: Comparison, max_per_level: int = MAX_PER_LEVEL, root: Path | None = None, prefix: str = "") -> list[str]:
     """Workflow command lines: call sites first, then errors, then warnings, in the Comparison's (sorted) order.
 
     ``root`` is the directory call sites are relative to (the pytest rootdir);
@@ -80,7 +78,11 @@ def _call_sites(comparison: Comparison, limit: int, root: Path | None, prefix: s
             continue  # a call site outside the project (a library) has no line in the diff
         if len(lines) >= limit:
             break
-        properties = [f"file={command_property(_join(prefix, path))}", f"line={line}", f"title={command_property('perfbudget: query changed here')}"]
+        properties = [
+            f"file={command_property(_join(prefix, path))}",
+            f"line={line}",
+            f"title={command_property('perfbudget: query changed here')}",
+        ]
         lines.append(f"::warning {','.join(properties)}::{command_data(cause_line(cause).replace('**', ''))}")
     return lines, len(lines)
 

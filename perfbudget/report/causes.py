@@ -7,7 +7,7 @@ for Markdown, nothing for the terminal).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from perfbudget.compare.causes import Cause
 
@@ -31,7 +31,7 @@ def cause_line(cause: Cause, code: Callable[[str], str] = str, text: Callable[[s
 
 
 def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = str, shown: int = 3) -> str:
-    """"2 tests and 1 URL: `test_a`, `test_b`, `GET /`": counts per kind, then the first few names."""
+    """ "2 tests and 1 URL: `test_a`, `test_b`, `GET /`": counts per kind, then the first few names."""
     tests = sum(1 for kind, _ in subjects if kind == "test")
     urls = len(subjects) - tests
     counts = " and ".join(part for part in (_plural(tests, "test"), _plural(urls, "URL")) if part)

@@ -70,7 +70,7 @@ def change_bars(changes: list[Change], width: int = 560) -> Markup:
         head_w = max(bar_room * change.value / scale, 1.0)
         colour = _COLOURS["worse"] if change.worse else _COLOURS["better"]
         parts.append(
-            f'<g><title>{escape(change.label)} {escape(change.metric)}: '
+            f"<g><title>{escape(change.label)} {escape(change.metric)}: "
             f"{escape(format_value(change.metric, change.baseline))} → {escape(format_value(change.metric, change.value))}</title>"
             f'<text x="0" y="{top + 13}" fill="#0f172a">{escape(change.label)}</text>'
             f'<text x="0" y="{top + 29}" fill="#64748b" font-size="11">{escape(change.metric)}</text>'
@@ -112,8 +112,7 @@ def histogram(values: list[float], metric: str, caption: str, width: int = 380, 
     slot = (width - left * 2) / len(edges)
     tallest = max(counts)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(caption)}" {_FONT} font-size="10">',
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(caption)}" {_FONT} font-size="10">',
         f'<line x1="{left}" y1="{bottom}" x2="{width - left}" y2="{bottom}" stroke="#cbd5e1"/>',
     ]
     for index, (edge, count) in enumerate(zip(edges, counts)):
@@ -121,10 +120,18 @@ def histogram(values: list[float], metric: str, caption: str, width: int = 380, 
         bar = (bottom - top) * count / tallest if tallest else 0
         label = "0" if edge == 0 else f"≤{format_value(metric, edge)}"
         parts.append(
-            f'<g><title>{escape(label)}: {count:,}</title>'
+            f"<g><title>{escape(label)}: {count:,}</title>"
             f'<rect x="{x + 2:.1f}" y="{bottom - bar:.1f}" width="{slot - 4:.1f}" height="{bar:.1f}" rx="2" fill="{_COLOURS["bar"]}"/>'
-            + (f'<text x="{x + slot / 2:.1f}" y="{bottom - bar - 4:.1f}" text-anchor="middle" fill="#334155">{count:,}</text>' if count else "")
-            + (f'<text x="{x + slot / 2:.1f}" y="{bottom + 14}" text-anchor="middle" fill="#64748b">{escape(label)}</text>' if index % every == 0 else "")
+            + (
+                f'<text x="{x + slot / 2:.1f}" y="{bottom - bar - 4:.1f}" text-anchor="middle" fill="#334155">{count:,}</text>'
+                if count
+                else ""
+            )
+            + (
+                f'<text x="{x + slot / 2:.1f}" y="{bottom + 14}" text-anchor="middle" fill="#64748b">{escape(label)}</text>'
+                if index % every == 0
+                else ""
+            )
             + "</g>"
         )
     parts.append(f'<text x="{width / 2:.0f}" y="{height - 4}" text-anchor="middle" fill="#475569" font-size="11">{escape(caption)}</text>')

@@ -104,7 +104,9 @@ def _details(data: dict[str, Any], details: Details, sql_groups: list[SqlGroup])
     _put(data, "sql", [[g.sql, g.kind, g.database, g.count, format_value("query_time", g.time_ms), g.duplicates, g.location or "", g.n_plus_one,
                         g.warmup, g.n_plus_one_in_tests] for g in sql_groups])  # fmt: skip
     _put(data, "network", [[c.method or "", c.url or f"{c.host}:{c.port}", c.count, c.loopback] for c in details.network_calls])
-    _put(data, "cache", [[c.cache, c.operation, c.calls, c.hits, c.misses, format_value("cache_time", c.time_ms)] for c in details.cache_ops])
+    _put(
+        data, "cache", [[c.cache, c.operation, c.calls, c.hits, c.misses, format_value("cache_time", c.time_ms)] for c in details.cache_ops]
+    )
     _put(data, "templates", [[t.name, t.count, format_value("template_time", t.time_ms)] for t in details.templates])
     _put(data, "signals", [[name, count] for name, count in sorted(details.signals.items()) if count])
     return data
@@ -132,7 +134,20 @@ def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | N
         "metrics": _metric_lines(test.metrics, base.metrics if base else None),
     }
     _details(data, test.details, _by_count(test.details.sql_groups))
-    _put(data, "requests", [[r.method, r.path, r.status, format_value("queries", r.metrics.get("queries")), format_value("duration", r.metrics.get("duration"))] for r in test.requests])
+    _put(
+        data,
+        "requests",
+        [
+            [
+                r.method,
+                r.path,
+                r.status,
+                format_value("queries", r.metrics.get("queries")),
+                format_value("duration", r.metrics.get("duration")),
+            ]
+            for r in test.requests
+        ],
+    )
     return data
 
 
@@ -230,8 +245,12 @@ def build_view(comparison: Comparison) -> View:
         failing=comparison.failing,
         charts={
             "changes": charts.change_bars(charts.top_changes(comparison.verdicts)),
-            "durations": charts.histogram([t.metrics["duration"] for t in run.tests if "duration" in t.metrics], "duration", "tests by wall time"),
-            "queries": charts.histogram([t.metrics["queries"] for t in run.tests if "queries" in t.metrics], "queries", "tests by SQL queries"),
+            "durations": charts.histogram(
+                [t.metrics["duration"] for t in run.tests if "duration" in t.metrics], "duration", "tests by wall time"
+            ),
+            "queries": charts.histogram(
+                [t.metrics["queries"] for t in run.tests if "queries" in t.metrics], "queries", "tests by SQL queries"
+            ),
         },
     )
 

@@ -225,7 +225,9 @@ def _sections(comparison: Comparison) -> list[_Section]:
     subjects = {(kind, name): None for kind, name, _ in [*failing, *_by_subject(improved)]}
     causes = query_causes(comparison.run, comparison.baseline, subjects)
     if causes:
-        sections.append(_Section(["#### What changed", ""], (_cause_entry(cause) for cause in causes), len(causes), "causes", max_rows=MAX_CAUSES))
+        sections.append(
+            _Section(["#### What changed", ""], (_cause_entry(cause) for cause in causes), len(causes), "causes", max_rows=MAX_CAUSES)
+        )
     if failing:
         sections.append(
             _Section(
@@ -365,14 +367,16 @@ def _by_subject(verdicts: list[Verdict]) -> dict[tuple[str, str, bool], list[Ver
 
 
 def _headline_change(verdicts: list[Verdict]) -> str:
-    """"queries 20 → 24 (+4, +20%) · 4 related": the first verdict's change; the other metrics that moved are counted.
+    """ "queries 20 → 24 (+4, +20%) · 4 related": the first verdict's change; the other metrics that moved are counted.
 
     Over budget and regressed on one metric: the baseline's verdict gives the change.
     """
     head = verdicts[0]
     shown = next((v for v in verdicts if v.metric == head.metric and v.baseline is not None), head)
     figures, change = _figures(shown)
-    moved = f"{md_text(head.metric or '')} {figures}" + (f" ({change.replace(' (', ', ').rstrip(')')})" if shown.baseline is not None else "")
+    moved = f"{md_text(head.metric or '')} {figures}" + (
+        f" ({change.replace(' (', ', ').rstrip(')')})" if shown.baseline is not None else ""
+    )
     related = len({v.metric for v in verdicts}) - 1
     return moved + (f" · {related} related" if related else "")
 
@@ -472,6 +476,7 @@ def _subject_n_plus_one(
     tests: Mapping[str, TestRecord], urls: Mapping[str, UrlSummary], kind: str, subject: str, in_tests: bool = False
 ) -> list[SqlGroup]:
     """A test's or URL's N+1 groups (or those in test code), in the order of ``url_sql_groups`` (count, SQL, call site)."""
+
     def wanted(group: SqlGroup) -> bool:
         return group.n_plus_one_in_tests if in_tests else group.n_plus_one
 

@@ -9,7 +9,7 @@ escapes both; the HTML template's autoescape does its own).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from perfbudget.compare.verdicts import Comparison
 

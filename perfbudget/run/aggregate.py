@@ -62,9 +62,7 @@ def _summarise_url(entries: list[tuple[str, RequestRecord]]) -> UrlSummary:
     for request in requests:
         for name, value in request.metrics.items():
             values.setdefault(name, []).append(value)
-    metrics = {
-        name: statistics.median(values[name]) if is_time(name) else max(values[name]) for name in sorted(values)
-    }
+    metrics = {name: statistics.median(values[name]) if is_time(name) else max(values[name]) for name in sorted(values)}
     durations = [request.metrics.get("duration", 0.0) for request in requests]
     metrics["duration_p95"] = percentile(durations, 0.95)
     metrics["duration_max"] = max(durations)

@@ -48,7 +48,7 @@ class Where:
     byte or a lone surrogate and are searched for them.
     """
 
-    __slots__ = ("source", "line", "escaped")
+    __slots__ = ("escaped", "line", "source")
 
     def __init__(self, source: str, line: int | None, escaped: bool = True) -> None:
         self.source, self.line, self.escaped = source, line, escaped
@@ -156,7 +156,12 @@ def _metrics(where: Where, value: Any, field: str) -> dict[str, float]:
         out = {name: _AS_FLOAT[type(number)](number) for name, number in data.items()}
     except KeyError:  # a value that is not a number
         out = None
-    if out is not None and math.isfinite(sum(out.values())) and 0.0 <= min(out.values(), default=0.0) and max(out.values(), default=0.0) < _MAX_INT:
+    if (
+        out is not None
+        and math.isfinite(sum(out.values()))
+        and min(out.values(), default=0.0) >= 0.0
+        and max(out.values(), default=0.0) < _MAX_INT
+    ):
         return out
     return {name: _measure(where, number, field, name) for name, number in data.items()}
 

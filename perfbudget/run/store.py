@@ -375,7 +375,7 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             return
         number = 0
         try:
-            for number, line in enumerate(_gunzipped_lines(raw), 1):  # noqa: B007 - number is read after the loop
+            for number, line in enumerate(_gunzipped_lines(raw), 1):
                 yield number, line
         except (EOFError, zlib.error):
             yield number + 1, _CUT
@@ -493,7 +493,6 @@ def load_run(path: str | os.PathLike[str], *, allow_partial: bool = True, detail
         raise ResultsError(f"{source}: cannot read results file ({exc.strerror or exc})") from exc
     run.tests.sort(key=lambda test: test.node_id)
     return run
-
 
 
 class _Torn(Exception):

@@ -191,18 +191,29 @@ class Runner:
                 return StepRun(name, "success", stdout="No files were found; no artifact uploaded")
             same = [a for a in self.fake.artifacts.values() if a["_run"] == self.run_id and a["name"] == arguments["name"]]
             if same and arguments.get("overwrite") != "true":  # upload-artifact v4+: names are unique per run
-                return StepRun(name, "failure", stderr="Failed to CreateArtifact: (409) Conflict: an artifact with this name already exists on the workflow run")
+                return StepRun(
+                    name,
+                    "failure",
+                    stderr="Failed to CreateArtifact: (409) Conflict: an artifact with this name already exists on the workflow run",
+                )
             for artifact in same:
                 del self.fake.artifacts[artifact["id"]]
             aid = self.fake.add_artifact(self.run_id, arguments["name"], zip_bytes(files))  # type: ignore[arg-type]
-            outputs.update({"artifact-id": str(aid), "artifact-url": f"https://github.com/{self.fake.owner}/{self.fake.repo}/actions/runs/{self.run_id}/artifacts/{aid}"})
+            outputs.update(
+                {
+                    "artifact-id": str(aid),
+                    "artifact-url": f"https://github.com/{self.fake.owner}/{self.fake.repo}/actions/runs/{self.run_id}/artifacts/{aid}",
+                }
+            )
             return StepRun(name, "success", stdout=f"uploaded {arguments['name']}: {sorted(files)}")
         if action == "actions/download-artifact":
             # By pattern without merge-multiple, each artifact goes to its own directory, as v4+ does.
             run_id = int(arguments.get("run-id") or self.run_id)
             target = self.workspace / arguments.get("path", ".")
             target.mkdir(parents=True, exist_ok=True)
-            found = [a for a in self.fake.artifacts.values() if a["_run"] == run_id and fnmatch.fnmatch(a["name"], arguments.get("pattern", "*"))]
+            found = [
+                a for a in self.fake.artifacts.values() if a["_run"] == run_id and fnmatch.fnmatch(a["name"], arguments.get("pattern", "*"))
+            ]
             merge = arguments.get("merge-multiple") == "true"
             for artifact in found:
                 zipfile.ZipFile(io.BytesIO(self.fake.blobs[artifact["id"]])).extractall(target if merge else target / artifact["name"])
@@ -228,7 +239,9 @@ class Runner:
         unknown = set(inputs) - set(action["inputs"])
         assert not unknown, f"inputs not declared in action.yml: {unknown}"
         self._calls += 1
-        job = self.run_steps(action["runs"]["steps"], context, self.summary.parent / f"action-{self.run_id}-{self._calls}", action_file.parent)
+        job = self.run_steps(
+            action["runs"]["steps"], context, self.summary.parent / f"action-{self.run_id}-{self._calls}", action_file.parent
+        )
         job.outputs = {name: substitute(spec["value"], context) for name, spec in action["outputs"].items()}
         if finish:
             self._finish(job)

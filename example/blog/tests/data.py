@@ -29,9 +29,7 @@ def make_blog() -> BlogData:
         ("Testing with a fake service", "linus", ["testing"]),
     ]
     posts = [
-        Post.objects.create(
-            author=authors[author], title=title, body=f"All about {title.lower()}.", published=start - timedelta(days=age)
-        )
+        Post.objects.create(author=authors[author], title=title, body=f"All about {title.lower()}.", published=start - timedelta(days=age))
         for age, (title, author, _) in enumerate(specs)
     ]
     # One INSERT for all tags: post.tags.set() per post would be an N+1 of the fixture itself.
