@@ -151,3 +151,106 @@ def test_doctests_keep_their_own_ids_and_a_directory_as_output_is_one_line(proje
     (project / "out").mkdir()
     failed = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "out")
     assert failed.returncode != 0 and "--perf-output out is a directory" in failed.stderr and "Traceback" not in failed.stderr
+
+
+# A system check (Django runs them after creating the test database, just
+# before the tests) that leaves one garbage cycle behind and switches automatic
+# collection off: only an explicit collection before the first test (the
+# warm-up) frees it.
+WARM_TESTS = """import gc
+
+from django.contrib.auth.models import Group
+from django.core import checks
+from django.test import TestCase
+
+FREED = []
+
+
+class Cycle:
+    def __del__(self):
+        FREED.append(True)
+
+
+@checks.register
+def leave_garbage(**kwargs):
+    gc.disable()
+    cycle = Cycle()
+    cycle.me = cycle
+    return []
+
+
+class ColdStartTests(TestCase):  # first: unittest loads classes by name
+    def test_a_collected_before_the_first_test(self):
+        freed = list(FREED)  # before collection is on again: it would free the cycle at the next allocation
+        gc.enable()
+        self.assertEqual(freed, [True])
+
+    def test_b_counts(self):
+        Group.objects.create(name="a")
+        self.assertEqual(Group.objects.count(), 1)
+"""
+
+
+def test_manage_py_test_is_warmed_up_like_pytest_and_counts_the_same(project: Path) -> None:
+    """The process is warmed up before its first test (issue 18): its one-off costs land on no test."""
+    pytest.importorskip("pytest_django", reason="the comparison runs the same tests under pytest-django")
+    (project / "shop" / "tests.py").write_text(TESTS + "\n\n" + WARM_TESTS.replace("from django.contrib.auth.models import Group\n", ""))
+    warmed = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "runner.ndjson.gz")
+    assert warmed.returncode == 0, warmed.stderr[-3000:]
+    cold = _manage(project, *RUNNER, "--perf-budget", "--perf-no-warmup", "--perf-output", "cold.ndjson.gz")
+    assert cold.returncode != 0 and "test_a_collected_before_the_first_test" in cold.stderr  # the option is honoured
+    plugin = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--perf-budget", "--perf-output=plugin.ndjson.gz",
+         "--ds=mysite.settings", "-o", "python_files=tests.py", "-k", "not collected_before"],  # pytest runs no system check
+        cwd=project, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert plugin.returncode == 0, plugin.stdout[-3000:]
+    runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
+    del runner["shop/tests.py::ColdStartTests::test_a_collected_before_the_first_test"]
+    assert runner == pytest_run and len(runner) == 4
+    assert runner["shop/tests.py::ColdStartTests::test_b_counts"][1] == pytest_run["shop/tests.py::ColdStartTests::test_b_counts"][1] >= 2
+
+
+def test_perf_memory_and_perf_report_under_manage_py_test(project: Path) -> None:
+    done = _manage(project, *RUNNER, "--perf-budget", "--perf-memory", "--perf-report", "markdown,html", "--perf-output", "out/r.ndjson.gz")
+    assert done.returncode == 0, done.stderr[-3000:]
+    tests = load_run(project / "out" / "r.ndjson.gz").tests
+    assert len(tests) == 3 and all(t.metrics["peak_memory"] > 0 for t in tests)
+    assert (project / "out" / "report.html").stat().st_size > 0 and (project / "out" / "report.md").stat().st_size > 0
+    assert "perfbudget: wrote " in done.stderr
+    bad = _manage(project, *RUNNER, "--perf-budget", "--perf-report", "pdf")
+    assert bad.returncode != 0 and "--perf-report: unknown format 'pdf'" in bad.stderr
+
+
+SLEEPY_TESTS = """import os
+import time
+
+from django.test import TestCase
+
+
+class SleepyTests(TestCase):
+    def test_steady(self):
+        time.sleep(0.004)
+
+    def test_sleeper(self):
+        time.sleep(float(os.environ.get("SLEEP_MS", "5")) / 1000)
+"""
+
+
+def test_timing_suspects_are_rerun_under_manage_py_test(project: Path) -> None:
+    """A real slowdown (a wait, which load can neither make nor hide) is rerun and confirmed, as under pytest."""
+    (project / "shop" / "tests.py").write_text(SLEEPY_TESTS)
+    base = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "base.ndjson")
+    assert base.returncode == 0, base.stderr[-3000:]
+    head = _manage(
+        project, *RUNNER, "--perf-budget", "--perf-output", "head.ndjson", "--perf-baseline", "base.ndjson",
+        "--perf-confirm-budget", "10", env={"SLEEP_MS": "80"},
+    )  # fmt: skip
+    assert head.returncode != 0, head.stderr[-3000:]  # the confirmed slowdown fails the run
+    run = load_run(project / "head.ndjson")
+    sleeper = next(t for t in run.tests if t.node_id.endswith("test_sleeper"))
+    assert sleeper.reruns is not None and len(sleeper.reruns.samples["duration"]) == 5
+    assert all(sample >= 80 for sample in sleeper.reruns.samples["duration"])
+    assert run.confirmation is not None and run.confirmation.tests >= 1
+    assert "confirmed by reruns" in head.stderr
+    assert len(run.tests) == 2  # the reruns are evidence, not tests

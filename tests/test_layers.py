@@ -17,12 +17,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "perfbudget"
 # below it; packages that share a rank know nothing of each other.
 RANKS = {
     "errors": 0,
+    "config": 0.5,  # the option declarations and default paths: plain data every front end reads
     "run": 1,
     "collect": 2,
     "budgets": 2,
     "compare": 3,
     "report": 4,
     "github": 5,
+    "frontend": 5,  # what every front end shares above the recording: confirming suspects, finishing the run
     "plugin": 6,
     "django": 6,  # Django's test runner: the plugin's counterpart for manage.py test
     "commands": 6,
@@ -137,4 +139,8 @@ def test_the_pytest11_module_imports_almost_nothing() -> None:
     assert modules <= {"__future__", "typing", "pytest", "perfbudget.plugin.options"}
     options = ast.parse((PACKAGE / "plugin" / "options.py").read_text(encoding="utf-8"))
     top = {node.module for node in options.body if isinstance(node, ast.ImportFrom)}
-    assert not {m for m in top if m and m.startswith("perfbudget")}
+    assert {m for m in top if m and m.startswith("perfbudget")} <= {"perfbudget.config", "perfbudget.config.options"}
+    for declarations in (PACKAGE / "config").glob("*.py"):  # plain declarations: nothing of the package above them
+        tree = ast.parse(declarations.read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert {m for m in imported if m and m.startswith("perfbudget")} <= {"perfbudget.config.paths", "perfbudget.errors"}

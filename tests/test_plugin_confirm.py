@@ -132,7 +132,7 @@ def test_a_control_is_a_neighbour_whose_baseline_was_typical() -> None:
     """A neighbour whose baseline was a hiccup would measure the hiccup, not what rerunning alone costs."""
     from perfbudget.budgets import Budgets
     from perfbudget.compare.baseline import Baseline
-    from perfbudget.plugin.confirm import plan
+    from perfbudget.frontend.confirm import plan
     from perfbudget.run.model import Confirmation
     from tests.helpers_compare import record, run_of
 
@@ -148,7 +148,7 @@ def test_a_control_is_like_the_suspect_in_size() -> None:
     """A 20 ms neighbour says nothing of what rerunning alone costs a 2 ms test: a nearby test of its size is taken."""
     from perfbudget.budgets import Budgets
     from perfbudget.compare.baseline import Baseline
-    from perfbudget.plugin.confirm import plan
+    from perfbudget.frontend.confirm import plan
     from perfbudget.run.model import Confirmation
     from tests.helpers_compare import record, run_of
 

@@ -14,8 +14,8 @@ from types import ModuleType
 import pytest
 
 from perfbudget.budgets import Budgets
-from perfbudget.plugin.finish import PipelineOutcome
-from perfbudget.plugin.options import PerfOptions
+from perfbudget.frontend.finish import PipelineOutcome
+from perfbudget.config.options import PerfOptions
 from perfbudget.run.store import SCHEMA_VERSION
 from tests.helpers_plugin import read_results, records_by_name
 
@@ -287,7 +287,7 @@ def test_pipeline_gets_the_options_and_can_fail_a_green_run(pytester: pytest.Pyt
         seen.append((len(run.tests), results_path, budgets, options))
         return PipelineOutcome(lines=["perfbudget: 1 budget exceeded (test_one: queries 3 > 1)"], failed=True)
 
-    monkeypatch.setattr(_live("perfbudget.plugin.finish"), "after_run", judging)
+    monkeypatch.setattr(_live("perfbudget.frontend.finish"), "after_run", judging)
     pytester.makepyfile("def test_one():\n    pass\n")
     pytester.makefile(".yaml", budgets="")  # must exist: the plugin checks the budget file at configure time
     result = pytester.runpytest_inprocess(
@@ -318,7 +318,7 @@ def test_a_crashing_pipeline_is_a_warning_not_a_failure(pytester: pytest.Pyteste
     def crashing(run, results_path, budgets, options):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_live("perfbudget.plugin.finish"), "after_run", crashing)
+    monkeypatch.setattr(_live("perfbudget.frontend.finish"), "after_run", crashing)
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_inprocess("--perf-budget")
     assert result.ret == pytest.ExitCode.OK

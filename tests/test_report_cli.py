@@ -104,8 +104,8 @@ def test_every_cli_format_is_a_report_format() -> None:
 
 def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> None:
     from perfbudget.budgets import Budgets
-    from perfbudget.plugin.finish import after_run
-    from perfbudget.plugin.options import PerfOptions
+    from perfbudget.frontend.finish import after_run
+    from perfbudget.config.options import PerfOptions
 
     results = write_run(head_run(), tmp_path / ".perfbudget" / "results.ndjson.gz")
     outcome = after_run(head_run(), results, Budgets(), PerfOptions(report_formats=("markdown", "html")))

@@ -3,7 +3,7 @@
 This is the ``pytest11`` entry point, so it imports nothing heavy: the
 module-level hooks add the options and the ``perf_budget`` marker and, only
 when ``--perf-budget`` is on, register the recording session
-(``session.PerfBudgetPlugin``) that does the work, and remove it
+(``hooks.PerfBudgetPlugin``) that does the work, and remove it
 at unconfigure.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from perfbudget.plugin.options import MARKER_HELP, add_options, check_output, load_budgets_once, read_options, rootdir_warnings
 
 if TYPE_CHECKING:
-    from perfbudget.plugin.session import PerfBudgetPlugin
+    from perfbudget.plugin.hooks import PerfBudgetPlugin
 
 _PLUGIN_KEY: pytest.StashKey[PerfBudgetPlugin] = pytest.StashKey()
 
@@ -32,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     for message in rootdir_warnings(config.invocation_params.args, config.invocation_params.dir, config.rootpath):
         config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
-    from perfbudget.plugin.session import PerfBudgetPlugin
+    from perfbudget.plugin.hooks import PerfBudgetPlugin
 
     options = read_options(config)
     check_output(options.output)

@@ -1,37 +1,17 @@
-"""One test's recordings, turned into its ``TestRecord``.
+"""What makes a pytest item's record: its node id and location, its outcome from the phase reports, its marker.
 
-The plugin opens a recording for the whole test (setup + call + teardown)
-and one for its call phase, notes each phase's outcome, and at teardown
-calls ``build_record``; the record is then streamed to the process's
-results file and dropped.
+The recording itself is ``collect.session``'s; this is the pytest half.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from perfbudget.collect import summary
-from perfbudget.collect.recording import CollectSettings, Pause, Recording
+from perfbudget.collect.session import RecordingSession, TestRecording
 from perfbudget.run.model import TestRecord
-
-
-@dataclass
-class TestState:
-    """What is being recorded for one test, between its setup and its teardown report."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    whole: Recording  # setup + call + teardown
-    between: Pause  # suspends the recorder between phases
-    call: Recording | None = None  # the call phase
-    memory_baseline: int | None = None
-    peak_memory: int | None = None
-    benchmark: tuple[dict[str, float], dict[str, list[float]]] | None = None
-    phases: dict[str, tuple[str, bool]] = field(default_factory=dict)  # when -> (outcome, was xfail)
 
 
 def outcome_of(phases: dict[str, tuple[str, bool]]) -> str:
@@ -70,35 +50,15 @@ def _scalar(value: Any) -> Any:
     return str(value)
 
 
-def build_record(item: pytest.Item, state: TestState, settings: CollectSettings) -> TestRecord:
-    """The test's record from its finished recordings.
-
-    ``settings.django`` says whether Django metrics are facts for this test
-    (collectors installed and settings configured): then they are reported
-    even when zero.
-    """
-    # Looked up on the module at call time, so a test can replace it.
-    metrics, details = summary.summarise(state.whole, settings)
-    call_metrics = summary.summarise(state.call, settings)[0] if state.call is not None else {}
-    if settings.django:
-        metrics["requests"] = float(len(state.whole.requests))
-    if state.peak_memory is not None:
-        metrics["peak_memory"] = float(state.peak_memory)
-    samples: dict[str, list[float]] = {}
-    if state.benchmark is not None:
-        metrics.update(state.benchmark[0])
-        samples.update(state.benchmark[1])
+def build_record(item: pytest.Item, unit: TestRecording, phases: dict[str, tuple[str, bool]], session: RecordingSession) -> TestRecord:
+    """The test's record from its finished recordings, named and judged the pytest way."""
     path, line, _ = item.location
     marker = item.get_closest_marker("perf_budget")
-    return TestRecord(
+    return session.record(
+        unit,
         node_id=item.nodeid,
         file=path,
         line=None if line is None else line + 1,
-        outcome=outcome_of(state.phases),
-        metrics=metrics,
-        call_metrics=call_metrics,
-        details=details,
-        requests=list(state.whole.requests),
-        samples=samples,
+        outcome=outcome_of(phases),
         budget_marker=_marker_kwargs(marker) if marker is not None else None,
     )

@@ -1,23 +1,61 @@
-"""After the run, on the process that wrote the results: judge, and write the requested reports.
+"""The end of a run, for every front end: read the results back, judge, write the reports, say it in lines.
 
 Judging is ``compare.judge`` (the same call every command and the action
-make); this module only adds what is the plugin's own: terminal lines, the
-report-only switch, and reports written next to the results file.
+make); this module adds what a test run's end needs around it: the run
+summary, the report-only switch, and reports written next to the results
+file. The front end prints the lines its own way (pytest's terminal
+summary, stderr under ``manage.py test``) and fails the run on ``failed``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.budgets import Budgets
 from perfbudget.compare.judge import judge, read_change_details
 from perfbudget.compare.verdicts import Comparison
+from perfbudget.config.options import PerfOptions
 from perfbudget.errors import PerfBudgetError
-from perfbudget.plugin.options import PerfOptions
 from perfbudget.report.summary import tests_shown_in_detail
 from perfbudget.report.terminal import render_comparison
 from perfbudget.run.model import Run
+
+
+@dataclass
+class Finished:
+    """What the end of a run says: the run as read back, its summary and its verdict."""
+
+    run: Run | None = None  # None: the results could not be read back, so nothing was judged
+    summary: list[str] = field(default_factory=list)  # the run summary and where the results are
+    outcome: PipelineOutcome | None = None  # the verdict, once judged
+
+
+def finish_run(
+    results_path: Path, budgets: Budgets, options: PerfOptions, warn: Callable[[str], None], more: str | None = None
+) -> Finished:
+    """Read ``results_path`` back (light), judge it with ``after_run`` and summarise it; problems become ``warn`` lines."""
+    from perfbudget.report.summary import render_run_summary
+    from perfbudget.run.store import load_run
+
+    finished = Finished()
+    try:
+        finished.run = load_run(results_path, details=False)  # after_run reads the details it shows
+    except Exception as exc:
+        warn(f"perfbudget: reading back {results_path} failed: {type(exc).__name__}: {exc}")
+        warn(f"perfbudget: not judged: {results_path} could not be read back")
+        return finished
+    try:
+        # Judged first: judging reads the details the summary shows. A module global, so a test can replace it.
+        finished.outcome = after_run(finished.run, results_path, budgets, options)
+    except Exception as exc:
+        warn(f"perfbudget: the after-run pipeline failed: {type(exc).__name__}: {exc}")
+    try:
+        finished.summary = [*render_run_summary(finished.run, more=more).splitlines(), f"perfbudget: results written to {results_path}"]
+    except Exception as exc:
+        warn(f"perfbudget: printing the summary failed: {type(exc).__name__}: {exc}")
+    return finished
 
 
 @dataclass
