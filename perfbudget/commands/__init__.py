@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 
 def add_judging_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """The results file, its baseline and budgets; ``what`` completes "results file of the run to ..."."""
+    from perfbudget.config.options import BASELINE, BUDGET_FILE, add_cli_options
+
     parser.add_argument("results", help=f"results file of the run to {what}")
-    parser.add_argument("--baseline", metavar="PATH", help="results file, or directory of past results, to compare with")
-    parser.add_argument("--budgets", metavar="FILE", help="budget file (default: perfbudget.yaml or [tool.perfbudget] here)")
+    add_cli_options(parser.add_argument, (BASELINE, BUDGET_FILE))  # declared once for every front end
     parser.add_argument("--force-baseline", action="store_true", help="use a baseline even when it is from another project")
 
 

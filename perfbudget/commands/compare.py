@@ -15,7 +15,9 @@ from perfbudget.commands import add_judging_arguments, judge
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_judging_arguments(parser, "judge")
     parser.add_argument("--format", choices=("terminal", "json"), default="terminal", help="output format")
-    parser.add_argument("--report-only", action="store_true", help="always exit 0 when the inputs are readable")
+    from perfbudget.config.options import REPORT_ONLY, add_cli_options
+
+    add_cli_options(parser.add_argument, (REPORT_ONLY,))
 
 
 def run(args: argparse.Namespace) -> int:

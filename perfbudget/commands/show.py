@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 
+from perfbudget.config.paths import DEFAULT_RESULTS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "results",
         nargs="?",
-        default=".perfbudget/results.ndjson.gz",
+        default=str(DEFAULT_RESULTS),
         help="results file written by pytest --perf-budget (default: %(default)s)",
     )
     parser.add_argument("--top", type=int, default=5, metavar="N", help="entries per section, largest first; 0 shows all (default: 5)")

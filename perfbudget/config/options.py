@@ -48,16 +48,16 @@ class Option:
         return "perf_" + self.name.replace("-", "_")
 
     @property
-    def key(self) -> str:
-        """The name without the prefix: ``PerfOptions``' field and the CLI's ``args`` attribute."""
-        return self.name.replace("-", "_")
+    def cli_dest(self) -> str:
+        """The CLI's ``args`` attribute: from its first spelling (``--budgets``: ``args.budgets``)."""
+        return (self.cli[0] if self.cli else self.name).lstrip("-").replace("-", "_")
 
 
 SWITCH = Option("budget", "record performance facts (queries, time, network...) per test and URL", flag=True, env="PERFBUDGET")
-OUTPUT = Option("output", f"results file (default: {DEFAULT_RESULTS}; ini: perf_budget_output)", metavar="PATH", env="PERFBUDGET_OUTPUT")
+OUTPUT = Option("output", f"results file (default: {DEFAULT_RESULTS})", metavar="PATH", env="PERFBUDGET_OUTPUT")
 BUDGET_FILE = Option(
     "budget-file",
-    "budget file (default: perfbudget.yaml or [tool.perfbudget]; ini: perf_budget_file)",
+    "budget file (default: perfbudget.yaml or [tool.perfbudget])",
     metavar="FILE",
     env="PERFBUDGET_BUDGET_FILE",
     cli=("--budgets", "--budget-file"),
@@ -72,20 +72,20 @@ REPORT_ONLY = Option(
 )
 REPORT = Option(
     "report",
-    f"also write reports next to the results: comma list of {', '.join(REPORT_FORMATS)} (ini: perf_budget_report)",
+    f"also write reports next to the results: comma list of {', '.join(REPORT_FORMATS)}",
     metavar="FORMATS",
     env="PERFBUDGET_REPORT",
 )
 MEMORY = Option(
     "memory",
-    "record peak Python memory per test with tracemalloc (slows allocation-heavy tests; ini: perf_budget_memory)",
+    "record peak Python memory per test with tracemalloc (slows allocation-heavy tests)",
     flag=True,
 )
 SQL_PARAMS = Option("sql-params", "store SQL parameter values in the results (they may hold personal data)", flag=True)
 CONFIRM = Option(
     "confirm",
     f"rerun each timing suspect this many rounds after the tests, to confirm it before it fails "
-    f"(default {DEFAULT_CONFIRM_ROUNDS}; 0: never rerun, slower times then never fail; ini: perf_budget_confirm)",
+    f"(default {DEFAULT_CONFIRM_ROUNDS}; 0: never rerun, slower times then never fail)",
     metavar="ROUNDS",
     type=int,
 )
@@ -117,9 +117,9 @@ def add_options(add: Callable[..., object], options: Sequence[Option]) -> None:
 
 
 def add_cli_options(add: Callable[..., object], options: Sequence[Option]) -> None:
-    """The same options for the CLI: its own spellings where it has them, no prefix, ``args.<key>``."""
+    """The same options for the CLI: its own spellings where it has them, no prefix, ``args.<cli_dest>``."""
     for option in options:
-        add(*(option.cli or ("--" + option.name,)), **_arguments(option, option.key))
+        add(*(option.cli or ("--" + option.name,)), **_arguments(option, option.cli_dest))
 
 
 def _arguments(option: Option, dest: str) -> dict[str, Any]:

@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from perfbudget.budgets.discover import DEFAULT_NAMES
+from perfbudget.config.paths import RESULTS_NAME  # the run's results; write_run compresses by the suffix
 from perfbudget.errors import PerfBudgetError
 from perfbudget.run.store import ResultsError, load_run, write_run
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
-RESULTS_NAME = "results.ndjson.gz"  # the run's results; write_run compresses by the suffix
 BASELINE_NAME = "baseline"  # directory: the target branch's results (and history) and selection.json
 BUDGETS_NAME = DEFAULT_NAMES[0]  # the name find_budget_file looks for, so the second stage judges alike
 REPORT_NAME = "report.md"
