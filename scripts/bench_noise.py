@@ -128,7 +128,7 @@ class Runner:
         self.pythonpath = os.pathsep.join([str(copy), str(plugins)])
 
     def run(self, suite: Suite, output: Path, inject: str = "", baseline: Path | None = None) -> Outcome:
-        from perfbudget.run.store import load_run
+        from perfbudget.run.read import load_run
 
         self.count += 1
         log = self.workdir / f"run{self.count}.log"

@@ -10,7 +10,7 @@ import perfbudget.report
 from perfbudget.budgets import BudgetError, load_project_budgets
 from perfbudget.plugin.finish import after_run
 from perfbudget.plugin.options import PerfOptions
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of, write_budgets
 
 A = "tests/test_app.py::test_a"

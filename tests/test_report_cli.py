@@ -12,7 +12,7 @@ from perfbudget.cli import main
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.report import FORMATS, ReportError, write_report, write_reports
 from perfbudget.report.terminal import render_comparison
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_report import base_run, fixed_comparison, head_run
 
 

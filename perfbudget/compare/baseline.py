@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.compare.origin import SELECTION_NAME, BaselineOrigin, read_origin
+from perfbudget.run.decode import ResultsError
 from perfbudget.run.metrics import kind_of
 from perfbudget.run.model import Run, TestRecord, UrlSummary
-from perfbudget.run.store import ResultsError, load_run
+from perfbudget.run.read import load_run
 
 # What a results file's name ends with in a history directory (.json: schema 1).
 RESULTS_SUFFIXES = (".ndjson", ".ndjson.gz", ".json")

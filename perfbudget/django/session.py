@@ -1,6 +1,6 @@
 """One ``manage.py test`` run under perfbudget: collectors, one recording per test, the results file, the verdict.
 
-The same parts as the pytest plugin's: ``collect`` records, ``run.store``
+The same parts as the pytest plugin's: ``collect`` records, ``run.write``
 writes the streamed results file, ``compare.judge`` judges, ``report``
 prints the summary and the verdict. Problems while recording are printed as
 warnings and never change a test's outcome.
@@ -20,7 +20,8 @@ from perfbudget.collect.recording import CollectSettings, Recorder, Recording
 from perfbudget.django.names import where
 from perfbudget.run.aggregate import UrlRollup
 from perfbudget.run.model import TestRecord
-from perfbudget.run.store import ResultsWriter, merge_streams
+from perfbudget.run.streams import merge_streams
+from perfbudget.run.write import ResultsWriter
 
 # Django's test modules: tests.py and tests/ packages as well as pytest's names.
 TEST_FILES = ("tests.py", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
@@ -112,7 +113,7 @@ class RunnerSession:
         from perfbudget.compare.judge import judge, read_change_details
         from perfbudget.report.summary import render_run_summary, tests_shown_in_detail
         from perfbudget.report.terminal import render_comparison
-        from perfbudget.run.store import load_run
+        from perfbudget.run.read import load_run
 
         run = load_run(path, details=False)
         comparison = judge(run, self.budgets, self.baseline, exclude=path)

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from perfbudget.budgets.discover import DEFAULT_NAMES
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.store import ResultsError, load_run, write_run
+from perfbudget.run.decode import ResultsError
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
 RESULTS_NAME = "results.ndjson.gz"  # the run's results; write_run compresses by the suffix

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from perfbudget.plugin.records import TestState
     from perfbudget.run.aggregate import UrlRollup
     from perfbudget.run.model import Confirmation, Run, TestRecord
-    from perfbudget.run.store import ResultsWriter
+    from perfbudget.run.write import ResultsWriter
 
 WORKER_PROBLEMS = "perfbudget_problems"  # workeroutput key: a worker's warnings, for the controller
 WORKER_STREAMS = "perfbudget_streams"  # workerinput key: the directory each worker streams its tests into
@@ -479,7 +479,7 @@ class PerfBudgetPlugin:
     def _open_stream(self) -> ResultsWriter:
         from perfbudget.collect import metadata
         from perfbudget.run.aggregate import UrlRollup
-        from perfbudget.run.store import ResultsWriter
+        from perfbudget.run.write import ResultsWriter
 
         self._rollup = UrlRollup()  # a worker's: its suspect URLs; the controller's: the run's
         if self.is_worker:
@@ -510,7 +510,7 @@ class PerfBudgetPlugin:
                     self._writer.abandon()  # the controller writes the one trailer
             self.config.workeroutput[WORKER_PROBLEMS] = list(self._problems)  # type: ignore[attr-defined]
             if self._confirmations:
-                from perfbudget.run.store import confirmation_to_dict
+                from perfbudget.run.encode import confirmation_to_dict
 
                 self.config.workeroutput[WORKER_CONFIRMATION] = confirmation_to_dict(self._confirmations[-1])  # type: ignore[attr-defined]
             return
@@ -522,7 +522,7 @@ class PerfBudgetPlugin:
             return
         written, self._run = self._run, None  # judged and summarised only once read back
         with self.guard(f"reading back {self.results_path}"):
-            from perfbudget.run.store import load_run
+            from perfbudget.run.read import load_run
 
             self._run = load_run(self.results_path, details=False)  # after_run reads the details it shows
         if self._run is None and written is not None:
@@ -572,7 +572,7 @@ class PerfBudgetPlugin:
         One record is in memory at a time; a line a dying worker left half
         written is skipped, and a file that cannot be read is a warning.
         """
-        from perfbudget.run.store import merge_streams
+        from perfbudget.run.streams import merge_streams
 
         assert self._writer is not None and self._rollup is not None
         seen: set[str] = set()
