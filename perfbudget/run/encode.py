@@ -148,8 +148,8 @@ def confirmation_to_dict(confirmation: Confirmation) -> dict[str, Any]:
 
 def rerun_to_dict(kind: str, name: str, reruns: Reruns) -> dict[str, Any]:
     """A ``rerun`` line: written after the tests, by the process that reran the suspect."""
-    out = {"type": "rerun", "subject_kind": kind, "subject": name, "samples": dict(sorted(reruns.samples.items())),
-           "calibration": reruns.calibration}  # fmt: skip
+    out: dict[str, Any] = {"type": "rerun", "subject_kind": kind, "subject": name, "samples": dict(sorted(reruns.samples.items())),
+                           "calibration": reruns.calibration}  # fmt: skip
     if reruns.control is not None:
         out["control"], out["control_samples"] = reruns.control, dict(sorted(reruns.control_samples.items()))
     if reruns.loop_calibration_ms is not None:

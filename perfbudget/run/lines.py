@@ -60,7 +60,7 @@ def _refused_field(text: str) -> tuple[str, str] | None:
         data = _decode_lenient(text)
     except (ValueError, RecursionError):
         return None
-    root = data.get("type") if type(data) is dict and data.get("type") in ("test", "url") else ""
+    root = data["type"] if type(data) is dict and data.get("type") in ("test", "url") else ""
     stack: list[tuple[str, Any]] = [(root, data)]
     while stack:  # a loop, not recursion: the value may be nested nearly as deep as the decoder allows
         field, value = stack.pop()
