@@ -136,16 +136,25 @@ def _gunzipped_lines(raw: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def parse_line(where: Where, line: bytes) -> Any:
+def parse(where: Where, data: bytes) -> Any:
+    """One line of a stream, or a whole schema-1 document (``where.line`` None), as JSON; refused values named.
+
+    A document's errors give the line in it where the parser stopped (the
+    deepest one for nesting); a line's give its number in the stream.
+    """
     try:
-        text = line.decode("utf-8")
+        text = data.decode("utf-8")
         return _decode(text)
     except UnicodeDecodeError as exc:
-        raise ResultsError(f"{where.source}:{where.line}: corrupt results file (not UTF-8: {exc.reason})") from exc
+        if where.line is None:
+            raise where.error("file", f"not UTF-8 text ({exc.reason})") from exc
+        raise ResultsError(f"{where.at}: corrupt results file (not UTF-8: {exc.reason})") from exc
     except RecursionError as exc:
-        raise ResultsError(f"{where.source}:{where.line}: corrupt results file (nested too deeply)") from exc
+        line = _deepest_line(text) if where.line is None else where.line
+        raise ResultsError(f"{where.source}:{line}: corrupt results file (nested too deeply)") from exc
     except json.JSONDecodeError as exc:
-        raise ResultsError(f"{where.source}:{where.line}: corrupt results file ({_problem(exc)}); delete it or record a new one") from exc
+        line = exc.lineno if where.line is None else where.line
+        raise ResultsError(f"{where.source}:{line}: corrupt results file ({_problem(exc)}); delete it or record a new one") from exc
     except ValueError as exc:  # NaN/Infinity, an integer of thousands of digits
         raise _refusal(where, text, exc) from exc
 
@@ -162,21 +171,6 @@ def _refusal(where: Where, text: str, exc: ValueError) -> ResultsError:
         return ResultsError(f"{where.at}: corrupt results file ({exc}); delete it or record a new one")
     field, what = found
     return where.error(field, f"{what} is not a number perfbudget accepts")
-
-
-def parse_document(where: Where, path: Path) -> Any:
-    """A schema-1 file: the whole run as one JSON document, parsed as strictly as a line."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-        return _decode(text)
-    except UnicodeDecodeError as exc:
-        raise where.error("file", f"not UTF-8 text ({exc.reason})") from exc
-    except RecursionError as exc:
-        raise ResultsError(f"{path}:{_deepest_line(text)}: corrupt results file (nested too deeply)") from exc
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}:{exc.lineno}: corrupt results file ({_problem(exc)}); delete it or record a new one") from exc
-    except ValueError as exc:  # NaN/Infinity, an integer of thousands of digits
-        raise _refusal(where, text, exc) from exc
 
 
 class Torn(Exception):
@@ -216,12 +210,12 @@ def records(path: Path, light: bool = False) -> Iterator[tuple[Where, dict[str, 
             continue
         cut = _light(line) if light and line.startswith(b'{"type":"test"') else None
         try:
-            data = parse_line(where, cut) if cut is not None else None
+            data = parse(where, cut) if cut is not None else None
         except ResultsError:
             data = None  # not cut cleanly: the whole line is decoded, and judged, below
         try:
             if data is None:
-                data = parse_line(where, line)
+                data = parse(where, line)
         except ResultsError as exc:
             if line.endswith(b"\n"):  # a whole line that does not parse is corruption, not a crash mid-write
                 raise

@@ -37,7 +37,7 @@ from perfbudget.run.decode import (
     url_from_dict,
 )
 from perfbudget.run.encode import OLDEST_READABLE, SCHEMA_VERSION, encode_line
-from perfbudget.run.lines import GZIP_MAGIC, Torn, parse_document, parse_line, records
+from perfbudget.run.lines import GZIP_MAGIC, Torn, parse, records
 from perfbudget.run.model import Reruns, Run, TestRecord, UrlSummary
 
 
@@ -116,7 +116,7 @@ def load_details(path: str | os.PathLike[str], node_ids: set[str]) -> dict[str, 
         for where, data, line in records(source, light=True):
             node_id = data.get("node_id")
             if data.get("type") == "test" and type(node_id) is str and node_id in node_ids:
-                found[node_id] = test_from_dict(where, parse_line(where, line))  # the last attempt wins, as in load_run
+                found[node_id] = test_from_dict(where, parse(where, line))  # the last attempt wins, as in load_run
     except Torn:
         pass  # a run cut short: what it finished is there
     return found
@@ -178,7 +178,7 @@ def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
 def _read_document(path: Path, details: bool) -> Run:
     """Schema 1: the whole run as one JSON document."""
     where = Where(str(path), None)  # one document: fields are named by their path in it
-    data = parse_document(where, path)
+    data = parse(where, path.read_bytes())
     if type(data) is not dict or "schema_version" not in data:
         raise ResultsError(f"{path}: not a perfbudget results file (no schema_version)")
     check_version(where, data)  # refuses what this perfbudget cannot read (a bool or a float too)
