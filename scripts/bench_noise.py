@@ -128,7 +128,7 @@ class Runner:
         self.pythonpath = os.pathsep.join([str(copy), str(plugins)])
 
     def run(self, suite: Suite, output: Path, inject: str = "", baseline: Path | None = None) -> Outcome:
-        from perfbudget.run.store import load_run
+        from perfbudget.run.read import load_run
 
         self.count += 1
         log = self.workdir / f"run{self.count}.log"
@@ -180,9 +180,9 @@ class Judge:
         from perfbudget.compare import compare
         from perfbudget.compare.baseline import Baseline
         from perfbudget.compare.verdicts import Status
-        from perfbudget.run.metrics import kind_of
+        from perfbudget.run.metrics import metric_kind
 
-        self.compare, self.kind_of = compare, kind_of
+        self.compare, self.metric_kind = compare, metric_kind
         self.budgets = load_project_budgets(project)
         self.baseline = Baseline(baselines, str(source))
         self.unconfirmed = getattr(Status, "UNCONFIRMED", None)
@@ -196,8 +196,8 @@ class Judge:
         alarms = [v for v in failing if v.subject not in affected]
         tally.runs += 1
         tally.alarm_runs += bool(alarms)
-        tally.count_alarms += sum(1 for v in alarms if self.kind_of(v.metric or "") == "count")
-        tally.time_alarms += sum(1 for v in alarms if self.kind_of(v.metric or "") != "count")
+        tally.count_alarms += sum(1 for v in alarms if self.metric_kind(v.metric or "") == "count")
+        tally.time_alarms += sum(1 for v in alarms if self.metric_kind(v.metric or "") != "count")
         for verdict in alarms[:5]:
             print(f"    {tally.case} run {tally.runs}: false alarm {verdict.subject} {verdict.metric}: {verdict.reason}")
         if self.unconfirmed is not None:
@@ -217,7 +217,7 @@ class Judge:
     def family(self, metric: str | None) -> str:
         if metric and (metric == "queries" or metric.startswith("queries.")):
             return "queries"
-        return self.kind_of(metric) if metric else ""
+        return self.metric_kind(metric) if metric else ""
 
     def describe(self, comparison: Any, change: Change) -> str:
         """A missed change's subject: its figures for the family's metrics, baseline -> run, and what was said of it."""

@@ -31,7 +31,8 @@ from pathlib import Path
 from django_suites import write_shop_project
 
 from perfbudget.run.model import Run
-from perfbudget.run.store import load_run, write_run
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 
 TARGETS = "targets at 50,000 tests: compare + markdown < 5 s and < 500 MB; results < 2 KB per test; linear growth"
 

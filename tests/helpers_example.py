@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfbudget.run.model import Run, TestRecord
-from perfbudget.run.store import load_run
+from perfbudget.run.read import load_run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example"
 

@@ -64,7 +64,8 @@ def read_results(path: Path) -> dict[str, Any]:
     Also checks the file is what the README describes: NDJSON, a header line
     with the schema version, then one test a line.
     """
-    from perfbudget.run.store import SCHEMA_VERSION, load_run
+    from perfbudget.run.encode import SCHEMA_VERSION
+    from perfbudget.run.read import load_run
 
     data = path.read_bytes()
     lines = (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8").splitlines()

@@ -19,7 +19,7 @@ import pytest
 from perfbudget.github.artifacts import BASELINE_NAME, RESULTS_NAME, artifact_name, build_dir
 from perfbudget.github.comments import marker_for
 from perfbudget.github.context import read_context
-from perfbudget.run.store import load_run
+from perfbudget.run.read import load_run
 from tests.helpers_action import N_PLUS_ONE_FROM, N_PLUS_ONE_TO, ROOT, copy_example, explain, job_runner, uploaded
 from tests.helpers_github import TOKEN, FakeGitHub, pr_event
 

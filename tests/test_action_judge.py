@@ -9,7 +9,7 @@ import pytest
 
 from perfbudget.github.action import main
 from perfbudget.run.model import Run, TestRecord
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_github import pr_event, write_event
 
 

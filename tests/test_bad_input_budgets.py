@@ -15,7 +15,7 @@ import pytest
 
 from perfbudget import cli
 from perfbudget.budgets import BudgetError, find_budget_file, load_budgets, parse_marker
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of
 
 NON_FINITE = [

@@ -20,7 +20,9 @@ import pytest
 
 from perfbudget import cli
 from perfbudget.compare.baseline import load_baseline
-from perfbudget.run.store import ResultsError, load_run, write_run
+from perfbudget.run.decode import ResultsError
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of
 
 BAD_VALUES: dict[str, str] = {

@@ -8,7 +8,7 @@ import pytest
 
 from perfbudget.budgets import parse_budgets
 from perfbudget.budgets.tighten import apply, plan
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of, url
 from tests.helpers_github import cli
 

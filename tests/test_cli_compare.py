@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfbudget import cli
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of, write_budgets
 
 A = "tests/test_app.py::test_a"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from perfbudget import cli
-from perfbudget.run.store import load_run, write_run
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import sys
 import unittest
+from typing import ClassVar
 
 import pytest
 
 from perfbudget.collect import summary
 from perfbudget.collect.recording import CollectSettings, QueryEvent
-from perfbudget.collect.sql import kind_of, normalize, shape_of, summarise
+from perfbudget.collect.sql import summarise
+from perfbudget.collect.sql_shape import normalize, shape_of, statement_kind
 from tests.helpers_django import REPO_ROOT, Collectors, make_posts
 
 THIS_FILE = "tests/test_collect_sql.py"
@@ -76,8 +78,8 @@ def test_normalize_gives_one_shape_to_in_lists_and_bulk_inserts_of_any_size() ->
         ("", "other"),
     ],
 )
-def test_kind_of(sql: str, kind: str) -> None:
-    assert kind_of(sql) == kind
+def test_statement_kind(sql: str, kind: str) -> None:
+    assert statement_kind(sql) == kind
 
 
 def test_summarise_counts_duplicates_similar_and_n_plus_one_from_events() -> None:
@@ -286,10 +288,10 @@ def test_parameters_are_turned_to_text_once_per_query_however_many_recordings_ho
             reprs.append(str(self))
             return str.__repr__(self)
 
-    with collectors.record() as whole, collectors.record() as call, collectors.record() as request:
-        with connection.cursor() as cursor:  # a test, its call phase and a request: three open recordings
-            cursor.execute("SELECT %s", [Traced("a")])
-            cursor.execute("SELECT %s", [Traced("a")])
+    # A test, its call phase and a request: three open recordings.
+    with collectors.record() as whole, collectors.record() as call, collectors.record() as request, connection.cursor() as cursor:
+        cursor.execute("SELECT %s", [Traced("a")])
+        cursor.execute("SELECT %s", [Traced("a")])
     summaries = [collectors.summarise(recording)[0] for recording in (request, call, whole)]
     assert reprs == ["a", "a"]  # once per query, not once per query per recording
     assert [(m["queries"], m["duplicate_queries"]) for m in summaries] == [(2, 1)] * 3
@@ -369,7 +371,7 @@ def test_test_framework_plumbing_is_left_out(collectors: Collectors) -> None:
     from perfapp.models import Author
 
     class AuthorTests(TestCase):
-        databases = {"default"}
+        databases: ClassVar[set[str]] = {"default"}
 
         @classmethod
         def setUpTestData(cls) -> None:
@@ -383,9 +385,8 @@ def test_test_framework_plumbing_is_left_out(collectors: Collectors) -> None:
         def test_atomic_in_a_test_case_makes_savepoints(self) -> None:
             from django.db import transaction
 
-            with self.assertNumQueries(3):  # SAVEPOINT, INSERT, RELEASE SAVEPOINT
-                with transaction.atomic():
-                    Author.objects.create(name="saved")
+            with self.assertNumQueries(3), transaction.atomic():  # SAVEPOINT, INSERT, RELEASE SAVEPOINT
+                Author.objects.create(name="saved")
 
     results = {}
     for name in ("test_two_queries", "test_atomic_in_a_test_case_makes_savepoints"):

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from perfbudget.collect.callsite import is_test_file
 from perfbudget.collect.recording import CollectSettings, Recorder
-from perfbudget.collect.sql import is_test_file, summarise
+from perfbudget.collect.sql import summarise
 from tests.helpers_django import REPO_ROOT, Collectors, installed
 from tests.test_collect_sql import event
 

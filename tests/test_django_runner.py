@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from perfbudget.run.store import load_run
+from perfbudget.run.read import load_run
 
 pytest.importorskip("django", reason="the runner is Django's")
 

@@ -23,7 +23,8 @@ from perfbudget.github.artifacts import (
     split_artifact_name,
     write_pr_context,
 )
-from perfbudget.run.store import GZIP_MAGIC, load_run
+from perfbudget.run.lines import GZIP_MAGIC
+from perfbudget.run.read import load_run
 from tests.fakegithub.runner import read_outputs
 from tests.helpers_github import cli
 

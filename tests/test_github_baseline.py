@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from perfbudget.run.model import Run, TestRecord
-from perfbudget.run.store import load_run, write_run
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 from tests.helpers_github import TOKEN, FakeGitHub, cli, write_event, zip_bytes
 
 

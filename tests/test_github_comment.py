@@ -292,7 +292,7 @@ def test_from_artifact_with_a_broken_pr_json_names_the_key(pr_env: Path, tmp_pat
 
 def _results(path: Path, queries: float) -> str:
     from perfbudget.run.model import Run, TestRecord
-    from perfbudget.run.store import write_run
+    from perfbudget.run.write import write_run
 
     run = Run(project="shop", commit="c" * 40)
     run.tests = [TestRecord("tests/test_a.py::test_list", "tests/test_a.py", 3, "passed", {"queries": queries})]

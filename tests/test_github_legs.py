@@ -9,7 +9,8 @@ import pytest
 from perfbudget.github.artifacts import ArtifactError, PrContext, shards_complete, write_pr_context
 from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
 from perfbudget.run.model import Run, TestRecord
-from perfbudget.run.store import load_run, write_run
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 from tests.helpers_github import cli
 
 SHA = "a" * 40

@@ -8,9 +8,9 @@ import pytest
 
 import perfbudget.report
 from perfbudget.budgets import BudgetError, load_project_budgets
-from perfbudget.frontend.finish import after_run
 from perfbudget.config.options import PerfOptions
-from perfbudget.run.store import write_run
+from perfbudget.frontend.finish import after_run
+from perfbudget.run.write import write_run
 from tests.helpers_compare import record, run_of, write_budgets
 
 A = "tests/test_app.py::test_a"

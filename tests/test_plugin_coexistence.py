@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from perfbudget.run.store import load_run
+from perfbudget.run.read import load_run
 
 pytest_plugins = ["pytester"]
 

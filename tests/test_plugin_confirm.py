@@ -54,7 +54,7 @@ def baseline(pytester: pytest.Pytester) -> str:
 def _verdicts(pytester: pytest.Pytester, results: str) -> dict[tuple[str, str | None], str]:
     from perfbudget.budgets import Budgets
     from perfbudget.compare.judge import judge
-    from perfbudget.run.store import load_run
+    from perfbudget.run.read import load_run
 
     comparison = judge(load_run(pytester.path / results), Budgets(), pytester.path / "base.ndjson")
     return {(v.subject.rsplit("::", 1)[-1], v.metric): v.status.value for v in comparison.verdicts if v.status.value != "ok"}

@@ -14,9 +14,9 @@ from types import ModuleType
 import pytest
 
 from perfbudget.budgets import Budgets
-from perfbudget.frontend.finish import PipelineOutcome
 from perfbudget.config.options import PerfOptions
-from perfbudget.run.store import SCHEMA_VERSION
+from perfbudget.frontend.finish import PipelineOutcome
+from perfbudget.run.encode import SCHEMA_VERSION
 from tests.helpers_plugin import read_results, records_by_name
 
 pytest_plugins = ["pytester"]
@@ -432,7 +432,7 @@ def test_results_that_cannot_be_read_back_are_not_judged_as_an_empty_run(
     def unreadable(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError("disk gone")
 
-    monkeypatch.setattr(_live("perfbudget.run.store"), "load_run", unreadable)
+    monkeypatch.setattr(_live("perfbudget.run.read"), "load_run", unreadable)
     pytester.makepyfile("def test_one():\n    pass\n")
     result = pytester.runpytest_inprocess("--perf-budget")
     result.assert_outcomes(passed=1)

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from perfbudget.run.aggregate import aggregate_urls
+from perfbudget.run.decode import ResultsError
+from perfbudget.run.encode import SCHEMA_VERSION
 from perfbudget.run.model import CacheOp, Details, NetworkCall, RequestRecord, Run, SqlGroup, TemplateStat, TestRecord
-from perfbudget.run.store import SCHEMA_VERSION, ResultsError, ResultsWriter, load_run, write_run
+from perfbudget.run.read import load_run
+from perfbudget.run.write import ResultsWriter, write_run
 
 
 def _run() -> Run:

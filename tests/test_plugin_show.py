@@ -165,7 +165,7 @@ def test_every_section_is_bounded_largest_first_and_says_where_the_rest_is() -> 
 
 
 def test_show_lists_everything_with_top_0(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    from perfbudget.run.store import write_run
+    from perfbudget.run.write import write_run
 
     path = write_run(_n_plus_one_run(8), tmp_path / "results.ndjson")
     assert cli.main(["show", str(path)]) == 0

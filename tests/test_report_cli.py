@@ -12,7 +12,7 @@ from perfbudget.cli import main
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.report import FORMATS, ReportError, write_report, write_reports
 from perfbudget.report.terminal import render_comparison
-from perfbudget.run.store import write_run
+from perfbudget.run.write import write_run
 from tests.helpers_report import base_run, fixed_comparison, head_run
 
 
@@ -104,8 +104,8 @@ def test_every_cli_format_is_a_report_format() -> None:
 
 def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> None:
     from perfbudget.budgets import Budgets
-    from perfbudget.frontend.finish import after_run
     from perfbudget.config.options import PerfOptions
+    from perfbudget.frontend.finish import after_run
 
     results = write_run(head_run(), tmp_path / ".perfbudget" / "results.ndjson.gz")
     outcome = after_run(head_run(), results, Budgets(), PerfOptions(report_formats=("markdown", "html")))

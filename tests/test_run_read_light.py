@@ -14,7 +14,8 @@ from perfbudget.compare.verdicts import Status
 from perfbudget.run.aggregate import aggregate_urls
 from perfbudget.run.decode import ResultsError
 from perfbudget.run.model import Details, RequestRecord, Reruns, Run, SqlGroup, TestRecord
-from perfbudget.run.store import ResultsWriter, load_details, load_run, write_run
+from perfbudget.run.read import load_details, load_run
+from perfbudget.run.write import ResultsWriter, write_run
 
 N_PLUS_ONE = SqlGroup(
     'SELECT "t"."id" FROM "t" WHERE "t"."a" = %s', "select", "default", 5, 1.0, location="app/views.py:7", n_plus_one=True

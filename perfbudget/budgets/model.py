@@ -16,7 +16,7 @@ from typing import Any
 
 from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, Kind, did_you_mean, kind_of
+from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, Kind, did_you_mean, metric_kind
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 
@@ -171,7 +171,7 @@ class Budgets:
         """
         rule = self._rules.get(metric)
         if rule is None:
-            kind = kind_of(metric)
+            kind = metric_kind(metric)
             rule = self._rules[metric] = self.regression.get(metric) or self.regression.get(kind) or DEFAULT_REGRESSION[kind]
         return rule
 

@@ -22,7 +22,7 @@ _BYTE_UNITS = {
     "gib": 1024**3,
 }
 _QUANTITY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Zµ]*)\s*$")
-_LARGEST = 2.0**63  # no count, duration or size reaches it (as in run/store.py)
+_LARGEST = 2.0**63  # no count, duration or size reaches it (as in run/decode.py)
 
 
 class UnitError(ValueError):

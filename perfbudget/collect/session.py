@@ -33,7 +33,8 @@ from perfbudget.collect.network import NetworkCollector
 from perfbudget.collect.recording import CollectSettings, Pause, Recorder, Recording
 from perfbudget.run.aggregate import UrlRollup
 from perfbudget.run.model import Reruns, Run, TestRecord
-from perfbudget.run.store import ResultsWriter, merge_streams
+from perfbudget.run.streams import merge_streams
+from perfbudget.run.write import ResultsWriter
 
 
 @dataclass

@@ -18,7 +18,9 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from perfbudget.run.aggregate import merge_runs
-    from perfbudget.run.store import ResultsError, load_run, write_run
+    from perfbudget.run.decode import ResultsError
+    from perfbudget.run.read import load_run
+    from perfbudget.run.write import write_run
 
     runs = [load_run(path) for path in args.inputs]  # ResultsError: message and exit code 3
     projects = sorted({run.project for run in runs if run.project})

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfbudget.report.summary import render_run_summary
-    from perfbudget.run.store import load_run
+    from perfbudget.run.read import load_run
 
     run_ = load_run(args.results)  # a ResultsError becomes the CLI's message and exit code 3
     top = args.top if args.top > 0 else None

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.compare.origin import SELECTION_NAME, BaselineOrigin, read_origin
-from perfbudget.run.metrics import kind_of
+from perfbudget.run.decode import ResultsError
+from perfbudget.run.metrics import metric_kind
 from perfbudget.run.model import Run, TestRecord, UrlSummary
-from perfbudget.run.store import ResultsError, load_run
+from perfbudget.run.read import load_run
 
 # What a results file's name ends with in a history directory (.json: schema 1).
 RESULTS_SUFFIXES = (".ndjson", ".ndjson.gz", ".json")
@@ -73,7 +74,7 @@ def _values(records: list[TestRecord | None] | list[UrlSummary | None], metric: 
 
 def baseline_value(values: list[float], latest: float, metric: str) -> float:
     """The figure the run is compared with: the latest count, or the median of time samples."""
-    kind = kind_of(metric)
+    kind = metric_kind(metric)
     if kind == "count":
         return latest
     return statistics.median(values) if values else latest

@@ -13,8 +13,9 @@ from perfbudget.budgets import Budgets, find_budget_file, load_budgets
 from perfbudget.compare.baseline import load_baseline
 from perfbudget.compare.engine import compare
 from perfbudget.compare.verdicts import Comparison, Status
+from perfbudget.run.decode import ResultsError
 from perfbudget.run.model import Run
-from perfbudget.run.store import ResultsError, collector_paused, load_details, load_run
+from perfbudget.run.read import collector_paused, load_details, load_run
 
 
 def judge(

@@ -25,7 +25,7 @@ from functools import partial
 
 from perfbudget.budgets import RegressionRule
 from perfbudget.compare.verdicts import Status
-from perfbudget.run.metrics import format_value, kind_of
+from perfbudget.run.metrics import format_value, metric_kind
 
 # Metrics that describe the test rather than the code under test: a change in
 # them is not a regression (more benchmark rounds, more cache hits, ...). Warm-up
@@ -84,7 +84,7 @@ def judge_change(
     divided out of the run's figures first; ``noise`` is the run's relative
     noise band, a floor for the margin.
     """
-    if kind_of(metric) == "count":
+    if metric_kind(metric) == "count":
         return _judge_count(metric, value, baseline, rule)
     figure = head_figure(value, samples) / drift
     spread = max(noise_margin(baseline_samples), noise * abs(baseline))

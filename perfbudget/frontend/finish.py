@@ -37,7 +37,7 @@ def finish_run(
 ) -> Finished:
     """Read ``results_path`` back (light), judge it with ``after_run`` and summarise it; problems become ``warn`` lines."""
     from perfbudget.report.summary import render_run_summary
-    from perfbudget.run.store import load_run
+    from perfbudget.run.read import load_run
 
     finished = Finished()
     try:

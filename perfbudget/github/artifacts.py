@@ -22,7 +22,9 @@ from pathlib import Path
 from perfbudget.budgets.discover import DEFAULT_NAMES
 from perfbudget.config.paths import RESULTS_NAME  # the run's results; write_run compresses by the suffix
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.store import ResultsError, load_run, write_run
+from perfbudget.run.decode import ResultsError
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 
 BUILDS_DIR = Path(".perfbudget") / "builds"
 BASELINE_NAME = "baseline"  # directory: the target branch's results (and history) and selection.json

@@ -30,8 +30,10 @@ from perfbudget.github.baseline_select import ArtifactRef, Candidate, Choice, ca
 from perfbudget.github.client import API_ERRORS, describe, get_pages
 from perfbudget.github.options import DEFAULT_HISTORY, DEFAULT_HISTORY_SECONDS
 from perfbudget.run.aggregate import merge_runs
+from perfbudget.run.decode import ResultsError
 from perfbudget.run.model import Run
-from perfbudget.run.store import ResultsError, load_run, write_run
+from perfbudget.run.read import load_run
+from perfbudget.run.write import write_run
 
 # Results file names an artifact may hold, newest format first (the last: perfbudget 0.1's schema 1).
 RESULTS_NAMES = (RESULTS_NAME, "results.ndjson", *OLD_NAMES[RESULTS_NAME])

@@ -96,7 +96,8 @@ def combine_shards(directory: Path) -> tuple[list[str], list[str]]:
 def _join(directory: Path, key: str, shards: list[Path]) -> None:
     from perfbudget.compare.origin import BaselineOrigin, write_origin
     from perfbudget.run.aggregate import merge_runs
-    from perfbudget.run.store import load_run, write_run
+    from perfbudget.run.read import load_run
+    from perfbudget.run.write import write_run
 
     target = directory / artifact_name(key)
     if target.exists():

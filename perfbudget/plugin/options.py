@@ -86,7 +86,8 @@ def rootdir_warnings(args: list[str] | tuple[str, ...], invocation_dir: Path, ro
 
 def check_output(output: Path) -> None:
     """``--perf-output`` must name a regular file or a missing path: checked before any test runs."""
-    from perfbudget.run.store import ResultsError, check_output_path
+    from perfbudget.run.decode import ResultsError
+    from perfbudget.run.write import check_output_path
 
     try:
         check_output_path(output)

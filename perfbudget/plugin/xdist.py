@@ -109,6 +109,6 @@ class XdistTransport:
         workeroutput = plugin.config.workeroutput  # type: ignore[attr-defined]  # set by xdist on workers
         workeroutput[WORKER_PROBLEMS] = list(plugin.problems)
         if plugin.confirmations:
-            from perfbudget.run.store import confirmation_to_dict
+            from perfbudget.run.encode import confirmation_to_dict
 
             workeroutput[WORKER_CONFIRMATION] = confirmation_to_dict(plugin.confirmations[-1])

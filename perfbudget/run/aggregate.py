@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 
 from perfbudget.run.metrics import is_sampled, is_time
-from perfbudget.run.model import RequestRecord, Run, SqlGroup, TestRecord, UrlSummary
+from perfbudget.run.model import RequestRecord, Reruns, Run, SqlGroup, TestRecord, UrlSummary
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -155,3 +155,25 @@ def url_sql_groups(url: UrlSummary, tests: Mapping[str, TestRecord]) -> list[Sql
                 if current is None or group.count > current.count:
                     found[group.key] = group
     return sorted(found.values(), key=lambda g: (-g.count, g.sql, g.location or ""))
+
+
+def attach_reruns(run: Run, reruns: list[tuple[str, str, Reruns]]) -> None:
+    """Give each rerun subject its evidence; rounds of one URL from several processes (xdist) are pooled."""
+    if not reruns:
+        return
+    subjects: dict[tuple[str, str], TestRecord | UrlSummary] = {("test", t.node_id): t for t in run.tests}
+    subjects.update((("url", u.key), u) for u in run.urls)
+    for kind, name, evidence in reruns:
+        subject = subjects.get((kind, name))
+        if subject is None:
+            continue  # rerun, then lost with its test's line: nothing to attach to
+        if subject.reruns is None:
+            subject.reruns = evidence
+            continue
+        for metric, series in evidence.samples.items():
+            subject.reruns.samples.setdefault(metric, []).extend(series)
+        subject.reruns.calibration.extend(evidence.calibration)
+        if subject.reruns.control is None:
+            subject.reruns.control, subject.reruns.control_samples = evidence.control, evidence.control_samples
+        if subject.reruns.loop_calibration_ms is None:
+            subject.reruns.loop_calibration_ms = evidence.loop_calibration_ms

@@ -1,6 +1,6 @@
-"""Records from decoded JSON, every value checked: the results reader's second half.
+"""Records from decoded JSON, every value checked: the format's reading half (``run/encode.py`` is its writing half).
 
-``run/store.py`` splits a file into lines and decodes them; this module
+``run/lines.py`` splits a file into lines and decodes them; this module
 turns each decoded object into model records, refusing a wrong type, NaN or
 Infinity, a number out of range, a NUL byte or a lone surrogate with one
 ``ResultsError`` naming the file, line and field.

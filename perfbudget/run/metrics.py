@@ -87,7 +87,7 @@ def did_you_mean(name: str, choices: list[str] | None = None) -> str:
     return f"; did you mean {hint!r}?" if hint else ""
 
 
-def kind_of(name: str) -> Kind:
+def metric_kind(name: str) -> Kind:
     """A metric's kind; a name outside the catalogue is a count (compared exactly, shown plain)."""
     metric = METRICS.get(name)
     return metric.kind if metric else "count"
@@ -95,12 +95,12 @@ def kind_of(name: str) -> Kind:
 
 def is_time(name: str) -> bool:
     """A time metric: URL rollups take its median, reports show it in ms. The only such rule."""
-    return kind_of(name) == "time"
+    return metric_kind(name) == "time"
 
 
 def is_sampled(name: str) -> bool:
     """A metric measured rather than counted (times, sizes): reruns add samples of it."""
-    return kind_of(name) != "count"
+    return metric_kind(name) != "count"
 
 
 def get_metric(name: str) -> Metric:
@@ -114,7 +114,7 @@ def format_value(name: str, value: float | None) -> str:
     """Show a value in its metric's unit: ``12``, ``180 ms``, ``1.25 s``, ``24.0 MB``."""
     if value is None:
         return "–"
-    kind = kind_of(name)
+    kind = metric_kind(name)
     if kind == "time":
         return format_ms(value)
     if kind == "bytes":

@@ -1,6 +1,6 @@
 """The data model of a perfbudget run: plain, typed records every layer talks through.
 
-Collectors fill them, ``run/store.py`` streams them to disk and back,
+Collectors fill them, ``run/write.py`` and ``run/read.py`` stream them to disk and back,
 ``compare/`` reads them, reporters render what ``compare/`` decided. They
 carry no behaviour beyond the derived values a reader needs (a URL's key, a
 group's identity); aggregation lives in ``run/aggregate.py``.

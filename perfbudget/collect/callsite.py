@@ -1,0 +1,241 @@
+"""Where a query came from: the first project frame of the stack, test-framework plumbing, cache warm-up, test code.
+
+A call site is the frame that asked for the rows: the walk passes over the
+standard library, installed packages, Django and perfbudget, and stops at the
+first file of the project. On the way it tells apart the queries Django's
+test cases run to isolate tests (plumbing, left out), those run while a
+per-process cache fills (warm-up, counted apart) and, by the project's test
+globs, test code. Its own module because it is a job of its own, on the
+collector's hot path, and the SQL collector's patching only calls it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import os
+import sys
+import sysconfig
+import warnings
+from fnmatch import fnmatchcase
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from perfbudget.collect.recording import CollectSettings
+
+# Functions of django/test/testcases.py that exist to isolate tests from each
+# other, not to run the test: their queries are plumbing. pytest-django's
+# ``db``/``transactional_db`` fixtures go through them too; data its fixtures
+# create for a test (``admin_user``...) is the test's set-up and counts.
+_PLUMBING_FUNCTIONS = frozenset(
+    {
+        "setUpClass",
+        "tearDownClass",
+        "_enter_atomics",
+        "_rollback_atomics",
+        "_pre_setup",
+        "_post_teardown",
+        "_fixture_setup",
+        "_fixture_teardown",
+        "_reset_sequences",
+    }
+)
+
+# Django's functions that fill a per-process cache, by module and qualified name:
+# a query issued under one is warm-up (read django/contrib/contenttypes/models.py
+# and django/contrib/sites/models.py). ``_get_from_cache`` and ``clear_cache``
+# never query; ``SiteManager.get_by_natural_key`` queries but caches nothing.
+WARMUP_FUNCTIONS = (
+    ("django.contrib.contenttypes.models", "ContentTypeManager.get_for_model"),
+    ("django.contrib.contenttypes.models", "ContentTypeManager.get_for_models"),
+    ("django.contrib.contenttypes.models", "ContentTypeManager.get_for_id"),
+    ("django.contrib.contenttypes.models", "ContentTypeManager.get_by_natural_key"),
+    ("django.contrib.sites.models", "SiteManager.get_current"),
+    ("django.contrib.sites.models", "SiteManager._get_site_by_id"),
+    ("django.contrib.sites.models", "SiteManager._get_site_by_request"),
+)
+
+# How a source file counts when looking for the code that issued a query: bits,
+# so that a library frame (0, nearly every frame walked) costs one truth test.
+_LIBRARY, _PROJECT, _TESTCASES, _WARMUP, _TEST_CODE = 0, 1, 2, 4, 8
+
+
+# What ``Locator.locate`` answers for a query issued from no project code at all.
+NOWHERE: tuple[str | None, int, bool] = (None, 0, False)
+_NOWHERE_WARMUP: tuple[str | None, int, bool] = (None, 0, True)
+
+
+class WarmupWarning(UserWarning):
+    """A function the budget file names under ``sql.warmup_functions`` could not be found; the run goes on."""
+
+
+class Locator:
+    """Finds the first project frame of the current stack, spots test-framework plumbing and cache warm-up.
+
+    Each file is classified once (a dict lookup per frame after that), and the
+    walk stops at the first project frame, so locating a query costs a fraction
+    of a microsecond per frame walked (2 for a raw cursor, 5 to 11 for the
+    ORM), however many queries a test makes. It answers a path computed once
+    per file, a line number and whether the query is warm-up; the
+    ``"path:line"`` string is built once per group, when a recording is summarised.
+
+    Warm-up is told by code object: the ``__code__`` of each warm-up function,
+    found once Django's app registry is ready (never importing a module
+    Django has not: an app that is not installed fills no cache). Only frames
+    of the few files that define one are checked. Django's sit below the
+    first project frame, on the way; when the budget file names project
+    functions, the walk goes on past the first project frame up to the test
+    code, since the function may call the code that queries.
+    """
+
+    def __init__(self, rootdir: Path, settings: CollectSettings | None = None) -> None:
+        import django
+
+        import perfbudget
+
+        self._rootdir = str(rootdir.resolve())
+        self._library_dirs = tuple(
+            os.path.join(os.path.realpath(path), "")
+            for path in {
+                *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+                os.path.dirname(django.__file__),
+                os.path.dirname(perfbudget.__file__),
+            }
+        )
+        self._testcases = os.path.realpath(os.path.join(os.path.dirname(django.__file__), "test", "testcases.py"))
+        self._kinds: dict[str, int] = {}
+        self._names: dict[str, str] = {}
+        self._test_files = settings.test_files if settings is not None else ()
+        self._project_warmup = settings.warmup_functions if settings is not None else ()
+        self._warmup_ids: set[int] = set()  # id() of each warm-up code object: a code's own hash is slow
+        self._warmup_codes: list[Any] = []  # keeps them alive, so their ids stay theirs
+        self._walk_on = False  # a project function is warm-up: look past the first project frame
+        self.pending = True  # warm-up functions not looked up yet (the app registry was not ready)
+
+    def locate(self, frame: FrameType | None) -> tuple[str | None, int, bool] | None:
+        """``(path, line, warmup)`` of the first project frame outwards from ``frame``, ``NOWHERE`` if none, None for plumbing."""
+        if self.pending:
+            self.resolve_warmup()
+        kinds = self._kinds
+        warmup = False
+        while frame is not None:
+            code = frame.f_code
+            filename = code.co_filename
+            kind = kinds.get(filename)
+            if kind is None:
+                kind = self._classify(filename)
+            if kind:
+                if kind & _WARMUP and id(code) in self._warmup_ids:
+                    warmup = True
+                if kind & _PROJECT:
+                    if self._walk_on and not warmup and not kind & _TEST_CODE:
+                        warmup = self._warmup_above(frame.f_back)
+                    return self._names[filename], frame.f_lineno, warmup
+                if kind & _TESTCASES and code.co_name in _PLUMBING_FUNCTIONS:
+                    return None
+            frame = frame.f_back
+        return _NOWHERE_WARMUP if warmup else NOWHERE
+
+    def _warmup_above(self, frame: FrameType | None) -> bool:
+        """Whether a warm-up function runs further out, before the test code that called it all."""
+        kinds = self._kinds
+        while frame is not None:
+            code = frame.f_code
+            kind = kinds.get(code.co_filename)
+            if kind is None:
+                kind = self._classify(code.co_filename)
+            if kind & _WARMUP and id(code) in self._warmup_ids:
+                return True
+            if kind & _TEST_CODE:
+                return False
+            frame = frame.f_back
+        return False
+
+    def _classify(self, filename: str) -> int:
+        kind = self._classify_file(filename)
+        self._kinds[filename] = kind
+        return kind
+
+    def _classify_file(self, filename: str) -> int:
+        warmup = _WARMUP if any(code.co_filename == filename for code in self._warmup_codes) else 0
+        if filename.startswith("<"):  # <frozen ...>, <string>, <stdin>
+            return _LIBRARY | warmup
+        path = os.path.realpath(filename)
+        if path == self._testcases:
+            return _TESTCASES
+        parts = Path(path).parts
+        if "site-packages" in parts or "dist-packages" in parts or path.startswith(self._library_dirs):
+            return _LIBRARY | warmup
+        name = os.path.relpath(path, self._rootdir) if path.startswith(os.path.join(self._rootdir, "")) else path
+        name = self._names[filename] = name.replace(os.sep, "/")
+        return _PROJECT | warmup | (_TEST_CODE if is_test_file(name, self._test_files) else 0)
+
+    def resolve_warmup(self) -> None:
+        """Find the warm-up functions' code objects once Django's apps are ready; never raises, a bad name is a warning."""
+        try:
+            from django.apps import apps
+
+            if not apps.ready:
+                return
+            self.pending = False
+            codes = [code for module, name in WARMUP_FUNCTIONS if (code := _loaded_code(module, name)) is not None]
+            for dotted, where in self._project_warmup:
+                try:
+                    codes.append(_code_of(dotted))
+                except Exception as exc:
+                    _warn(f"perfbudget: {where}: {dotted!r} is no warm-up function: {exc}; its queries are counted as usual")
+            self._warmup_codes = codes
+            self._warmup_ids = {id(code) for code in codes}
+            for filename in {code.co_filename for code in codes}:
+                self._classify(filename)  # again, now with the warm-up bit
+            self._walk_on = any(self._kinds[code.co_filename] & _PROJECT for code in codes)
+        except Exception as exc:  # never the test's error: the run goes on without warm-up detection
+            self.pending = False
+            _warn(f"perfbudget: looking up the cache warm-up functions failed: {type(exc).__name__}: {exc}")
+
+
+def is_test_file(path: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``path`` (relative to the rootdir, "/"-separated) is test code: a glob on its name, or on its path if the glob has a "/"."""
+    name = path.rpartition("/")[2]
+    return any(fnmatchcase(path, pattern) or fnmatchcase(path, "*/" + pattern) if "/" in pattern else fnmatchcase(name, pattern)
+               for pattern in patterns)  # fmt: skip
+
+
+def _loaded_code(module: str, qualname: str) -> Any:
+    """The code of a function of an already imported module, None if it is not imported or lacks it."""
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return getattr(found, "__code__", None)
+
+
+def _code_of(dotted: str) -> Any:
+    """The code object of the function at ``dotted`` (``package.module.Class.method``), importing its module."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:split])
+        try:
+            found: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                continue  # a shorter prefix may be the module
+            raise
+        for index, part in enumerate(parts[split:], start=split):
+            try:
+                found = inspect.getattr_static(found, part)
+            except AttributeError:
+                raise LookupError(f"{'.'.join(parts[:index])} has no attribute {part!r}") from None
+            found = getattr(found, "__func__", found)  # classmethod, staticmethod
+        code = getattr(inspect.unwrap(found), "__code__", None)
+        if code is None:
+            raise TypeError(f"not a function but {type(found).__name__}")
+        return code
+    raise LookupError(f"no module {parts[0]!r} to import")
+
+
+def _warn(message: str) -> None:
+    # Raised inside a query of a test: -W error must not turn it into the test's failure.
+    with contextlib.suppress(Exception):
+        warnings.warn(WarmupWarning(message), stacklevel=3)
