@@ -254,3 +254,13 @@ def test_timing_suspects_are_rerun_under_manage_py_test(project: Path) -> None:
     assert run.confirmation is not None and run.confirmation.tests >= 1
     assert "confirmed by reruns" in head.stderr
     assert len(run.tests) == 2  # the reruns are evidence, not tests
+
+
+def test_perf_confirm_0_is_a_value_not_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner keeps what the command line gave, falsy numbers included, over the defaults and the environment."""
+    from perfbudget.django import PerfBudgetRunner
+
+    monkeypatch.setenv("PERFBUDGET", "1")
+    runner = PerfBudgetRunner(perf_confirm=0)
+    assert runner.perf_enabled and runner.perf_options.confirm_rounds == 0
+    assert PerfBudgetRunner().perf_options.confirm_rounds == 5  # not given: the default

@@ -439,3 +439,20 @@ def test_results_that_cannot_be_read_back_are_not_judged_as_an_empty_run(
     result.stdout.fnmatch_lines(["perfbudget: not judged: * could not be read back"])
     result.stdout.no_fnmatch_line("*0 tests recorded*")
     result.stdout.no_fnmatch_line("perfbudget: 0 regressions*")
+
+
+def test_perf_confirm_0_on_the_command_line_wins_over_the_ini_file(pytester: pytest.Pytester) -> None:
+    """0 is a value, not "unset": it must not fall through to perf_budget_confirm."""
+    from perfbudget.plugin.options import read_options
+
+    pytester.makeini("[pytest]\nperf_budget_confirm = 3\n")
+    assert read_options(pytester.parseconfig("--perf-budget", "--perf-confirm", "0")).confirm_rounds == 0
+    assert read_options(pytester.parseconfig("--perf-budget")).confirm_rounds == 3
+
+
+def test_a_bad_ini_number_names_the_ini_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nperf_budget_confirm = many\n")
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = pytester.runpytest_inprocess("--perf-budget")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*perfbudget: ini perf_budget_confirm = 'many': expected a whole number*"])

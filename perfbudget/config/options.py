@@ -197,6 +197,11 @@ def from_environment(environ: Mapping[str, str], options: Sequence[Option] = REC
     return found
 
 
+def is_unset(value: Any) -> bool:
+    """Not given on a command line: None, an unset flag (False) or an empty text; 0 is a value (``--perf-confirm 0``)."""
+    return value is None or value is False or value == ""
+
+
 def is_on(text: str | None) -> bool:
     """An environment switch: anything but empty, 0, false, no or off."""
     return (text or "").strip().lower() not in ("", "0", "false", "no", "off")

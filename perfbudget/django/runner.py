@@ -54,7 +54,7 @@ class PerfBudgetRunner(DiscoverRunner):
         # Ours by dest (perf_output...), the command line's first, else the variables the action sets.
         given = {option.dest: kwargs.pop(option.dest, None) for option in shared.RECORDING}
         super().__init__(*args, **kwargs)
-        values = {**shared.from_environment(os.environ), **{dest: value for dest, value in given.items() if value}}
+        values = {**shared.from_environment(os.environ), **{dest: value for dest, value in given.items() if not shared.is_unset(value)}}
         self.perf_enabled = bool(values.get(shared.SWITCH.dest))
         try:
             self.perf_options = shared.read_options(values, base=Path())  # paths stay as given: relative to here
@@ -111,7 +111,7 @@ class PerfBudgetRunner(DiscoverRunner):
                     os.environ[name] = value
             # Stopped early by Ctrl-C (unittest's handler only asks the run to stop), not by --failfast.
             interrupted = result is None or (result.shouldStop and not self.failfast)
-            if not parallel and not interrupted and result is not None and not result.shouldStop:
+            if not parallel and result is not None and not result.shouldStop:  # neither interrupted nor --failfast
                 quiet = recording_result(unittest.TestResult, session)
                 _guarded("rerunning timing suspects", lambda: session.confirm(quiet))
             self.perf_session = session

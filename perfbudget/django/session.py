@@ -15,7 +15,7 @@ import sys
 import unittest
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfbudget.budgets import BudgetError, load_project_budgets
 from perfbudget.collect import metadata
@@ -24,6 +24,9 @@ from perfbudget.collect.session import RecordingSession, TestRecording
 from perfbudget.config.options import PerfOptions
 from perfbudget.django.names import where
 from perfbudget.run.model import Confirmation, TestRecord
+
+if TYPE_CHECKING:
+    from perfbudget.frontend.suspects import TimingWatch
 
 # Django's test modules: tests.py and tests/ packages as well as pytest's names.
 TEST_FILES = ("tests.py", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
@@ -54,7 +57,7 @@ class RunnerSession:
         self.recording = RecordingSession(settings, warn)
         self.run = metadata.new_run(rootdir, workers=0)
         self.failed = False
-        self.watch: Any = None  # frontend.suspects.TimingWatch, in a serial run with reruns on
+        self.watch: TimingWatch | None = None  # in a serial run with reruns on
         self.confirmation: Confirmation | None = None
         self._unit: TestRecording | None = None
         self._outcome = "passed"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from perfbudget.budgets import Budgets
 from perfbudget.collect.session import RecordingSession
+from perfbudget.compare.baseline import Baseline
 from perfbudget.config.options import PerfOptions
 from perfbudget.frontend.confirm import Calibrator, Confirmer, RunOnce, light_copy, plan, process_age
 from perfbudget.run.model import Confirmation, TestRecord
@@ -82,7 +83,7 @@ class TimingWatch:
         session.write_reruns(confirmer.tests, confirmer.urls)
         return confirmation
 
-    def _baseline(self, project: str | None) -> object:
+    def _baseline(self, project: str | None) -> Baseline | None:
         """The baseline the suspects are found with (read light), None without one; its problems are the verdict's to report."""
         if not self.options.baseline:
             return None

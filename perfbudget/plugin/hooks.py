@@ -23,6 +23,7 @@ import pytest
 
 if TYPE_CHECKING:
     from perfbudget.budgets import Budgets
+    from perfbudget.collect.recording import CollectSettings
     from perfbudget.collect.session import RecordingSession, TestRecording
     from perfbudget.config.options import PerfOptions
     from perfbudget.frontend.suspects import TimingWatch
@@ -122,7 +123,7 @@ class PerfBudgetPlugin:
             self.reruns = Reruns(self)
             self.config.pluginmanager.register(self.reruns, "perfbudget-reruns")
 
-    def _collect_settings(self) -> Any:
+    def _collect_settings(self) -> CollectSettings:
         from perfbudget.collect.recording import CollectSettings
 
         return CollectSettings(

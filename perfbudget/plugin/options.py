@@ -51,12 +51,22 @@ def read_options(config: pytest.Config) -> PerfOptions:
             values[option.dest] = str(config.invocation_params.dir / values[option.dest])
     for name, (option, _, _) in _INI.items():
         ini = config.getini(name)
-        if values[option.dest] in (None, False, "") and ini:
-            values[option.dest] = ini if isinstance(ini, bool) else str(ini).strip()
+        if shared.is_unset(values[option.dest]) and ini:
+            values[option.dest] = ini if isinstance(ini, bool) else _ini_text(name, option, str(ini).strip())
     try:
         return shared.read_options(values, base=config.rootpath)
     except shared.OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _ini_text(name: str, option: shared.Option, text: str) -> str:
+    """An ini value, checked here where its key can be named (a number's mistake would name the option instead)."""
+    if option.type is not None:
+        try:
+            option.type(text)
+        except ValueError:
+            raise pytest.UsageError(f"perfbudget: ini {name} = {text!r}: expected a whole number") from None
+    return text
 
 
 _PATHS = (shared.OUTPUT, shared.BUDGET_FILE, shared.BASELINE)
