@@ -288,7 +288,7 @@ def table(title: str, tallies: list[Tally]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     print(f"\n  {title}")
     for row in rows:
-        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def main() -> int:

@@ -142,7 +142,7 @@ def report(suites: list[Suite], repeats: int) -> None:
     print("-" * len(header))
     for suite in suites:
         cells = []
-        for off, on in zip(zip(*suite.off), zip(*suite.on)):
+        for off, on in zip(zip(*suite.off, strict=True), zip(*suite.on, strict=True), strict=True):
             cells.append(f"{statistics.median(off):6.2f}s ->{statistics.median(on):6.2f}s {overhead(off, on):>9}")
         print(f"{suite.name:<12}{suite.tests:>6}  " + "  ".join(f"{cell:>28}" for cell in cells))
 
@@ -292,13 +292,13 @@ def report_per_query(samples: dict[str, list[tuple[float, float]]], count: int, 
     CPU time (``time.process_time``) leaves out the time other processes held
     the CPU, so it is the steadier figure on a busy machine.
     """
-    wall_base, cpu_base = (statistics.median(column) for column in zip(*samples["nothing"]))
+    wall_base, cpu_base = (statistics.median(column) for column in zip(*samples["nothing"], strict=True))
     print(f"\nmedian of {repeats} interleaved rounds of {count:,} cursor queries (SELECT %s), in-memory SQLite, µs per query")
     header = f"{'hook':<28}{'wall':>8}{'overhead':>10}{'CPU':>8}{'overhead':>10}"
     print(header)
     print("-" * len(header))
     for name, rounds in samples.items():
-        wall, cpu = (statistics.median(column) for column in zip(*rounds))
+        wall, cpu = (statistics.median(column) for column in zip(*rounds, strict=True))
         print(f"{name:<28}{wall:>8.2f}{wall - wall_base:>+10.2f}{cpu:>8.2f}{cpu - cpu_base:>+10.2f}")
 
 

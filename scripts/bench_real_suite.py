@@ -229,7 +229,7 @@ def confirmation(path: Path) -> str:
     found = None
     with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
-            if line.startswith('{"type":"run"') or line.startswith('{"type":"end"'):
+            if line.startswith(('{"type":"run"', '{"type":"end"')):
                 found = json.loads(line).get("confirmation", found)
     if not found:
         return "n/a"

@@ -156,7 +156,7 @@ def main() -> int:
     if len(sizes) > 1:
         print(TARGETS + "\n")
     results = []
-    for index, (tests, url_count) in enumerate(zip(sizes, urls)):
+    for index, (tests, url_count) in enumerate(zip(sizes, urls, strict=True)):
         if index:
             print()
         results.append((tests, bench_size(tests, url_count, args.rounds)))

@@ -159,7 +159,7 @@ def report(count: int, figures: dict[str, tuple[float, float]]) -> None:
     packed, plain = figures["bytes/test"]
     print(f"\n{count:,} tests: results {packed:,.0f} B/test gzip ({plain:,.0f} B/test uncompressed); "
           f"HTML page {figures['html size MB'][0]:.1f} MB")  # fmt: skip
-    ref_time, ref_rss = figures["json.loads"]
+    ref_time, _ = figures["json.loads"]
     print(f"  {'step':<12}{'wall s':>9}{'peak MB':>10}{'x json.loads':>14}{'x pytest':>10}")
     for step in ("json.loads", "pytest", "recording", "compare", "markdown", "html", "merge"):
         if step not in figures:

@@ -11,6 +11,7 @@ real through GITHUB_API_URL.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -157,7 +158,7 @@ class FakeGitHub:
 
     def add_commits(self, *shas: str) -> None:
         """A line of history, oldest first: each commit's parent is the one before it."""
-        for parent, child in zip(shas, shas[1:]):
+        for parent, child in itertools.pairwise(shas):
             self.parents[child] = parent
 
     def add_artifact(self, run_id: int, name: str, content: bytes, expired: bool = False) -> int:

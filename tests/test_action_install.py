@@ -68,7 +68,7 @@ def test_auto_installs_into_the_projects_own_environment(tmp_path: Path, lock: s
 
 def test_a_uv_project_without_its_environment_is_synced_first(tmp_path: Path) -> None:
     (tmp_path / "uv.lock").write_text("")
-    done, calls = _install(tmp_path, "auto", "uv")
+    _, calls = _install(tmp_path, "auto", "uv")
     assert calls == ["uv sync --frozen", f"uv pip install --quiet --python .venv {SPEC}"]
 
 

@@ -144,7 +144,7 @@ def test_a_merge_queue_entry_is_compared_with_its_base_and_never_becomes_a_basel
     runner = job_runner(fake_github, workspace, tmp_path, "merge_group", event, branch=queue_branch, sha=MERGE)
     job = runner.run_workflow_job(EXAMPLES / "perfbudget.yml", "perfbudget")
     assert job is not None and job.step("Tests under perfbudget").status == "failure", explain(job)
-    [(name, files)] = artifacts_of(fake_github, runner.run_id).items()
+    [(_, files)] = artifacts_of(fake_github, runner.run_id).items()
     assert (_selection(files)["how"], _selection(files)["commit"]) == ("base", BASE)
     assert fake_github.issue_comments(7) == [] and not fake_github.requests("POST", ".")
 

@@ -141,7 +141,7 @@ def test_discovery_order(tmp_path: Path) -> None:
 
 
 def test_discovery_refuses_named_files_that_do_not_exist(tmp_path: Path) -> None:
-    with pytest.raises(BudgetError, match="missing.yaml: budget file not found"):
+    with pytest.raises(BudgetError, match=r"missing\.yaml: budget file not found"):
         find_budget_file(tmp_path, "missing.yaml")
     (tmp_path / "pyproject.toml").write_text('[tool.perfbudget]\nbudget_file = "gone.yaml"\n')
     with pytest.raises(BudgetError, match=r"budget_file = 'gone.yaml'.* not found"):

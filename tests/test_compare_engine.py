@@ -335,7 +335,7 @@ def test_a_urls_hits_in_one_run_are_not_independent_samples() -> None:
 def _scattered_run(names: list[str], ratios: list[float], last: float) -> tuple[object, object]:
     """30 tests of 10 ms whose times scatter by ``ratios`` between two runs; the last one slowed to ``last`` ms."""
     base = run_of(*(record(name, duration=10) for name in names))
-    head = run_of(*(reran(record(name, duration=10 * ratio), duration=[10 * ratio] * 5) for name, ratio in zip(names, ratios)),
+    head = run_of(*(reran(record(name, duration=10 * ratio), duration=[10 * ratio] * 5) for name, ratio in zip(names, ratios, strict=True)),
                   reran(record(names[-1], duration=last), duration=[last] * 5))  # fmt: skip
     return base, head
 

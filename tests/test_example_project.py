@@ -148,7 +148,7 @@ EXPECTED_CALL_QUERIES: dict[str, tuple[int, int, int, int, int]] = {
 
 @pytest.mark.parametrize("node_id", sorted(EXPECTED_CALL_QUERIES))
 def test_queries_of_each_test_call(serial: ExampleRun, node_id: str) -> None:
-    expected = dict(zip(QUERY_KINDS, map(float, EXPECTED_CALL_QUERIES[node_id])))
+    expected = dict(zip(QUERY_KINDS, map(float, EXPECTED_CALL_QUERIES[node_id]), strict=True))
     assert counts(serial.test(node_id).call_metrics, *QUERY_KINDS) == expected
 
 
@@ -159,8 +159,8 @@ def test_fixture_queries_count_for_the_whole_test_not_its_call(serial: ExampleRu
     # + 2 comments = 13 INSERTs, the receiver's 2 UPDATEs, 1 SELECT reading posts back;
     # call: 2 SELECTs. The test transaction pytest-django wraps around it (BEGIN,
     # constraint check, rollback) is test-framework plumbing and not counted.
-    assert counts(record.metrics, *names) == dict(zip(names, (18.0, 3.0, 13.0, 2.0, 0.0, 0.0)))
-    assert counts(record.call_metrics, *names) == dict(zip(names, (2.0, 2.0, 0.0, 0.0, 0.0, 0.0)))
+    assert counts(record.metrics, *names) == dict(zip(names, (18.0, 3.0, 13.0, 2.0, 0.0, 0.0), strict=True))
+    assert counts(record.call_metrics, *names) == dict(zip(names, (2.0, 2.0, 0.0, 0.0, 0.0, 0.0), strict=True))
 
 
 def test_the_archive_n_plus_one_is_flagged_with_its_sql_and_view_line(serial: ExampleRun) -> None:
@@ -244,7 +244,7 @@ def test_requests_carry_their_own_facts(serial: ExampleRun) -> None:
     request = only_request(post)
     assert (request.method, request.route, request.status) == ("POST", "/api/posts/<int:pk>/comments/", 201)
     assert re.fullmatch(r"/api/posts/\d+/comments/", request.path)
-    assert counts(request.metrics, *QUERY_KINDS) == dict(zip(QUERY_KINDS, (3.0, 1.0, 1.0, 1.0, 0.0)))
+    assert counts(request.metrics, *QUERY_KINDS) == dict(zip(QUERY_KINDS, (3.0, 1.0, 1.0, 1.0, 0.0), strict=True))
     # the new comment is the third of the test database (the fixture made two)
     body = json.dumps({"id": 3, "post": int(request.path.split("/")[3]), "name": "Reader"})
     assert request.metrics["response_size"] == len(body)

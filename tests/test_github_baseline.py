@@ -69,7 +69,7 @@ def test_the_prs_base_commit_is_the_baseline_and_older_runs_its_history(
     selection, commits = _fetched(push_env)
     assert commits == [SHAS[4], SHAS[3], SHAS[2]]  # 5 and 6 hold commits the PR does not contain
     assert (selection["found"], selection["how"], selection["commit"], selection["behind"]) == (True, "base", SHAS[4], 0)
-    assert selection["chosen"] == "00-run-%d.ndjson.gz" % fake_github.runs[3]["id"] and selection["history"] == 3
+    assert selection["chosen"] == f"00-run-{fake_github.runs[3]['id']}.ndjson.gz" and selection["history"] == 3
     listing = fake_github.requests("GET", "/actions/workflows/perfbudget.yml/runs$")[0]
     assert listing.query["branch"] == ["main"] and listing.query["status"] == ["completed"]
     assert fake_github.requests("GET", "/actions/artifacts$")[0].query["name"] == [NAME]
@@ -121,7 +121,7 @@ def test_a_forks_pull_request_on_a_branch_named_main_is_never_the_baseline(
     selection, commits = _fetched(push_env)
     assert commits == [SHAS[1]] and selection["how"] == "ancestor"
     assert "ignored 3 run(s) of branch 'main': pull requests and forks are never a baseline" in capsys.readouterr().err
-    assert not fake_github.requests("GET", "^/_storage/%d" % max(fake_github.artifacts))  # never even downloaded
+    assert not fake_github.requests("GET", f"^/_storage/{max(fake_github.artifacts)}")  # never even downloaded
 
 
 def test_a_failed_run_with_its_artifact_counts_and_a_run_in_progress_does_not(fake_github: FakeGitHub, push_env: Path) -> None:

@@ -73,8 +73,9 @@ def test_total_wait_is_bounded(fake_github: FakeGitHub) -> None:
     problem = describe(raised.value, "reading PR 1")
     assert "HTTP 403 secondary rate limit" in str(problem)
     fake_github.fail("GET", "/pulls/2$", 500, times=100)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as raised:
         get_json(_client(fake_github, sleeps, max_wait=3.0), "/repos/acme/shop/pulls/2")
+    assert "HTTP 500" in str(describe(raised.value, "reading PR 2"))
     assert sum(sleeps) <= 3.0 and len(sleeps) >= 2
 
 

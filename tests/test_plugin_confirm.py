@@ -154,8 +154,8 @@ def test_a_control_is_like_the_suspect_in_size() -> None:
 
     sizes = [20, 2, 20, 20, 2, 2]
     names = [f"test_app.py::test_{index}" for index in range(len(sizes))]
-    base = run_of(*(record(name, duration=size) for name, size in zip(names, sizes)))
-    head = [record(name, duration=10 if index == 1 else size) for index, (name, size) in enumerate(zip(names, sizes))]
+    base = run_of(*(record(name, duration=size) for name, size in zip(names, sizes, strict=True)))
+    head = [record(name, duration=10 if index == 1 else size) for index, (name, size) in enumerate(zip(names, sizes, strict=True))]
     work = plan(head, [], Budgets(), Baseline([base], "b.json"), Confirmation(), budget_ms=10_000, rounds=5)
     assert work.tests == [names[1]] and work.controls == {names[1]: names[4]}
 

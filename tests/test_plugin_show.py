@@ -149,7 +149,7 @@ def _n_plus_one_run(count: int) -> Run:
             details=Details(
                 sql_groups=[SqlGroup(f"SELECT {index}", "select", "default", index + 3, 1.0, location=f"app/v.py:{index}", n_plus_one=True)]
             ),
-        )  # fmt: skip
+        )
         for index in range(count)
     ]
     return Run(project="demo", tests=tests)

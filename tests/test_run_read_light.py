@@ -142,5 +142,5 @@ def test_rerun_evidence_round_trips_with_its_process_loop_calibration(tmp_path: 
     assert load_run(tmp_path / "r.ndjson").test(test.node_id).reruns == test.reruns  # type: ignore[union-attr]
     text = (tmp_path / "r.ndjson").read_text(encoding="utf-8").replace('"loop_calibration_ms":0.95', '"loop_calibration_ms":0')
     (tmp_path / "bad.ndjson").write_text(text, encoding="utf-8")
-    with pytest.raises(ResultsError, match="loop_calibration_ms.*must be positive"):
+    with pytest.raises(ResultsError, match=r"loop_calibration_ms.*must be positive"):
         load_run(tmp_path / "bad.ndjson")

@@ -193,4 +193,4 @@ def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int) ->
             judged.append(judge_leg(leg))
         except ArtifactError as exc:
             judged.append(str(exc))
-    return render_legs([(leg.key, outcome) for leg, outcome in zip(legs, judged)], max_chars=max_chars), judged
+    return render_legs([(leg.key, outcome) for leg, outcome in zip(legs, judged, strict=True)], max_chars=max_chars), judged

@@ -115,7 +115,7 @@ def histogram(values: list[float], metric: str, caption: str, width: int = 380, 
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(caption)}" {_FONT} font-size="10">',
         f'<line x1="{left}" y1="{bottom}" x2="{width - left}" y2="{bottom}" stroke="#cbd5e1"/>',
     ]
-    for index, (edge, count) in enumerate(zip(edges, counts)):
+    for index, (edge, count) in enumerate(zip(edges, counts, strict=True)):
         x = left + index * slot
         bar = (bottom - top) * count / tallest if tallest else 0
         label = "0" if edge == 0 else f"≤{format_value(metric, edge)}"

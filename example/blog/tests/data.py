@@ -34,7 +34,7 @@ def make_blog() -> BlogData:
     ]
     # One INSERT for all tags: post.tags.set() per post would be an N+1 of the fixture itself.
     Post.tags.through.objects.bulk_create(
-        [Post.tags.through(post=post, tag=tags[slug]) for post, (_, _, slugs) in zip(posts, specs) for slug in slugs]
+        [Post.tags.through(post=post, tag=tags[slug]) for post, (_, _, slugs) in zip(posts, specs, strict=True) for slug in slugs]
     )
     comments = [
         Comment.objects.create(post=posts[0], name="Reader", body="Very useful."),
