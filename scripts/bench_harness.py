@@ -22,11 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def archive_perfbudget(rev: str, into: Path) -> str:
     """``perfbudget/`` of git revision ``rev`` into ``into`` (created), byte-compiled; returns the short commit."""
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", f"{rev}^{{commit}}"], check=True,
-                            capture_output=True, text=True, timeout=60).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", f"{rev}^{{commit}}"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
     into.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "perfbudget"], check=True,
-                             capture_output=True, timeout=120).stdout  # fmt: skip
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "perfbudget"], check=True, capture_output=True, timeout=120).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True, timeout=120)
     # Byte-compiled now, so the first (baseline) run does not pay for it and the later runs do not.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(into / "perfbudget")], check=True, timeout=300)

@@ -57,8 +57,10 @@ from typing import Any
 from bench_harness import REPO, archive_perfbudget, busy_loops, import_perfbudget
 from django_suites import write_timing_suite
 
-TARGETS = ("targets: 0 failing false alarms in the A/A runs under load; 100 % of the count regressions caught; "
-           ">= 90 % of the x1.5 and x2 timing regressions confirmed on a quiet machine")  # fmt: skip
+TARGETS = (
+    "targets: 0 failing false alarms in the A/A runs under load; 100 % of the count regressions caught; "
+    ">= 90 % of the x1.5 and x2 timing regressions confirmed on a quiet machine"
+)
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,11 @@ class Suite:
 def view_changes(query: str, sleep: str, double: str) -> tuple[Change, ...]:
     """The three view changes, each given as "METHOD route" (route without its leading slash)."""
     (qm, qr), (sm, sr), (dm, dr) = (target.split(" ", 1) for target in (query, sleep, double))
-    return (Change("+1 query", f"view-query 1 {qr}", f"{qm} /{qr}", "queries"),
-            Change("x1.5 wait", f"view-sleep 1.5 {sr}", f"{sm} /{sr}", "time"),
-            Change("x2 URL", f"view-cpu 2 {dr}", f"{dm} /{dr}", "time"))  # fmt: skip
+    return (
+        Change("+1 query", f"view-query 1 {qr}", f"{qm} /{qr}", "queries"),
+        Change("x1.5 wait", f"view-sleep 1.5 {sr}", f"{sm} /{sr}", "time"),
+        Change("x2 URL", f"view-cpu 2 {dr}", f"{dm} /{dr}", "time"),
+    )
 
 
 def example_suite(workdir: Path) -> Suite:
@@ -134,8 +138,20 @@ class Runner:
         log = self.workdir / f"run{self.count}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "PYTEST_", "DJANGO_SETTINGS"))}
         env.update(PYTHONPATH=self.pythonpath, BENCH_INJECT=inject, BENCH_LOG=str(log))
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "bench_inject",
-                   "--perf-budget", f"--perf-output={output}"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-p",
+            "bench_inject",
+            "--perf-budget",
+            f"--perf-output={output}",
+        ]
         if baseline is not None:
             command.append(f"--perf-baseline={baseline}")
         started = time.perf_counter()
@@ -145,8 +161,10 @@ class Runner:
             sys.exit(f"bench_noise: {suite.name}: no result within {self.timeout:g} s: {shlex.join(command)}")
         wall = time.perf_counter() - started
         if done.returncode not in (0, 1) or not output.exists():
-            sys.exit(f"bench_noise: {suite.name}: the run failed ({done.returncode}): {shlex.join(command)}\n"
-                     f"{done.stdout[-3000:]}{done.stderr[-3000:]}")  # fmt: skip
+            sys.exit(
+                f"bench_noise: {suite.name}: the run failed ({done.returncode}): {shlex.join(command)}\n"
+                f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            )
         lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
         loaded = {line.split(" ", 1)[1] for line in lines if line.startswith("loaded ")}
         expected = str(self.copy / "perfbudget" / "__init__.py")
@@ -222,8 +240,11 @@ class Judge:
     def describe(self, comparison: Any, change: Change) -> str:
         """A missed change's subject: its figures for the family's metrics, baseline -> run, and what was said of it."""
         before, after = _metrics(self.baseline.latest, change.subject), _metrics(comparison.run, change.subject)
-        shown = [f"{m} {before.get(m, 0):.4g} -> {value:.4g}" for m, value in sorted(after.items())
-                 if self.family(m) == change.family and value != before.get(m)]  # fmt: skip
+        shown = [
+            f"{m} {before.get(m, 0):.4g} -> {value:.4g}"
+            for m, value in sorted(after.items())
+            if self.family(m) == change.family and value != before.get(m)
+        ]
         said = [f"{v.metric}: {v.status.value}" for v in comparison.verdicts if v.subject == change.subject and v.metric]
         return f"{', '.join(shown) or 'unchanged'}; verdicts: {', '.join(said) or 'ok'}"
 
@@ -255,8 +276,10 @@ def bench(suite: Suite, load: int, args: argparse.Namespace, runner: Runner) -> 
     base_path = base_dir if args.history > 1 else base_dir / "baseline0.ndjson"
     judge = Judge([outcome.run for outcome in history], base_path, suite.project)
     latest = history[-1].run
-    print(f"  {len(latest.tests)} tests, {len(latest.urls)} URLs; baseline of {args.history} run(s) "
-          f"({'quiet' if not base_load else condition}), {base_wall:.1f} s; perfbudget {next(iter(history[-1].loaded))}")  # fmt: skip
+    print(
+        f"  {len(latest.tests)} tests, {len(latest.urls)} URLs; baseline of {args.history} run(s) "
+        f"({'quiet' if not base_load else condition}), {base_wall:.1f} s; perfbudget {next(iter(history[-1].loaded))}"
+    )
     subjects = {test.node_id for test in latest.tests} | {url.key for url in latest.urls}
     for change in suite.changes:
         if change.subject not in subjects:
@@ -282,9 +305,17 @@ def table(title: str, tallies: list[Tally]) -> None:
     for t in tallies:
         detected = "-" if t.detected is None else f"{t.detected}/{t.runs} ({t.detected / t.runs:.0%})"
         extra = f"{statistics.median(t.extra):.1%} (max {max(t.extra):.1%})" if t.extra else "n/a"
-        rows.append((t.case, str(t.runs), f"{t.alarm_runs}/{t.runs} runs, {t.count_alarms} count, {t.time_alarms} time",
-                     detected, "n/a" if t.unconfirmed is None else str(t.unconfirmed), extra,
-                     f"x{statistics.median(t.walls):.2f}"))  # fmt: skip
+        rows.append(
+            (
+                t.case,
+                str(t.runs),
+                f"{t.alarm_runs}/{t.runs} runs, {t.count_alarms} count, {t.time_alarms} time",
+                detected,
+                "n/a" if t.unconfirmed is None else str(t.unconfirmed),
+                extra,
+                f"x{statistics.median(t.walls):.2f}",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     print(f"\n  {title}")
     for row in rows:
@@ -294,10 +325,18 @@ def table(title: str, tallies: list[Tally]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=("example", "generated", "both"), default="both")
-    parser.add_argument("--load", choices=("none", "busy", "both"), default="both",
-                        help="busy: two CPU-bound processes beside the runs (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--baseline-load", choices=("same", "none"), default="same",
-                        help="record the baseline under the runs' load (default) or on a quiet machine")  # fmt: skip
+    parser.add_argument(
+        "--load",
+        choices=("none", "busy", "both"),
+        default="both",
+        help="busy: two CPU-bound processes beside the runs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--baseline-load",
+        choices=("same", "none"),
+        default="same",
+        help="record the baseline under the runs' load (default) or on a quiet machine",
+    )
     parser.add_argument("--runs", type=int, default=20, help="A/A runs (default: %(default)s)")
     parser.add_argument("--ab-runs", type=int, default=5, help="runs of each injected change (default: %(default)s)")
     parser.add_argument("--history", type=int, default=1, help="baseline runs (1: one target-branch run, as in CI)")

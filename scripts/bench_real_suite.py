@@ -65,18 +65,24 @@ PROJECTS = {
     # Its tests are Django TestCases run by runtests.py upstream; pytest-django with its own settings runs them.
     # test_views.py requests FilterView at /books/ through the test client.
     "django-filter": Project(
-        "django-filter", "25.1", ("--ds=tests.settings",),
+        "django-filter",
+        "25.1",
+        ("--ds=tests.settings",),
         (("rest_framework", "djangorestframework"), ("pytz", "pytz")),
-        "tests.urls", "books/",
+        "tests.urls",
+        "books/",
     ),
     # ~1,560 tests; tests/conftest.py configures settings itself. The session-authentication tests
     # POST and PUT to /session/ through APIClient (an ORM-backed session and user lookup per request).
     "djangorestframework": Project(
-        "djangorestframework", "3.16.1", (),
+        "djangorestframework",
+        "3.16.1",
+        (),
         (("inflection", "inflection"), ("uritemplate", "uritemplate")),
-        "tests.authentication.test_authentication", "session/",
+        "tests.authentication.test_authentication",
+        "session/",
     ),
-}  # fmt: skip
+}
 
 _INJECT = '''
 """Loaded by bench_real_suite.py in every run: which perfbudget is loaded; on request, one extra query in one view."""
@@ -153,22 +159,23 @@ class Bench:
         probe = self.workdir / f"{self.project.name}-{label}.probe"
         extra = {"BENCH_PROBE": str(probe)}
         if inject:
-            extra.update(BENCH_INJECT_URLCONF=self.project.urlconf, BENCH_INJECT_ROUTE=self.project.route,
-                         BENCH_INJECT_LOG=str(self.injected_log))  # fmt: skip
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench_inject",
-                   *self.project.pytest_args, *args]  # fmt: skip
+            extra.update(
+                BENCH_INJECT_URLCONF=self.project.urlconf, BENCH_INJECT_ROUTE=self.project.route, BENCH_INJECT_LOG=str(self.injected_log)
+            )
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench_inject", *self.project.pytest_args, *args]
         if perf:
             command += ["--perf-budget", f"--perf-output={output}"]
         started = time.perf_counter()
         try:
-            done = subprocess.run(command, cwd=self.source, env=self.env(**extra), capture_output=True, text=True,
-                                  timeout=self.timeout)  # fmt: skip
+            done = subprocess.run(command, cwd=self.source, env=self.env(**extra), capture_output=True, text=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
             sys.exit(f"bench_real_suite: {self.project.name} {label}: no result within {self.timeout:g} s: {shlex.join(command)}")
         wall = time.perf_counter() - started
         if done.returncode not in (0, 1) or (perf and not output.exists()):
-            sys.exit(f"bench_real_suite: {self.project.name} {label} failed to run ({done.returncode}): {shlex.join(command)}\n"
-                     f"{done.stdout[-3000:]}{done.stderr[-3000:]}")  # fmt: skip
+            sys.exit(
+                f"bench_real_suite: {self.project.name} {label} failed to run ({done.returncode}): {shlex.join(command)}\n"
+                f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            )
         loaded = {line.split(" ", 1)[1] for line in probe.read_text(encoding="utf-8").splitlines()} if probe.exists() else set()
         expected = str(self.workdir / "perfbudget-rev" / "perfbudget" / "plugin" / "__init__.py")
         if loaded != {expected}:
@@ -195,8 +202,18 @@ def fetch(project: Project) -> Path:
     for name in (stem, f"{project.name}-{project.version}"):
         if (CACHE / f"{name}.tar.gz").exists():
             return CACHE / f"{name}.tar.gz"
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               f"{project.name}=={project.version}", "-d", str(CACHE)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        f"{project.name}=={project.version}",
+        "-d",
+        str(CACHE),
+    ]
     print(f"downloading {project.name}=={project.version} into {CACHE}", flush=True)
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     found = sorted(CACHE.glob(f"*{project.version}.tar.gz"))
@@ -243,9 +260,11 @@ def failing(comparison: dict) -> list[dict]:
 
 def report(case: str, run: Result, base: Result, comparison: dict, show: int) -> list[dict]:
     bad = failing(comparison)
-    print(f"  {case}: {len(bad)} failing verdicts ({comparison['summary']}); wall {run.wall:.1f} s = "
-          f"x{run.wall / base.wall:.2f} the baseline run; pytest exit {run.exit_code}; "
-          f"confirmation: {confirmation(run.path)}")  # fmt: skip
+    print(
+        f"  {case}: {len(bad)} failing verdicts ({comparison['summary']}); wall {run.wall:.1f} s = "
+        f"x{run.wall / base.wall:.2f} the baseline run; pytest exit {run.exit_code}; "
+        f"confirmation: {confirmation(run.path)}"
+    )
     if run.exit_code:
         print(f"    pytest ended: {' | '.join(run.last_lines)}")
     for verdict in bad[:show]:
@@ -268,10 +287,12 @@ def judge_injection(bench: Bench, bad: list[dict]) -> bool:
     queries = [v for v in bad if (v["metric"] or "").startswith("queries")]
     named = {(v["subject_kind"], v["subject"]) for v in queries}
     named_tests, named_urls = {s for k, s in named if k == "test"}, {s for k, s in named if k == "url"}
-    print(f"    injected into /{bench.project.route} ({bench.project.urlconf}): {len(requests)} requests by {len(tests)} tests; "
-          f"query verdicts name {len(tests & named_tests)}/{len(tests)} of those tests and {len(urls & named_urls)}/{len(urls)} "
-          f"URLs ({', '.join(sorted(urls))}), {len(named_tests - tests)} other tests, {len(named_urls - urls)} other URLs; "
-          f"{len(bad) - len(queries)} failing verdicts on other metrics")  # fmt: skip
+    print(
+        f"    injected into /{bench.project.route} ({bench.project.urlconf}): {len(requests)} requests by {len(tests)} tests; "
+        f"query verdicts name {len(tests & named_tests)}/{len(tests)} of those tests and {len(urls & named_urls)}/{len(urls)} "
+        f"URLs ({', '.join(sorted(urls))}), {len(named_tests - tests)} other tests, {len(named_urls - urls)} other URLs; "
+        f"{len(bad) - len(queries)} failing verdicts on other metrics"
+    )
     for kind, subject in sorted({("test", t) for t in tests - named_tests} | {("url", u) for u in urls - named_urls}):
         print(f"    not named: {kind} {subject}")
     for kind, subject in sorted({("test", t) for t in named_tests - tests} | {("url", u) for u in named_urls - urls}):
@@ -288,8 +309,10 @@ def bench_project(project: Project, args: argparse.Namespace, workdir: Path) -> 
     bench = Bench(project, unpack(sdist, projdir), workdir, args.timeout)
     plain = bench.pytest("plain", perf=False)
     base = bench.pytest("baseline")
-    print(f"  plain pytest {plain.wall:.1f} s (exit {plain.exit_code}); baseline with --perf-budget {base.wall:.1f} s "
-          f"= x{base.wall / plain.wall:.2f} plain; confirmation: {confirmation(base.path)}")  # fmt: skip
+    print(
+        f"  plain pytest {plain.wall:.1f} s (exit {plain.exit_code}); baseline with --perf-budget {base.wall:.1f} s "
+        f"= x{base.wall / plain.wall:.2f} plain; confirmation: {confirmation(base.path)}"
+    )
     counts: dict[str, int | str] = {}
 
     alarms = 0

@@ -80,10 +80,9 @@ def renderer(case: str, comparison: Comparison) -> Callable[[], str]:
 def baseline_of(run: Run) -> Run:
     """The run as its baseline saw it: every tenth test (those with an N+1) made 6 queries fewer."""
     tests = [
-        dataclasses.replace(test, metrics={**test.metrics, "queries": max(test.metrics["queries"] - 6, 0.0)})
-        if index % 10 == 0 else test
+        dataclasses.replace(test, metrics={**test.metrics, "queries": max(test.metrics["queries"] - 6, 0.0)}) if index % 10 == 0 else test
         for index, test in enumerate(run.tests)
-    ]  # fmt: skip
+    ]
     return dataclasses.replace(run, commit="fedcba9876543210", branch="main", tests=tests)
 
 
@@ -93,8 +92,12 @@ def child(case: str, tests: int, urls: int, rounds: int) -> dict[str, Any]:
 
     start = time.perf_counter()
     comparison = large_comparison(tests, urls)
-    figures: dict[str, Any] = {"built": time.perf_counter() - start, "verdicts": len(comparison.verdicts),
-                               "failing": len(comparison.failing), "comparison_mb": peak_mb()}  # fmt: skip
+    figures: dict[str, Any] = {
+        "built": time.perf_counter() - start,
+        "verdicts": len(comparison.verdicts),
+        "failing": len(comparison.failing),
+        "comparison_mb": peak_mb(),
+    }
     render = renderer(case, comparison)
     del comparison  # the compare case holds what the command does: the run and its baseline
     times, text = [], ""
@@ -102,8 +105,14 @@ def child(case: str, tests: int, urls: int, rounds: int) -> dict[str, Any]:
         start = time.perf_counter()
         text = render()
         times.append(time.perf_counter() - start)
-    return {**figures, "best": min(times), "median": statistics.median(times), "size": len(text),
-            "bytes": len(text.encode("utf-8")), "peak_mb": peak_mb()}  # fmt: skip
+    return {
+        **figures,
+        "best": min(times),
+        "median": statistics.median(times),
+        "size": len(text),
+        "bytes": len(text.encode("utf-8")),
+        "peak_mb": peak_mb(),
+    }
 
 
 def measure(case: str, tests: int, urls: int, rounds: int) -> dict[str, Any]:
@@ -117,9 +126,11 @@ def bench_size(tests: int, urls: int, rounds: int) -> dict[str, dict[str, Any]]:
     """Print one size's block; returns its figures by case."""
     figures = {"compare": measure("compare", tests, urls, rounds)}
     head = figures["compare"]
-    print(f"{tests:,} tests, {urls:,} URLs, {head['verdicts']:,} verdicts ({head['failing']:,} failing), "
-          f"built in {head['built']:.2f} s, {head['comparison_mb']:.0f} MB; compare() + PR comment "
-          f"{head['best']:.2f} s, peak {head['peak_mb']:.0f} MB; {rounds} rounds")  # fmt: skip
+    print(
+        f"{tests:,} tests, {urls:,} URLs, {head['verdicts']:,} verdicts ({head['failing']:,} failing), "
+        f"built in {head['built']:.2f} s, {head['comparison_mb']:.0f} MB; compare() + PR comment "
+        f"{head['best']:.2f} s, peak {head['peak_mb']:.0f} MB; {rounds} rounds"
+    )
     print(f"{'report':<24}{'best':>10}{'median':>10}{'peak RSS':>12}{'size':>17}")
     for name, case in CASES.items():
         figures[case] = measure(case, tests, urls, rounds)

@@ -76,15 +76,18 @@ def make_project(root: Path, count: int) -> Path:
 
 # A child's ru_maxrss counts what it inherited from this (large) process before exec;
 # this small launcher starts the command from a fresh interpreter and reports the command's own.
-LAUNCHER = ("import os,subprocess,sys; p=subprocess.Popen(sys.argv[1:]); _,s,u=os.wait4(p.pid,0); "
-            "print(u.ru_maxrss, file=sys.stderr); sys.exit(os.waitstatus_to_exitcode(s))")  # fmt: skip
+LAUNCHER = (
+    "import os,subprocess,sys; p=subprocess.Popen(sys.argv[1:]); _,s,u=os.wait4(p.pid,0); "
+    "print(u.ru_maxrss, file=sys.stderr); sys.exit(os.waitstatus_to_exitcode(s))"
+)
 
 
 def measure(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one command in its own process."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", LAUNCHER, *command], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     elapsed = time.perf_counter() - start
     stderr = done.stderr.decode(errors="replace")
     if done.returncode != 0:
@@ -101,8 +104,7 @@ def measure_pytest(command: list[str], project: Path, work: Path) -> tuple[float
 
 def json_reference(path: Path) -> tuple[float, float]:
     """Wall time and peak RSS of a plain ``json.loads`` of every line of the decompressed file."""
-    code = ("import gzip,json,sys; data=gzip.decompress(open(sys.argv[1],'rb').read()); "
-            "[json.loads(line) for line in data.splitlines()]")  # fmt: skip
+    code = "import gzip,json,sys; data=gzip.decompress(open(sys.argv[1],'rb').read()); [json.loads(line) for line in data.splitlines()]"
     return measure([sys.executable, "-c", code, str(path)])
 
 
@@ -157,8 +159,10 @@ def bench_size(work: Path, count: int, real_max: int, template: Run | None) -> t
 
 def report(count: int, figures: dict[str, tuple[float, float]]) -> None:
     packed, plain = figures["bytes/test"]
-    print(f"\n{count:,} tests: results {packed:,.0f} B/test gzip ({plain:,.0f} B/test uncompressed); "
-          f"HTML page {figures['html size MB'][0]:.1f} MB")  # fmt: skip
+    print(
+        f"\n{count:,} tests: results {packed:,.0f} B/test gzip ({plain:,.0f} B/test uncompressed); "
+        f"HTML page {figures['html size MB'][0]:.1f} MB"
+    )
     ref_time, _ = figures["json.loads"]
     print(f"  {'step':<12}{'wall s':>9}{'peak MB':>10}{'x json.loads':>14}{'x pytest':>10}")
     for step in ("json.loads", "pytest", "recording", "compare", "markdown", "html", "merge"):
@@ -169,8 +173,10 @@ def report(count: int, figures: dict[str, tuple[float, float]]) -> None:
         print(f"  {step:<12}{wall:>9.2f}{rss:>10.0f}{wall / ref_time:>14.1f}{vs_pytest:>10}")
     if "rss in run" in figures:
         plain_rss, perf_rss = figures["rss in run"]
-        print(f"  resident at the end of the test loop: pytest {plain_rss:.0f} MB, with perfbudget {perf_rss:.0f} MB "
-              f"({(perf_rss - plain_rss) * 1e6 / count / 1000:.1f} KB a test, fixed costs included)")  # fmt: skip
+        print(
+            f"  resident at the end of the test loop: pytest {plain_rss:.0f} MB, with perfbudget {perf_rss:.0f} MB "
+            f"({(perf_rss - plain_rss) * 1e6 / count / 1000:.1f} KB a test, fixed costs included)"
+        )
     both = figures["compare"][0] + figures["markdown"][0]
     print(f"  compare + markdown: {both:.2f} s, peak {max(figures['compare'][1], figures['markdown'][1]):.0f} MB")
 

@@ -45,8 +45,11 @@ def main() -> int:
         comment = docs / "comment.md"
         subprocess.run(
             [sys.executable, "-m", "perfbudget", "report", str(head), "--baseline", str(base), "--format", "markdown", "-o", str(comment)],
-            cwd=project, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            cwd=project,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     text = comment.read_text(encoding="utf-8")
     image = screenshot(text, docs / "comment.png")
     shutil.rmtree(docs / ".profile", ignore_errors=True)

@@ -54,9 +54,13 @@ def write_shop_project(project: Path, tests: dict[str, str], views: str = "", ro
     """
     shop = project / "shop"
     shop.mkdir(parents=True)
-    files = {"settings.py": SETTINGS, "models.py": MODELS, "views.py": VIEWS + textwrap.dedent(views),
-             "urls.py": URLS.format(routes=textwrap.indent(textwrap.dedent(routes).strip() + "\n", "    ") if routes.strip() else ""),
-             "__init__.py": ""}  # fmt: skip
+    files = {
+        "settings.py": SETTINGS,
+        "models.py": MODELS,
+        "views.py": VIEWS + textwrap.dedent(views),
+        "urls.py": URLS.format(routes=textwrap.indent(textwrap.dedent(routes).strip() + "\n", "    ") if routes.strip() else ""),
+        "__init__.py": "",
+    }
     for name, text in files.items():
         (shop / name).write_text(textwrap.dedent(text), encoding="utf-8")
     for name, text in tests.items():
@@ -161,8 +165,13 @@ def write_timing_suite(project: Path, count: int) -> Path:
     the suite does the same work.
     """
     quick = count - 6  # test_report x3, test_stock, test_price_table, test_session_teardown_lands_here
-    sizes = {"ORM_TESTS": quick // 2, "DETAIL_TESTS": quick // 3, "LIST_TESTS": quick - quick // 2 - quick // 3,
-             "PRICE_LOOPS": loops_for(5), "REPORT_LOOPS": loops_for(15)}  # fmt: skip
+    sizes = {
+        "ORM_TESTS": quick // 2,
+        "DETAIL_TESTS": quick // 3,
+        "LIST_TESTS": quick - quick // 2 - quick // 3,
+        "PRICE_LOOPS": loops_for(5),
+        "REPORT_LOOPS": loops_for(15),
+    }
     views, tests = TIMING_VIEWS, TIMING_TESTS
     for name, value in sizes.items():
         views, tests = views.replace(name, str(value)), tests.replace(name, str(value))

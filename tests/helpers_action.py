@@ -44,10 +44,23 @@ def new_run(fake: FakeGitHub, event_name: str, *, branch: str, sha: str, head_re
 
 
 def job_runner(
-    fake: FakeGitHub, workspace: Path, tmp_path: Path, event_name: str, event: dict[str, Any], *, branch: str, sha: str,
-    base_ref: str = "", run_id: int | None = None, job: str = "perfbudget", matrix: dict[str, Any] | None = None,
-    head_repo: str = "", head_branch: str = "", inputs: dict[str, str] | None = None, attempt: str = "1",
-) -> Runner:  # fmt: skip
+    fake: FakeGitHub,
+    workspace: Path,
+    tmp_path: Path,
+    event_name: str,
+    event: dict[str, Any],
+    *,
+    branch: str,
+    sha: str,
+    base_ref: str = "",
+    run_id: int | None = None,
+    job: str = "perfbudget",
+    matrix: dict[str, Any] | None = None,
+    head_repo: str = "",
+    head_branch: str = "",
+    inputs: dict[str, str] | None = None,
+    attempt: str = "1",
+) -> Runner:
     """A job of run ``run_id`` (a new run when None, listed under ``head_branch``, else ``branch``).
 
     ``inputs`` are forced on its perfbudget steps, beside install: false.
@@ -58,13 +71,23 @@ def job_runner(
     home.mkdir(parents=True)
     event_path = write_event(home / "event.json", event)
     env = {
-        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": fake.base,
-        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(event_path),
-        "GITHUB_SHA": sha, "GITHUB_REF_NAME": branch, "GITHUB_BASE_REF": base_ref, "GITHUB_RUN_ID": str(run_id),
-        "GITHUB_RUN_ATTEMPT": attempt, "GITHUB_WORKFLOW": "perfbudget", "GITHUB_JOB": job,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_API_URL": fake.base,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_SHA": sha,
+        "GITHUB_REF_NAME": branch,
+        "GITHUB_BASE_REF": base_ref,
+        "GITHUB_RUN_ID": str(run_id),
+        "GITHUB_RUN_ATTEMPT": attempt,
+        "GITHUB_WORKFLOW": "perfbudget",
+        "GITHUB_JOB": job,
         "GITHUB_WORKFLOW_REF": f"acme/shop/.github/workflows/perfbudget.yml@refs/heads/{branch}",
-        "GITHUB_WORKSPACE": str(workspace), "PERFBUDGET_GITHUB_MAX_WAIT": "0.5",
-    }  # fmt: skip
+        "GITHUB_WORKSPACE": str(workspace),
+        "PERFBUDGET_GITHUB_MAX_WAIT": "0.5",
+    }
     github = {
         "event_name": event_name,
         "event": event,

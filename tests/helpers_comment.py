@@ -65,7 +65,11 @@ def screenshot(markdown: str, target: Path, height: int = 1400) -> Path:
     page = target.with_suffix(".html")
     page.write_text(comment_page(markdown, measure=False), encoding="utf-8")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={COMMENT_WIDTH},{height}"]
-    subprocess.run([CHROMIUM, *flags, f"--user-data-dir={target.parent / '.profile'}", f"--screenshot={target}", page.as_uri()],  # type: ignore[list-item]
-                   capture_output=True, timeout=90, check=True)  # fmt: skip
+    subprocess.run(
+        [CHROMIUM, *flags, f"--user-data-dir={target.parent / '.profile'}", f"--screenshot={target}", page.as_uri()],  # type: ignore[list-item]
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
     page.unlink()
     return target

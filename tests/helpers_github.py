@@ -59,12 +59,25 @@ class Logged:
 
 def _user(base: str, login: str = "github-actions[bot]") -> dict[str, Any]:
     return {
-        "login": login, "id": zlib.crc32(login.encode()), "node_id": "MDM6Qm90", "avatar_url": "", "gravatar_id": "",
-        "url": f"{base}/users/{login}", "html_url": f"https://github.com/{login}",
-        "followers_url": "", "following_url": "", "gists_url": "", "starred_url": "",
-        "subscriptions_url": "", "organizations_url": "", "repos_url": "", "events_url": "",
-        "received_events_url": "", "type": "Bot", "site_admin": False,
-    }  # fmt: skip
+        "login": login,
+        "id": zlib.crc32(login.encode()),
+        "node_id": "MDM6Qm90",
+        "avatar_url": "",
+        "gravatar_id": "",
+        "url": f"{base}/users/{login}",
+        "html_url": f"https://github.com/{login}",
+        "followers_url": "",
+        "following_url": "",
+        "gists_url": "",
+        "starred_url": "",
+        "subscriptions_url": "",
+        "organizations_url": "",
+        "repos_url": "",
+        "events_url": "",
+        "received_events_url": "",
+        "type": "Bot",
+        "site_admin": False,
+    }
 
 
 def zip_bytes(files: dict[str, bytes | str]) -> bytes:
@@ -116,12 +129,20 @@ class FakeGitHub:
     def add_comment(self, number: int, body: str, login: str | None = None) -> dict[str, Any]:
         cid = self.new_id()
         comment = {
-            "id": cid, "node_id": f"IC_{cid}", "url": f"{self.repo_api}/issues/comments/{cid}",
+            "id": cid,
+            "node_id": f"IC_{cid}",
+            "url": f"{self.repo_api}/issues/comments/{cid}",
             "html_url": f"https://github.com/{self.owner}/{self.repo}/pull/{number}#issuecomment-{cid}",
-            "issue_url": f"{self.repo_api}/issues/{number}", "body": body, "body_html": "", "body_text": body,
-            "user": _user(self.base, login or self.login), "created_at": STAMP, "updated_at": STAMP,
-            "author_association": "NONE", "_issue": number,
-        }  # fmt: skip
+            "issue_url": f"{self.repo_api}/issues/{number}",
+            "body": body,
+            "body_html": "",
+            "body_text": body,
+            "user": _user(self.base, login or self.login),
+            "created_at": STAMP,
+            "updated_at": STAMP,
+            "author_association": "NONE",
+            "_issue": number,
+        }
         self.comments[cid] = comment
         return comment
 
@@ -132,10 +153,19 @@ class FakeGitHub:
         self.pulls[number] = {"number": number, "head": {"sha": head_sha, "repo": {"full_name": head_repo}}}
 
     def add_run(
-        self, branch: str, *, name: str = "perfbudget", path: str = ".github/workflows/perfbudget.yml",
-        conclusion: str | None = "success", created_at: str = STAMP, artifacts: dict[str, bytes] | None = None,
-        expired: bool = False, event: str = "push", head_sha: str = "", head_repo: str = "",
-    ) -> int:  # fmt: skip
+        self,
+        branch: str,
+        *,
+        name: str = "perfbudget",
+        path: str = ".github/workflows/perfbudget.yml",
+        conclusion: str | None = "success",
+        created_at: str = STAMP,
+        artifacts: dict[str, bytes] | None = None,
+        expired: bool = False,
+        event: str = "push",
+        head_sha: str = "",
+        head_repo: str = "",
+    ) -> int:
         """A workflow run with artifacts (name -> zip bytes); returns its id.
 
         ``conclusion=None`` is a run still in progress; ``head_repo`` other than
@@ -143,15 +173,23 @@ class FakeGitHub:
         """
         run_id = self.new_id()
         head_repo = head_repo or f"{self.owner}/{self.repo}"
-        self.runs.append({
-            "id": run_id, "name": name, "path": path, "head_branch": branch, "event": event,
-            "head_sha": head_sha or f"{run_id:040x}",
-            "status": "completed" if conclusion else "in_progress", "conclusion": conclusion,
-            "created_at": created_at, "run_attempt": 1,
-            "html_url": f"https://github.com/{self.owner}/{self.repo}/actions/runs/{run_id}",
-            "repository": {"id": 1, "full_name": f"{self.owner}/{self.repo}"},
-            "head_repository": {"id": 1 if head_repo == f"{self.owner}/{self.repo}" else 2, "full_name": head_repo},
-        })  # fmt: skip
+        self.runs.append(
+            {
+                "id": run_id,
+                "name": name,
+                "path": path,
+                "head_branch": branch,
+                "event": event,
+                "head_sha": head_sha or f"{run_id:040x}",
+                "status": "completed" if conclusion else "in_progress",
+                "conclusion": conclusion,
+                "created_at": created_at,
+                "run_attempt": 1,
+                "html_url": f"https://github.com/{self.owner}/{self.repo}/actions/runs/{run_id}",
+                "repository": {"id": 1, "full_name": f"{self.owner}/{self.repo}"},
+                "head_repository": {"id": 1 if head_repo == f"{self.owner}/{self.repo}" else 2, "full_name": head_repo},
+            }
+        )
         for artifact_name, content in (artifacts or {}).items():
             self.add_artifact(run_id, artifact_name, content, expired=expired)
         return run_id
@@ -165,13 +203,21 @@ class FakeGitHub:
         aid = self.new_id()
         run = next((r for r in self.runs if r["id"] == run_id), None) or {"head_branch": "", "head_sha": "", "head_repository": {"id": 1}}
         self.artifacts[aid] = {
-            "id": aid, "name": name, "size_in_bytes": len(content), "expired": expired, "_run": run_id,
-            "created_at": STAMP, "archive_download_url": f"{self.repo_api}/actions/artifacts/{aid}/zip",
+            "id": aid,
+            "name": name,
+            "size_in_bytes": len(content),
+            "expired": expired,
+            "_run": run_id,
+            "created_at": STAMP,
+            "archive_download_url": f"{self.repo_api}/actions/artifacts/{aid}/zip",
             "workflow_run": {
-                "id": run_id, "repository_id": 1, "head_repository_id": run["head_repository"]["id"],
-                "head_branch": run["head_branch"], "head_sha": run["head_sha"],
+                "id": run_id,
+                "repository_id": 1,
+                "head_repository_id": run["head_repository"]["id"],
+                "head_branch": run["head_branch"],
+                "head_sha": run["head_sha"],
             },
-        }  # fmt: skip
+        }
         self.blobs[aid] = content
         return aid
 
@@ -223,7 +269,7 @@ class FakeGitHub:
 
         return Handler
 
-    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         handler.send_response(status)
         headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", **(headers or {})}
@@ -235,7 +281,7 @@ class FakeGitHub:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _error(self, handler: BaseHTTPRequestHandler, status: int, message: str, headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def _error(self, handler: BaseHTTPRequestHandler, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         self._send(handler, status, {"message": message, "documentation_url": "https://docs.github.com/rest"}, headers)
 
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -294,14 +340,37 @@ class FakeGitHub:
         if n not in self.pulls:
             return self._error(handler, 404, "Not Found")
         api = f"{self.repo_api}/issues/{n}"
-        self._send(handler, 200, {
-            "id": n, "node_id": f"I_{n}", "number": n, "url": api, "comments_url": f"{api}/comments",
-            "events_url": f"{api}/events", "labels_url": f"{api}/labels{{/name}}", "html_url": "",
-            "title": f"PR {n}", "body": "", "state": "open", "locked": False, "comments": 0,
-            "assignee": None, "assignees": [], "milestone": None, "labels": [], "closed_at": None,
-            "created_at": STAMP, "updated_at": STAMP, "user": _user(self.base, "contributor"),
-            "pull_request": {"url": f"{self.repo_api}/pulls/{n}"}, "body_html": "", "body_text": "", "closed_by": None,
-        })  # fmt: skip
+        self._send(
+            handler,
+            200,
+            {
+                "id": n,
+                "node_id": f"I_{n}",
+                "number": n,
+                "url": api,
+                "comments_url": f"{api}/comments",
+                "events_url": f"{api}/events",
+                "labels_url": f"{api}/labels{{/name}}",
+                "html_url": "",
+                "title": f"PR {n}",
+                "body": "",
+                "state": "open",
+                "locked": False,
+                "comments": 0,
+                "assignee": None,
+                "assignees": [],
+                "milestone": None,
+                "labels": [],
+                "closed_at": None,
+                "created_at": STAMP,
+                "updated_at": STAMP,
+                "user": _user(self.base, "contributor"),
+                "pull_request": {"url": f"{self.repo_api}/pulls/{n}"},
+                "body_html": "",
+                "body_text": "",
+                "closed_by": None,
+            },
+        )
 
     def _list_comments(self, handler: Any, query: Any, payload: Any, number: str) -> None:
         comments = [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.issue_comments(int(number))]
@@ -377,7 +446,7 @@ class FakeGitHub:
             {k: v for k, v in a.items() if not k.startswith("_")}
             for a in sorted(self.artifacts.values(), key=lambda a: a["id"], reverse=True)
             if (run_id is None or a["_run"] == int(run_id)) and a["name"] == query.get("name", [a["name"]])[0]
-        ]  # fmt: skip
+        ]
         path = f"/actions/runs/{run_id}/artifacts" if run_id else "/actions/artifacts"
         self._paged(handler, query, found, path, "artifacts")
 

@@ -118,9 +118,17 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     fake_github.read_only = True
     fake_github.add_pull(8, "6" * 40, head_repo="stranger/shop")
     fork = job_runner(
-        fake_github, workspace, tmp_path, "pull_request", pr_event(8, "6" * 40, head_repo="stranger/shop"),
-        branch="8/merge", sha="7" * 40, base_ref="main", head_branch="main", head_repo="stranger/shop",
-    )  # fmt: skip
+        fake_github,
+        workspace,
+        tmp_path,
+        "pull_request",
+        pr_event(8, "6" * 40, head_repo="stranger/shop"),
+        branch="8/merge",
+        sha="7" * 40,
+        base_ref="main",
+        head_branch="main",
+        head_repo="stranger/shop",
+    )
     job = fork.run_action(action, INPUTS)
     logs.append(job.log)
     assert [s.name for s in job.steps if s.status == "failure"] == ["Verdict"], explain(job)

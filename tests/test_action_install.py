@@ -116,9 +116,13 @@ def test_the_pep_668_check_runs_on_a_real_interpreter(tmp_path: Path) -> None:
     shims.mkdir()
     (shims / "python").symlink_to(sys.executable)
     done = subprocess.run(
-        ["bash", str(SCRIPT)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        ["bash", str(SCRIPT)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PATH": f"{shims}:/usr/bin:/bin", "INPUT_INSTALL": "true", "PERFBUDGET_SPEC": str(tmp_path / "missing")},
-    )  # fmt: skip
+    )
     assert "externally managed" not in done.stderr and "break-system-packages" not in done.stderr
     assert done.returncode != 0  # pip itself ran and refused the missing path
 

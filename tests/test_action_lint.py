@@ -84,9 +84,22 @@ def test_the_action_workflows_and_examples_pass_zizmor() -> None:
     if zizmor is None:
         pytest.skip("zizmor is not installed (pip install zizmor; scripts/setup-test-env.sh does)")
     result = subprocess.run(
-        [zizmor, "--offline", "--no-progress", "--format", "plain", "--config", str(ROOT / "zizmor.yml"), str(ROOT / "action.yml"), *map(str, WORKFLOWS)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            zizmor,
+            "--offline",
+            "--no-progress",
+            "--format",
+            "plain",
+            "--config",
+            str(ROOT / "zizmor.yml"),
+            str(ROOT / "action.yml"),
+            *map(str, WORKFLOWS),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
 

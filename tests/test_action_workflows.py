@@ -259,9 +259,18 @@ def test_two_legs_sharing_a_key_fail_loudly_and_a_rerun_attempt_replaces_its_upl
     steps = []
     for matrix, attempt in (({"python": "3.11"}, "1"), ({"python": "3.12"}, "1"), ({"python": "3.12"}, "2")):
         runner = job_runner(
-            fake_github, workspace, tmp_path, "push", PUSH, branch="main", sha=BASE, run_id=run_id, job="tests",
-            matrix=matrix, attempt=attempt,
-        )  # fmt: skip
+            fake_github,
+            workspace,
+            tmp_path,
+            "push",
+            PUSH,
+            branch="main",
+            sha=BASE,
+            run_id=run_id,
+            job="tests",
+            matrix=matrix,
+            attempt=attempt,
+        )
         job = runner.run_action(
             ROOT / "action.yml", {**runner.action_inputs, "key": "tests", "pytest-args": "-p no:cacheprovider -k extend_the_base_template"}
         )

@@ -201,8 +201,12 @@ def test_each_request_is_recorded_with_its_own_facts(collectors: Collectors) -> 
     test_metrics, _ = collectors.summarise(recording)
     first, second = recording.requests
     assert (first.method, first.path, first.route, first.view_name, first.status) == (
-        "GET", "/posts/", "/posts/", "post-list", 200,
-    )  # fmt: skip
+        "GET",
+        "/posts/",
+        "/posts/",
+        "post-list",
+        200,
+    )
     assert first.metrics["queries"] == 4 and first.metrics["n_plus_one"] == 3
     assert first.metrics["template_renders"] == 1
     assert first.metrics["response_size"] == len(listing.content)
@@ -276,8 +280,11 @@ def test_async_client_requests_are_recorded(collectors: Collectors) -> None:
     assert response.json() == {"count": 2}
     (record,) = recording.requests
     assert (record.method, record.route, record.view_name, record.status) == (
-        "GET", "/async/count/", "async-count", 200,
-    )  # fmt: skip
+        "GET",
+        "/async/count/",
+        "async-count",
+        200,
+    )
     assert record.metrics["queries"] == 1  # run by the ORM in a worker thread, still this request's
 
 
@@ -291,8 +298,11 @@ def test_drf_api_client_requests_are_recorded(collectors: Collectors) -> None:
     assert response.json() == ["post 0", "post 1"]
     (record,) = recording.requests
     assert (record.route, record.view_name, record.status, record.metrics["queries"]) == (
-        "/api/titles/", "api:titles", 200, 1,
-    )  # fmt: skip
+        "/api/titles/",
+        "api:titles",
+        200,
+        1,
+    )
 
 
 # --- install and uninstall -------------------------------------------------------------
@@ -312,11 +322,18 @@ def test_uninstall_puts_every_patched_attribute_back(django_project: Any) -> Non
 
     def attributes() -> list[Any]:
         return [
-            vars(Signal)["send"], vars(Signal)["send_robust"], vars(Template)["_render"], vars(Template)["render"],
-            vars(ClientHandler)["__call__"], vars(AsyncClientHandler)["__call__"],
-            vars(CacheHandler)["create_connection"], vars(ConnectionHandler)["create_connection"],
-            backend_base.debug_transaction, list(connection.execute_wrappers), "get" in vars(caches["default"]),
-        ]  # fmt: skip
+            vars(Signal)["send"],
+            vars(Signal)["send_robust"],
+            vars(Template)["_render"],
+            vars(Template)["render"],
+            vars(ClientHandler)["__call__"],
+            vars(AsyncClientHandler)["__call__"],
+            vars(CacheHandler)["create_connection"],
+            vars(ConnectionHandler)["create_connection"],
+            backend_base.debug_transaction,
+            list(connection.execute_wrappers),
+            "get" in vars(caches["default"]),
+        ]
 
     connection.ensure_connection()
     before = attributes()

@@ -210,8 +210,14 @@ def test_transactions_and_savepoints_count_as_django_counts_them(collectors: Col
     metrics, details = collectors.summarise(recording)
     groups = details.sql_groups
     assert [q["sql"].split()[0] for q in captured] == [
-        "BEGIN", "INSERT", "SAVEPOINT", "INSERT", "RELEASE", "COMMIT", "SELECT",
-    ]  # fmt: skip
+        "BEGIN",
+        "INSERT",
+        "SAVEPOINT",
+        "INSERT",
+        "RELEASE",
+        "COMMIT",
+        "SELECT",
+    ]
     assert metrics["queries"] == len(captured) == 7
     assert metrics["queries.other"] == 4
     by_sql = {g.sql: g.count for g in groups}

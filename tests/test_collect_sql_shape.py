@@ -13,6 +13,8 @@ import pytest
 
 from perfbudget.collect.sql_shape import KINDS, normalize, shape_of, statement_kind
 
+# One case per line reads as a table:
+# fmt: off
 TABLE = [
     # SELECT: numbers, strings and placeholders of every paramstyle become %s.
     pytest.param('SELECT "a"."id", "a"."name" FROM "a" WHERE "a"."id" = 42', 'SELECT "a"."id", "a"."name" FROM "a" WHERE "a"."id" = %s', "select", id="select integer"),
@@ -72,7 +74,8 @@ TABLE = [
     pytest.param("COMMIT", "COMMIT", "other", id="commit"),
     pytest.param("ROLLBACK", "ROLLBACK", "other", id="rollback"),
     pytest.param("PRAGMA foreign_keys = ON", "PRAGMA foreign_keys = ON", "other", id="sqlite pragma"),
-]  # fmt: skip
+]
+# fmt: on
 
 
 @pytest.mark.parametrize(("sql", "shape", "kind"), TABLE)

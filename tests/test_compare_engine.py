@@ -243,8 +243,10 @@ def test_what_rerunning_alone_cost_the_control_is_taken_off() -> None:
 def test_run_level_drift_is_reported_and_divided_out() -> None:
     names = [f"tests/test_app.py::test_{index}" for index in range(30)]
     base = run_of(*(record(name, duration=10) for name in names))
-    head = run_of(*(reran(record(name, duration=16), duration=[16] * 5) for name in names[:-1]),
-                  reran(record(names[-1], duration=40), duration=[40] * 5))  # fmt: skip
+    head = run_of(
+        *(reran(record(name, duration=16), duration=[16] * 5) for name in names[:-1]),
+        reran(record(names[-1], duration=40), duration=[40] * 5),
+    )
     comparison = compare(head, None, Baseline([base], "b.json"))
     assert [v.subject for v in comparison.failing] == [names[-1]]
     assert "after dividing out the run's drift x1.60" in comparison.failing[0].reason
@@ -335,8 +337,10 @@ def test_a_urls_hits_in_one_run_are_not_independent_samples() -> None:
 def _scattered_run(names: list[str], ratios: list[float], last: float) -> tuple[object, object]:
     """30 tests of 10 ms whose times scatter by ``ratios`` between two runs; the last one slowed to ``last`` ms."""
     base = run_of(*(record(name, duration=10) for name in names))
-    head = run_of(*(reran(record(name, duration=10 * ratio), duration=[10 * ratio] * 5) for name, ratio in zip(names, ratios, strict=True)),
-                  reran(record(names[-1], duration=last), duration=[last] * 5))  # fmt: skip
+    head = run_of(
+        *(reran(record(name, duration=10 * ratio), duration=[10 * ratio] * 5) for name, ratio in zip(names[:-1], ratios, strict=True)),
+        reran(record(names[-1], duration=last), duration=[last] * 5),
+    )
     return base, head
 
 
@@ -364,8 +368,13 @@ def test_a_subjects_own_history_replaces_the_tests_scatter() -> None:
     noisy = [1.0 + (0.25 if index % 2 else -0.25) for index in range(29)]
     base, head = _scattered_run(names, noisy, last=16)
     # The scattered tests scatter in their history too; the last one is steady at 10 ms, so its x1.6 is real.
-    history = [run_of(*(record(name, duration=10 * (1 + 0.25 * (-1) ** (run + index))) for index, name in enumerate(names[:-1])),
-                      record(names[-1], duration=10 + 0.1 * run)) for run in range(3)]  # fmt: skip
+    history = [
+        run_of(
+            *(record(name, duration=10 * (1 + 0.25 * (-1) ** (run + index))) for index, name in enumerate(names[:-1])),
+            record(names[-1], duration=10 + 0.1 * run),
+        )
+        for run in range(3)
+    ]
     failing = compare(head, None, Baseline([*history, base], "history/")).failing
     assert [v.subject for v in failing] == [names[-1]]
     assert "vs median of 4 baseline runs" in failing[0].reason and "noise band" not in failing[0].reason
@@ -412,7 +421,8 @@ def test_reruns_are_held_against_their_own_process_loop() -> None:
 def test_a_urls_reruns_take_off_no_test_level_rerun_cost() -> None:
     base = run_of(record(A, duration=10), record(B, duration=10), urls=[url("/x/", tests=[A], duration=6)])
     head = run_of(record(A, duration=10), record(B, duration=12), urls=[url("/x/", tests=[A], duration=12)])
-    head.urls[0].reruns = Reruns(samples={"duration": [12.0] * 5}, calibration=[2.0] * 5, control=B,
-                                 control_samples={"duration": [18.0] * 5})  # fmt: skip
+    head.urls[0].reruns = Reruns(
+        samples={"duration": [12.0] * 5}, calibration=[2.0] * 5, control=B, control_samples={"duration": [18.0] * 5}
+    )
     verdict = next(v for v in compare(head, None, Baseline([base], "b.json")).verdicts if v.subject == "GET /x/")
     assert verdict.status is Status.REGRESSED and "taken off" not in verdict.reason

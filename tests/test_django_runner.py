@@ -66,10 +66,24 @@ def test_the_runner_records_what_the_pytest_plugin_records(project: Path) -> Non
     assert done.returncode == 0, done.stderr[-3000:]
     assert "3 tests recorded: 3 passed; 1 URLs" in done.stderr and "perfbudget: results written to runner.ndjson.gz" in done.stderr
     plugin = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--perf-budget", "--perf-output=plugin.ndjson.gz",
-         "--ds=mysite.settings", "-o", "python_files=tests.py"],
-        cwd=project, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--perf-budget",
+            "--perf-output=plugin.ndjson.gz",
+            "--ds=mysite.settings",
+            "-o",
+            "python_files=tests.py",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert plugin.returncode == 0, plugin.stdout[-3000:]
     runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
     assert runner == pytest_run  # same node ids, outcomes, query and request counts
@@ -200,10 +214,26 @@ def test_manage_py_test_is_warmed_up_like_pytest_and_counts_the_same(project: Pa
     cold = _manage(project, *RUNNER, "--perf-budget", "--perf-no-warmup", "--perf-output", "cold.ndjson.gz")
     assert cold.returncode != 0 and "test_a_collected_before_the_first_test" in cold.stderr  # the option is honoured
     plugin = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--perf-budget", "--perf-output=plugin.ndjson.gz",
-         "--ds=mysite.settings", "-o", "python_files=tests.py", "-k", "not collected_before"],  # pytest runs no system check
-        cwd=project, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--perf-budget",
+            "--perf-output=plugin.ndjson.gz",
+            "--ds=mysite.settings",
+            "-o",
+            "python_files=tests.py",
+            "-k",
+            "not collected_before",
+        ],  # pytest runs no system check
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert plugin.returncode == 0, plugin.stdout[-3000:]
     runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
     del runner["shop/tests.py::ColdStartTests::test_a_collected_before_the_first_test"]
@@ -243,9 +273,17 @@ def test_timing_suspects_are_rerun_under_manage_py_test(project: Path) -> None:
     base = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "base.ndjson")
     assert base.returncode == 0, base.stderr[-3000:]
     head = _manage(
-        project, *RUNNER, "--perf-budget", "--perf-output", "head.ndjson", "--perf-baseline", "base.ndjson",
-        "--perf-confirm-budget", "10", env={"SLEEP_MS": "80"},
-    )  # fmt: skip
+        project,
+        *RUNNER,
+        "--perf-budget",
+        "--perf-output",
+        "head.ndjson",
+        "--perf-baseline",
+        "base.ndjson",
+        "--perf-confirm-budget",
+        "10",
+        env={"SLEEP_MS": "80"},
+    )
     assert head.returncode != 0, head.stderr[-3000:]  # the confirmed slowdown fails the run
     run = load_run(project / "head.ndjson")
     sleeper = next(t for t in run.tests if t.node_id.endswith("test_sleeper"))

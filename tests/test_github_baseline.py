@@ -25,10 +25,13 @@ def results_json(queries: float, commit: str = "c0ffee") -> bytes:
 @pytest.fixture
 def push_env(fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     env = fake_github.env(
-        GITHUB_WORKFLOW="perfbudget", GITHUB_WORKFLOW_REF="acme/shop/.github/workflows/perfbudget.yml@refs/pull/7/merge",
-        GITHUB_BASE_REF="main", GITHUB_RUN_ID="99999", GITHUB_OUTPUT=str(tmp_path / "output"),
+        GITHUB_WORKFLOW="perfbudget",
+        GITHUB_WORKFLOW_REF="acme/shop/.github/workflows/perfbudget.yml@refs/pull/7/merge",
+        GITHUB_BASE_REF="main",
+        GITHUB_RUN_ID="99999",
+        GITHUB_OUTPUT=str(tmp_path / "output"),
         GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
-    )  # fmt: skip
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return tmp_path / "baseline"

@@ -141,12 +141,19 @@ def test_the_token_never_appears_in_any_output(
 
 def test_context_from_a_pull_request_event(tmp_path: Path) -> None:
     event = write_event(tmp_path / "e.json", pr_event(12, "b" * 40, head_repo="stranger/shop"))
-    context = read_context({
-        "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "acme/shop", "GITHUB_BASE_REF": "main",
-        "GITHUB_RUN_ID": "55", "GITHUB_RUN_ATTEMPT": "2", "GITHUB_SHA": "c" * 40,
-        "GITHUB_WORKFLOW_REF": "acme/shop/.github/workflows/perf.yml@refs/pull/12/merge",
-        "GITHUB_API_URL": "https://ghe.example.com/api/v3/", "GITHUB_TOKEN": TOKEN,
-    })  # fmt: skip
+    context = read_context(
+        {
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": "acme/shop",
+            "GITHUB_BASE_REF": "main",
+            "GITHUB_RUN_ID": "55",
+            "GITHUB_RUN_ATTEMPT": "2",
+            "GITHUB_SHA": "c" * 40,
+            "GITHUB_WORKFLOW_REF": "acme/shop/.github/workflows/perf.yml@refs/pull/12/merge",
+            "GITHUB_API_URL": "https://ghe.example.com/api/v3/",
+            "GITHUB_TOKEN": TOKEN,
+        }
+    )
     assert (context.pr_number, context.head_sha, context.is_fork) == (12, "b" * 40, True)
     assert (context.build_id, context.workflow_file, context.target_branch) == ("55-2", "perf.yml", "main")
     assert context.api_url == "https://ghe.example.com/api/v3"

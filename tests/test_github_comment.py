@@ -24,9 +24,14 @@ def pr_env(fake_github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     summary = tmp_path / "summary.md"
     event = write_event(tmp_path / "event.json", pr_event(7, SHA))
     env = fake_github.env(
-        GITHUB_EVENT_PATH=str(event), GITHUB_EVENT_NAME="pull_request", GITHUB_WORKFLOW="CI", GITHUB_JOB="perf",
-        GITHUB_BASE_REF="main", GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(tmp_path / "output"),
-    )  # fmt: skip
+        GITHUB_EVENT_PATH=str(event),
+        GITHUB_EVENT_NAME="pull_request",
+        GITHUB_WORKFLOW="CI",
+        GITHUB_JOB="perf",
+        GITHUB_BASE_REF="main",
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_OUTPUT=str(tmp_path / "output"),
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
@@ -394,10 +399,12 @@ def _refused_url() -> str:
 
 @pytest.mark.parametrize(
     ("api_url", "expected"),
-    [(None, "no answer from GitHub (ConnectionError); gave up after retries"),
-     ("not a url", "the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)"),
-     ("http://[::1:bad", "the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)")],
-)  # fmt: skip
+    [
+        (None, "no answer from GitHub (ConnectionError); gave up after retries"),
+        ("not a url", "the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)"),
+        ("http://[::1:bad", "the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)"),
+    ],
+)
 def test_no_answer_or_a_bad_url_is_explained_not_a_traceback(
     pr_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, api_url: str | None, expected: str
 ) -> None:

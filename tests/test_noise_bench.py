@@ -20,8 +20,20 @@ SCRIPT = REPO / "scripts" / "bench_noise.py"
 def test_bench_counts_alarms_and_detections_on_a_small_generated_suite() -> None:
     if not (REPO / ".git").exists():
         pytest.skip("the benchmark archives perfbudget from a git revision of this checkout")
-    command = [sys.executable, str(SCRIPT), "--suite", "generated", "--generated-tests", "10", "--runs", "1",
-               "--ab-runs", "1", "--load", "none"]  # fmt: skip
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--suite",
+        "generated",
+        "--generated-tests",
+        "10",
+        "--runs",
+        "1",
+        "--ab-runs",
+        "1",
+        "--load",
+        "none",
+    ]
     done = subprocess.run(command, env=clean_env(), capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout

@@ -190,7 +190,9 @@ def test_reruns_that_cannot_run_stop_early_and_say_why(pytester: pytest.Pytester
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK  # never confirmed, so never failing
     result.stdout.fnmatch_lines(
-        ["perfbudget: timing suspects could not be rerun, so none is confirmed (the first 3 reruns failed: "
-         "test_suite.py::test_sleeper setup: RuntimeError: the test database cannot be created again)"]
-    )  # fmt: skip
+        [
+            "perfbudget: timing suspects could not be rerun, so none is confirmed (the first 3 reruns failed: "
+            "test_suite.py::test_sleeper setup: RuntimeError: the test database cannot be created again)"
+        ]
+    )
     assert read_results(pytester.path / "head.ndjson")["confirmation"]["tests"] == 0

@@ -28,10 +28,15 @@ def _test(index: int, queries: int = 3) -> TestRecord:
         "GET", f"/items/{index}/", "/items/<int:pk>/", "item", 200, {"queries": float(queries), "duration": 4.0}, details
     )
     return TestRecord(
-        node_id=f"tests/test_items.py::test_{index}", file="tests/test_items.py", line=index + 1, outcome="passed",
-        metrics={"queries": float(queries), "requests": 1.0, "duration": 5.0}, call_metrics={"queries": float(queries)},
-        details=details, requests=[request],
-    )  # fmt: skip
+        node_id=f"tests/test_items.py::test_{index}",
+        file="tests/test_items.py",
+        line=index + 1,
+        outcome="passed",
+        metrics={"queries": float(queries), "requests": 1.0, "duration": 5.0},
+        call_metrics={"queries": float(queries)},
+        details=details,
+        requests=[request],
+    )
 
 
 def _run(tests: list[TestRecord]) -> Run:
@@ -84,8 +89,18 @@ def test_benchmark_rounds_are_judged_as_samples_of_benchmark_median(tmp_path: Pa
     """The rounds used to be stored under "benchmark", a key compare never looked up, so one value was judged."""
 
     def record(rounds: list[float]) -> TestRecord:
-        fixture = SimpleNamespace(stats=SimpleNamespace(stats=SimpleNamespace(
-            data=rounds, min=min(rounds), max=max(rounds), mean=sum(rounds) / len(rounds), median=sorted(rounds)[len(rounds) // 2], stddev=0.0)))  # fmt: skip
+        fixture = SimpleNamespace(
+            stats=SimpleNamespace(
+                stats=SimpleNamespace(
+                    data=rounds,
+                    min=min(rounds),
+                    max=max(rounds),
+                    mean=sum(rounds) / len(rounds),
+                    median=sorted(rounds)[len(rounds) // 2],
+                    stddev=0.0,
+                )
+            )
+        )
         metrics, samples = benchmark.summarise(fixture)
         return TestRecord("tests/test_b.py::test_sum", "tests/test_b.py", 3, "passed", metrics=metrics, samples=samples)
 

@@ -26,9 +26,22 @@ from perfbudget.collect.recording import CacheEvent, CollectSettings, Recorder
 from perfbudget.run.model import CacheOp
 
 OPERATIONS = (
-    "add", "get", "set", "touch", "delete", "get_many", "get_or_set", "has_key", "incr", "decr",
-    "set_many", "delete_many", "clear", "incr_version", "decr_version",
-)  # fmt: skip
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "get_or_set",
+    "has_key",
+    "incr",
+    "decr",
+    "set_many",
+    "delete_many",
+    "clear",
+    "incr_version",
+    "decr_version",
+)
 
 _MISSING = object()  # passed as ``get``'s default, to tell a miss from a stored value
 

@@ -199,8 +199,10 @@ class Locator:
 def is_test_file(path: str, patterns: tuple[str, ...]) -> bool:
     """Whether ``path`` (relative to the rootdir, "/"-separated) is test code: a glob on its name, or on its path if the glob has a "/"."""
     name = path.rpartition("/")[2]
-    return any(fnmatchcase(path, pattern) or fnmatchcase(path, "*/" + pattern) if "/" in pattern else fnmatchcase(name, pattern)
-               for pattern in patterns)  # fmt: skip
+    return any(
+        fnmatchcase(path, pattern) or fnmatchcase(path, "*/" + pattern) if "/" in pattern else fnmatchcase(name, pattern)
+        for pattern in patterns
+    )
 
 
 def _loaded_code(module: str, qualname: str) -> Any:

@@ -145,8 +145,7 @@ def environment(workers: int, environ: Mapping[str, str] | None = None) -> dict[
         "pytest": _version("pytest") or "",
         "xdist_workers": str(workers),
     }
-    for key, variable in (("runner_name", "RUNNER_NAME"), ("runner_os", "RUNNER_OS"),
-                          ("runner_labels", "PERFBUDGET_RUNNER_LABELS")):  # fmt: skip
+    for key, variable in (("runner_name", "RUNNER_NAME"), ("runner_os", "RUNNER_OS"), ("runner_labels", "PERFBUDGET_RUNNER_LABELS")):
         if env.get(variable):
             facts[key] = env[variable]
     django = _version("Django")

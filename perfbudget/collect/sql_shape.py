@@ -27,8 +27,7 @@ _IN_LIST = re.compile(r"\bIN \(%s(?:, ?%s)*\)", re.IGNORECASE)
 _ROW = r"\((?:[^()']|\([^()]*\))*\)"  # a VALUES row, allowing one level of nested parentheses
 _VALUES_LIST = re.compile(rf"\bVALUES ?{_ROW}(?:, ?{_ROW})*", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"^(?:\s|\(|/\*.*?\*/|--[^\n]*\n)*(\w+)", re.DOTALL)
-_KIND_OF_WORD = {"select": "select", "with": "select", "insert": "insert", "replace": "insert",
-                 "update": "update", "delete": "delete"}  # fmt: skip
+_KIND_OF_WORD = {"select": "select", "with": "select", "insert": "insert", "replace": "insert", "update": "update", "delete": "delete"}
 
 
 def _fold_token(match: re.Match[str]) -> str:

@@ -217,10 +217,17 @@ def _download_selection(
             break
         saved += _save(client, query, candidate, output, saved, notes)
     origin = BaselineOrigin(
-        found=True, how=chosen.how, commit=chosen.candidate.head_sha, branch=query.branch, base_commit=query.base_sha,
-        behind=chosen.behind, run_url=chosen.candidate.run_url, chosen=_file_name(0, chosen.candidate), history=saved,
+        found=True,
+        how=chosen.how,
+        commit=chosen.candidate.head_sha,
+        branch=query.branch,
+        base_commit=query.base_sha,
+        behind=chosen.behind,
+        run_url=chosen.candidate.run_url,
+        chosen=_file_name(0, chosen.candidate),
+        history=saved,
         searched=len(ancestors),
-    )  # fmt: skip
+    )
     write_origin(output, origin)
     return FetchOutcome(output, origin, notes)
 

@@ -36,8 +36,7 @@ class UrlRollup:
 
     def add(self, test: TestRecord) -> None:
         for request in test.requests:
-            light = RequestRecord(request.method, request.path, request.route, request.view_name, request.status,
-                                  request.metrics)  # fmt: skip
+            light = RequestRecord(request.method, request.path, request.route, request.view_name, request.status, request.metrics)
             self._hits.setdefault(request.url_key, []).append((test.node_id, light))
 
     def summaries(self) -> list[UrlSummary]:

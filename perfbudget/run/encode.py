@@ -73,8 +73,7 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sql_out(group: SqlGroup) -> dict[str, Any]:
-    out: dict[str, Any] = {"sql": group.sql, "kind": group.kind, "database": group.database, "count": group.count,
-                           "time_ms": group.time_ms}  # fmt: skip
+    out: dict[str, Any] = {"sql": group.sql, "kind": group.kind, "database": group.database, "count": group.count, "time_ms": group.time_ms}
     if group.duplicates:
         out["duplicates"] = group.duplicates
     if group.location is not None:
@@ -92,8 +91,14 @@ def _sql_out(group: SqlGroup) -> dict[str, Any]:
 
 def test_to_dict(test: TestRecord) -> dict[str, Any]:
     """One test's line, without the values that say nothing."""
-    out: dict[str, Any] = {"type": "test", "node_id": test.node_id, "file": test.file, "line": test.line,
-                           "outcome": test.outcome, "metrics": _metrics_out(test.metrics)}  # fmt: skip
+    out: dict[str, Any] = {
+        "type": "test",
+        "node_id": test.node_id,
+        "file": test.file,
+        "line": test.line,
+        "outcome": test.outcome,
+        "metrics": _metrics_out(test.metrics),
+    }
     if test.samples:
         out["samples"] = dict(sorted(test.samples.items()))
     if test.budget_marker is not None:
@@ -112,9 +117,14 @@ def test_to_dict(test: TestRecord) -> dict[str, Any]:
 
 
 def _request_out(request: RequestRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {"method": request.method, "path": request.path, "route": request.route,
-                           "view_name": request.view_name, "status": request.status,
-                           "metrics": _metrics_out(request.metrics)}  # fmt: skip
+    out: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "route": request.route,
+        "view_name": request.view_name,
+        "status": request.status,
+        "metrics": _metrics_out(request.metrics),
+    }
     details = _details_out(request.details)
     if details:
         out["details"] = details
@@ -122,21 +132,39 @@ def _request_out(request: RequestRecord) -> dict[str, Any]:
 
 
 def url_to_dict(url: UrlSummary) -> dict[str, Any]:
-    return _drop_none({"type": "url", "method": url.method, "route": url.route, "view_name": url.view_name,
-                       "hits": url.hits, "metrics": _metrics_out(url.metrics), "status_codes": url.status_codes,
-                       "tests": url.tests, "samples": url.samples})  # fmt: skip
+    return _drop_none(
+        {
+            "type": "url",
+            "method": url.method,
+            "route": url.route,
+            "view_name": url.view_name,
+            "hits": url.hits,
+            "metrics": _metrics_out(url.metrics),
+            "status_codes": url.status_codes,
+            "tests": url.tests,
+            "samples": url.samples,
+        }
+    )
 
 
 def header_to_dict(run: Run) -> dict[str, Any]:
-    return {"type": "run", "schema_version": SCHEMA_VERSION, "project": run.project, "commit": run.commit,
-            "branch": run.branch, "base_commit": run.base_commit, "build_id": run.build_id, "shard": run.shard,
-            "started": run.started, "environment": dict(sorted(run.environment.items()))}  # fmt: skip
+    return {
+        "type": "run",
+        "schema_version": SCHEMA_VERSION,
+        "project": run.project,
+        "commit": run.commit,
+        "branch": run.branch,
+        "base_commit": run.base_commit,
+        "build_id": run.build_id,
+        "shard": run.shard,
+        "started": run.started,
+        "environment": dict(sorted(run.environment.items())),
+    }
 
 
 def trailer_to_dict(run: Run) -> dict[str, Any]:
     """The end line: what is known only once the run is over."""
-    out = {"type": "end", "finished": run.finished, "interrupted": run.interrupted,
-           "environment": dict(sorted(run.environment.items()))}  # fmt: skip
+    out = {"type": "end", "finished": run.finished, "interrupted": run.interrupted, "environment": dict(sorted(run.environment.items()))}
     if run.confirmation is not None:
         out["confirmation"] = confirmation_to_dict(run.confirmation)
     return out
@@ -148,8 +176,13 @@ def confirmation_to_dict(confirmation: Confirmation) -> dict[str, Any]:
 
 def rerun_to_dict(kind: str, name: str, reruns: Reruns) -> dict[str, Any]:
     """A ``rerun`` line: written after the tests, by the process that reran the suspect."""
-    out: dict[str, Any] = {"type": "rerun", "subject_kind": kind, "subject": name, "samples": dict(sorted(reruns.samples.items())),
-                           "calibration": reruns.calibration}  # fmt: skip
+    out: dict[str, Any] = {
+        "type": "rerun",
+        "subject_kind": kind,
+        "subject": name,
+        "samples": dict(sorted(reruns.samples.items())),
+        "calibration": reruns.calibration,
+    }
     if reruns.control is not None:
         out["control"], out["control_samples"] = reruns.control, dict(sorted(reruns.control_samples.items()))
     if reruns.loop_calibration_ms is not None:

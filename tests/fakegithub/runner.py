@@ -171,8 +171,12 @@ class Runner:
         cwd = self.workspace / substitute(step.get("working-directory", "."), context)
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         outputs.update(read_outputs(output_file))
         status = "success" if done.returncode == 0 else "failure"
         return StepRun(name, status, done.stdout, done.stderr, done.returncode)
