@@ -243,15 +243,18 @@ def fixed_comparison() -> Comparison:
         _v("POST /api/posts/", Status.NEW, reason="not in the baseline", kind="url", line=14),
     ]
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
-    return Comparison(
-        run=head_run(),
-        baseline=base_run(),
+    run, baseline = head_run(), base_run()
+    comparison = Comparison(
+        run=run,
+        baseline=baseline,
         verdicts=verdicts,
         warnings=[
             "budget on 'peak_memory' not checked for 4 tests: the metric was not recorded (is its collector on, e.g. Django configured or --perf-memory?)"
         ],
         budgets_source="perfbudget.yaml",
     )
+    comparison.explain()  # as compare() does
+    return comparison
 
 
 HOSTILE_NAMES = [
@@ -288,7 +291,14 @@ def hostile_comparison() -> Comparison:
     ]
     run = Run(project="x", commit="abc", branch="@evil/#1|<i>b</i>", tests=tests)
     baseline = Run(project="x", commit="def", branch="main", tests=[_test(t.node_id, t.line or 0, {"queries": 1.0}) for t in tests])
-    return Comparison(run=run, baseline=baseline, verdicts=verdicts, warnings=["warning with @octocat, #7 and <script>x</script> | pipe"])
+    comparison = Comparison(
+        run=run,
+        baseline=baseline,
+        verdicts=verdicts,
+        warnings=["warning with @octocat, #7 and <script>x</script> | pipe"],
+    )
+    comparison.explain()
+    return comparison
 
 
 def large_comparison(n_tests: int = 50_000, n_urls: int = 5_000) -> Comparison:

@@ -21,7 +21,7 @@ from tests.helpers_example import API, EXAMPLE, EXPECTED_OUTCOMES, MODELS, PAGES
 
 pytest.importorskip("pytest_django", reason="the example project needs pytest-django")
 
-COUNT_METRICS = sorted(name for name, metric in METRICS.items() if metric.exact)
+COUNT_METRICS = sorted(name for name, metric in METRICS.items() if metric.kind == "count")
 ARCHIVE_RENDER = 'render(request, "blog/archive.html"'  # the line of the example's N+1
 
 

@@ -85,7 +85,8 @@ def test_a_forbidden_without_rate_limit_headers_is_not_retried(fake_github: Fake
     with pytest.raises(Exception) as raised:
         get_json(_client(fake_github, sleeps), "/repos/acme/shop/pulls/1")
     assert sleeps == []
-    assert describe(raised.value, "x").read_only
+    problem = describe(raised.value, "x")
+    assert problem.status == 403 and "Resource not accessible by integration" in str(problem)
 
 
 def test_no_answer_is_retried_then_explained_without_the_token(caplog: pytest.LogCaptureFixture) -> None:

@@ -244,7 +244,7 @@ def test_comment_and_page_list_a_urls_sql_groups_in_one_order() -> None:
         ),
     ]
     run = Run(project="p", tests=tests, urls=aggregate_urls(tests))
-    verdicts = [Verdict(t.node_id, "test", None, Status.OK, reason="ok") for t in tests]
+    verdicts = [Verdict(t.node_id, "test", None, Status.OK, basis="ok") for t in tests]
     verdicts.append(Verdict("GET /feed/", "url", "queries", Status.REGRESSED, 20.0, 2.0, 2.0, "queries 2 -> 20"))
     comparison = Comparison(run=run, baseline=None, verdicts=verdicts)
     comment = render_markdown(comparison)

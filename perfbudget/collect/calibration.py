@@ -9,7 +9,6 @@ tighten a limit, since waits do not speed up with the CPU).
 
 from __future__ import annotations
 
-import statistics
 import time
 
 LOOP_ITERATIONS = 20_000  # about 1 ms on a 2024 laptop core; long enough to time, short enough to repeat
@@ -28,8 +27,3 @@ def calibrate(iterations: int = LOOP_ITERATIONS) -> float:
     started = time.perf_counter()
     _spin(iterations)
     return (time.perf_counter() - started) * 1000.0
-
-
-def steady_calibration(passes: int = 5) -> float:
-    """The median of several passes: the machine's speed now, not one scheduling hiccup."""
-    return statistics.median(calibrate() for _ in range(passes))

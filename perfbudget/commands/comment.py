@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perfbudget.compare.verdicts import CiVerdict
 from perfbudget.errors import PerfBudgetError
 from perfbudget.github.options import add_github_arguments
 
 if TYPE_CHECKING:
+    from perfbudget.github.comments import CommentOutcome
     from perfbudget.github.context import ActionsContext
 
 
@@ -45,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--verdict",
-        choices=("fail", "changed", "ok"),
+        choices=[CiVerdict.FAIL, CiVerdict.CHANGED, CiVerdict.OK],
+        type=CiVerdict,
         help="with --body: the run's verdict, for --mode on-change/on-failure (default: changed)",
     )
     parser.add_argument("--key", default="", help="the leg's or project's key: its own comment marker (default: from the job)")
@@ -76,7 +79,7 @@ class _Post:
     """What to post where: the body, its verdict, and the pull request (None: not a PR)."""
 
     body: str
-    verdict: str
+    verdict: CiVerdict
     summary: str
     pr: tuple[int, str, str, str] | None  # number, head sha, workflow, key (the marker's)
     legs: int = 0  # artifacts rendered (--from-artifact); 0 for --body / --results
@@ -141,7 +144,7 @@ def _inputs(args: argparse.Namespace, context: ActionsContext) -> _Post:
     if args.from_artifact:
         return _artifact_post(args, context)
     if args.body:
-        body, verdict, summary = _read_body(args.body), args.verdict or "changed", ""
+        body, verdict, summary = _read_body(args.body), args.verdict or CiVerdict.CHANGED, ""
     elif args.results:
         body, verdict, summary = _render(args.results, args.baseline, args.budgets, args.report_url, Path.cwd())
     else:
@@ -155,7 +158,7 @@ def _inputs(args: argparse.Namespace, context: ActionsContext) -> _Post:
 
 def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
     """Legs' artifacts: the PR from their pr.json (all must agree), else from this job's own event."""
-    from perfbudget.github.comments import BODY_CHARS, verdict_of
+    from perfbudget.github.comments import BODY_CHARS
     from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
     from perfbudget.github.summary import warn
 
@@ -164,10 +167,9 @@ def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
         warn(problem)
     legs = find_legs(Path(args.from_artifact))
     body, judged = render_legs_body(legs, args.report_url, BODY_CHARS)
-    verdicts = ["error" if isinstance(outcome, str) else verdict_of(outcome) for outcome in judged]
-    verdict = next((v for v in ("fail", "error", "changed") if v in verdicts), "ok")
+    verdict = CiVerdict.worst(CiVerdict.ERROR if isinstance(outcome, str) else outcome.ci_verdict for outcome in judged)
     lines = [outcome if isinstance(outcome, str) else outcome.summary_line() for outcome in judged]
-    summary = "; ".join(f"{leg.key}: {line}" for leg, line in zip(legs, lines)) if len(legs) > 1 else lines[0]
+    summary = "; ".join(f"{leg.key}: {line}" for leg, line in zip(legs, lines, strict=True)) if len(legs) > 1 else lines[0]
     key = legs[0].key if len(legs) == 1 else ALL_LEGS_KEY
     pr = common_pull_request(legs)
     if pr is not None:
@@ -189,20 +191,22 @@ def _read_body(path: str) -> str:
         raise PerfBudgetError(f"cannot read the comment body {path}: {exc}") from exc
 
 
-def _render(results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path) -> tuple[str, str, str]:
+def _render(results: str, baseline: str | None, budgets: str | None, report_url: str | None, rootdir: Path) -> tuple[str, CiVerdict, str]:
     """Judge the results exactly like ``perfbudget compare`` and render the comment's Markdown."""
     from perfbudget.compare.judge import judge_results
-    from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
+    from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing
     from perfbudget.report.markdown import render_markdown
 
     comparison, _ = judge_results(
         results, rootdir=rootdir, budget_file=budgets, baseline=existing(baseline), no_baseline_note=NO_TARGET_BASELINE
     )
     body = render_markdown(comparison, report_url=report_url, max_chars=BODY_CHARS)
-    return body, verdict_of(comparison), comparison.summary_line()
+    return body, comparison.ci_verdict, comparison.summary_line()
 
 
-def _post(args, context, number: int, head_sha: str, body: str, marker: str, verdict: str):  # type: ignore[no-untyped-def]
+def _post(
+    args: argparse.Namespace, context: ActionsContext, number: int, head_sha: str, body: str, marker: str, verdict: CiVerdict
+) -> CommentOutcome:
     """Connect, check the PR (for artifacts: the sha must match the triggering run), upsert the comment."""
     from perfbudget.github.client import GitHubProblem, connect, policy_for
     from perfbudget.github.comments import upsert_comment, verify_pull_request

@@ -16,7 +16,7 @@ groups (per-process caches) are left out, as they are of every compared count.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from perfbudget.run.aggregate import url_sql_groups
@@ -125,5 +125,5 @@ def _test_groups(test: TestRecord | None) -> dict[tuple[str, str, str], SqlGroup
     return _by_key(test.details.sql_groups) if test is not None else {}
 
 
-def _by_key(groups: Iterable[SqlGroup]) -> Mapping[tuple[str, str, str], SqlGroup]:
+def _by_key(groups: Iterable[SqlGroup]) -> dict[tuple[str, str, str], SqlGroup]:
     return {group.key: group for group in groups if not group.warmup}

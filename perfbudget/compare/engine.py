@@ -105,7 +105,7 @@ def compare(
         )
     notes.extend(_confirmation_notes(run, judging))
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
-    return Comparison(
+    comparison = Comparison(
         run=run,
         baseline=latest,
         verdicts=verdicts,
@@ -113,6 +113,8 @@ def compare(
         budgets_source=budgets.source,
         fail_on=tuple(Status(value) for value in budgets.fail_on),
     )
+    comparison.explain()
+    return comparison
 
 
 def _timing_context(run: Run, latest: Run | None) -> TimingContext:
@@ -224,7 +226,7 @@ class _Judging:
         # A URL's control is a whole test: what rerunning alone cost it is no measure of one request's cost.
         in_loop = self.tests_by_id.get(control) if control and subject.kind == "test" else None
         evidence = self.timing.examine(verdict.metric, threshold, subject.reruns, in_loop.metrics if in_loop else None)
-        verdict.reason = f"{verdict.reason}; {evidence.words}"
+        verdict.timing = evidence
         if not evidence.confirmed:
             verdict.status = Status.UNCONFIRMED
         self.suspects.append(verdict)
@@ -292,14 +294,14 @@ def _verdict(
         value=value,
         baseline=baseline,
         limit=limit,
-        reason=reason,
+        basis=reason,
         file=subject.file,
         line=subject.line,
     )
 
 
 def _whole(subject: _Subject, status: Status, reason: str, judged: bool = True) -> Verdict:
-    return Verdict(subject.name, subject.kind, None, status, reason=reason, file=subject.file, line=subject.line, judged=judged)
+    return Verdict(subject.name, subject.kind, None, status, basis=reason, file=subject.file, line=subject.line, judged=judged)
 
 
 def _removed(run: Run, latest: Run) -> list[Verdict]:
@@ -309,9 +311,9 @@ def _removed(run: Run, latest: Run) -> list[Verdict]:
     for test in latest.tests:
         if test.node_id not in tests:
             verdicts.append(
-                Verdict(test.node_id, "test", None, Status.REMOVED, reason="in the baseline only", file=test.file, line=test.line)
+                Verdict(test.node_id, "test", None, Status.REMOVED, basis="in the baseline only", file=test.file, line=test.line)
             )
     for url in latest.urls:
         if url.key not in urls:
-            verdicts.append(Verdict(url.key, "url", None, Status.REMOVED, reason="in the baseline only"))
+            verdicts.append(Verdict(url.key, "url", None, Status.REMOVED, basis="in the baseline only"))
     return verdicts

@@ -38,7 +38,7 @@ def demote_times(verdicts: list[Verdict], changes: list[str]) -> int:
     """Turn time regressions and improvements into warnings naming ``changes``; returns how many changed."""
     if not changes:
         return 0
-    why = f"not judged: the environment changed ({'; '.join(changes)})"
+    what = "; ".join(changes)
     demoted = 0
     for verdict in verdicts:
         if verdict.metric is None or not is_time(verdict.metric):
@@ -49,7 +49,7 @@ def demote_times(verdicts: list[Verdict], changes: list[str]) -> int:
             verdict.status = Status.OK
         else:
             continue
-        verdict.reason = f"{verdict.reason}; {why}"
+        verdict.environment_changed = what
         demoted += 1
     return demoted
 

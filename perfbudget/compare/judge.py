@@ -109,6 +109,8 @@ def read_change_details(comparison: Comparison, results: str | Path, also: set[s
         read_details(base, comparison.baseline_path, behind)
     except ResultsError as exc:  # read once already, light: only a file changed since could fail here
         comparison.warnings.append(f"baseline details not read, so no causes are named: {exc}")
+        return
+    comparison.explain()
 
 
 def read_details(run: Run, results: str | Path, node_ids: set[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 SELECTION_NAME = "selection.json"
 HOW = ("base", "ancestor", "newest", "branch")
@@ -57,7 +58,7 @@ def read_origin(directory: Path) -> BaselineOrigin | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("found"), bool):
         return None
-    values: dict[str, object] = {"found": data["found"]}
+    values: dict[str, Any] = {"found": data["found"]}  # each value checked against its field's type below
     for spec in fields(BaselineOrigin):
         value = data.get(spec.name)
         if spec.name == "found" or value is None:
@@ -69,4 +70,4 @@ def read_origin(directory: Path) -> BaselineOrigin | None:
             values[spec.name] = value
     if values.get("how", "") not in ("", *HOW):
         values["how"] = ""
-    return BaselineOrigin(**values)  # type: ignore[arg-type]
+    return BaselineOrigin(**values)

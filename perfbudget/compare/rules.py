@@ -35,9 +35,18 @@ from perfbudget.run.metrics import format_value, metric_kind
 # one run (no independent samples): reruns of a few of those tests cannot measure it again, so it is no
 # regression check (a budget on it still holds).
 NOT_GATED = frozenset(
-    {"benchmark.rounds", "benchmark.stddev", "benchmark.max", "duration_max", "duration_p95", "cache_hits", "requests",
-     "warmup_queries", "n_plus_one_in_tests"}
-)  # fmt: skip
+    {
+        "benchmark.rounds",
+        "benchmark.stddev",
+        "benchmark.max",
+        "duration_max",
+        "duration_p95",
+        "cache_hits",
+        "requests",
+        "warmup_queries",
+        "n_plus_one_in_tests",
+    }
+)
 MIN_SAMPLES_FOR_SPREAD = 3
 SPREAD_FACTOR = 3.0
 

@@ -53,8 +53,9 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from perfbudget.compare.evidence import TimingEvidence
 from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD
-from perfbudget.run.metrics import format_value, is_time
+from perfbudget.run.metrics import is_time
 from perfbudget.run.model import Confirmation, Reruns, Run
 
 MIN_DRIFT_TESTS = 20  # fewer tests with a baseline than this: no drift is worked out
@@ -190,14 +191,6 @@ def noise_band(*confirmations: Confirmation | None) -> float:
 
 
 @dataclass
-class Evidence:
-    """What confirming one suspect found, in numbers and words."""
-
-    confirmed: bool
-    words: str
-
-
-@dataclass
 class TimingContext:
     """The run-level timing facts every suspect of one comparison is judged with."""
 
@@ -206,7 +199,6 @@ class TimingContext:
     calibration_ms: float | None = None  # what the reruns' calibration is held against when they carry no loop's own
     loop_reference: bool = False  # hold reruns against their own process's loop: a drift (or no baseline) covers the rest
     confirmation: Confirmation | None = None  # the run's: were suspects rerun at all, and was the budget spent
-    confirm: bool = True  # False only when the user trusts single measurements
 
     def drift(self, metric: str) -> float:
         drift = self.drifts.get(metric)
@@ -224,12 +216,11 @@ class TimingContext:
             drift = self.drifts.get("duration")
         return max(self.noise, drift.band(baseline) if drift is not None else 0.0)
 
-    def examine(self, metric: str, threshold: float, reruns: Reruns | None, control_loop: dict[str, float] | None = None) -> Evidence:
+    def examine(self, metric: str, threshold: float, reruns: Reruns | None, control_loop: dict[str, float] | None = None) -> TimingEvidence:
         """Do the suspect's reruns confirm that ``metric`` is past ``threshold``? ``control_loop``: its control's metrics in this run's loop."""
-        show = lambda value: format_value(metric, value)  # noqa: E731
         series = reruns.samples.get(metric, []) if reruns is not None else []
         if reruns is None or len(series) < MIN_RERUNS:
-            return Evidence(False, f"not confirmed: {self._why_not_rerun(len(series))}")
+            return TimingEvidence(metric, False, len(series), not_rerun=self._why_not_rerun(len(series)))
         alone = _rerun_alone_cost(metric, reruns, control_loop)
         # The machine's slowdown during the reruns: the median of their calibration passes (one pass preempted,
         # or run on the other core, does not decide) against the rerunning process's own loop when a drift
@@ -238,13 +229,8 @@ class TimingContext:
         machine = statistics.median(reruns.calibration) / reference if reference and reruns.calibration else 1.0
         factor = max(1.0, self.drift(metric)) * max(1.0, machine)
         bar = threshold * (1.0 + DIVISION_UNCERTAINTY * (factor - 1.0))
-        statistic = max(0.0, min(series) - alone) / factor
-        how = f", rerunning alone cost its neighbour +{show(alone)}, taken off" if alone > 0 else ""
-        if factor > 1.0:
-            how += f", reruns x{factor:.2f} slower by drift or calibration, divided out (the bar raised by half of it)"
-        if statistic > bar:
-            return Evidence(True, f"confirmed by {len(series)} reruns: quickest {show(statistic)} > {show(bar)}{how}")
-        return Evidence(False, f"not confirmed: {len(series)} reruns, quickest {show(statistic)} <= {show(bar)}{how}")
+        quickest = max(0.0, min(series) - alone) / factor
+        return TimingEvidence(metric, quickest > bar, len(series), quickest, bar, alone, factor)
 
     def _why_not_rerun(self, rounds: int) -> str:
         if rounds:

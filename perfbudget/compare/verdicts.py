@@ -9,10 +9,13 @@ they never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from perfbudget.compare.causes import Cause, query_causes
+from perfbudget.compare.evidence import TimingEvidence
 from perfbudget.compare.origin import BaselineOrigin
 from perfbudget.run.model import Run
 
@@ -40,6 +43,24 @@ class Status(str, Enum):
 FAILING = (Status.OVER_BUDGET, Status.REGRESSED)
 
 
+class CiVerdict(str, Enum):
+    """A whole run's verdict for CI: what the action outputs, ``pr.json`` carries and the comment modes decide on."""
+
+    FAIL = "fail"  # the run fails its budgets
+    ERROR = "error"  # the run could not be judged
+    CHANGED = "changed"  # something moved, nothing fails
+    OK = "ok"
+
+    def __str__(self) -> str:
+        return self.value  # the word itself wherever it is written: a step output, pr.json, a log line
+
+    @classmethod
+    def worst(cls, verdicts: Iterable[CiVerdict]) -> CiVerdict:
+        """Several legs' verdict as one: a failure first, then an error, then a change (the members' order)."""
+        found = set(verdicts)
+        return next((verdict for verdict in cls if verdict in found), cls.OK)
+
+
 @dataclass
 class Verdict:
     subject: str  # test node id, or "GET /posts/<int:pk>/" for a URL
@@ -49,12 +70,35 @@ class Verdict:
     value: float | None = None  # this run
     baseline: float | None = None  # the baseline (a statistic when it has samples)
     limit: float | None = None  # the budget or the regression threshold crossed
-    reason: str = ""  # in words: "12 queries > budget 10 (rule 'api' in perfbudget.yaml:14)"
+    basis: str = ""  # what was found, in words: "12 queries > budget 10 (rule 'api' in perfbudget.yaml:14)"
     file: str | None = None  # where to annotate: the test's file and line
     line: int | None = None
     judged: bool = True  # False for a skipped or xfailed test, or an ignored subject: OK, but not compared
     accepted_because: str = ""  # ACCEPTED: the entry's or the label's words, as the reports show them
     expired_entry: str = ""  # still failing although an accept entry covered it until it expired: which
+    timing: TimingEvidence | None = None  # a suspect time: what its reruns showed
+    environment_changed: str = ""  # a time not judged because the baseline ran elsewhere: what changed
+
+    @property
+    def reason(self) -> str:
+        """The whole verdict in words: what was found, then the evidence and what the budget file's entries made of it."""
+        clauses = [self.basis]
+        if self.timing is not None:
+            clauses.append(self.timing.words)
+        if self.environment_changed:
+            clauses.append(f"not judged: the environment changed ({self.environment_changed})")
+        if self.expired_entry:
+            clauses.append(self.expired_entry)
+        if self.accepted_because:
+            clauses.append(f"accepted ({self.accepted_because})")
+        return "; ".join(clause for clause in clauses if clause)
+
+    @property
+    def evidence(self) -> str:
+        """What a time verdict rests on, as the reports' evidence column shows it: why it was not judged, or its reruns."""
+        if self.environment_changed:
+            return f"not judged: the environment changed ({self.environment_changed})"
+        return self.timing.words if self.timing is not None else self.basis
 
     @property
     def delta(self) -> float | None:
@@ -83,6 +127,8 @@ class Comparison:
     no_baseline_reason: str = ""  # why there is no baseline, when there is none
     baseline_runs: int = 0  # runs in the baseline: more than one is a history for times
     baseline_path: Path | None = None  # the baseline run's file, for the details of what changed
+    # What changed behind the subjects that broke or improved (compare/causes.py), which every report shows.
+    causes: list[Cause] = field(default_factory=list)
 
     @property
     def not_compared(self) -> str:
@@ -158,3 +204,20 @@ class Comparison:
         """The single decision of whether perfbudget fails the run (``fail_on``: default the comparison's own)."""
         statuses = self.fail_on if fail_on is None else fail_on
         return any(v.status in statuses for v in self.verdicts)
+
+    def explain(self) -> None:
+        """Work out what changed behind the subjects that broke or improved (``causes``): the one list every report shows.
+
+        ``compare()`` does, and ``compare/judge.py`` again once it has read
+        those subjects' details: a run read light has no query groups to diff.
+        """
+        broke = [(v.subject_kind, v.subject) for v in self.failing]  # the subjects that broke lead
+        improved = [(v.subject_kind, v.subject) for v in self.by_status(Status.IMPROVED)]
+        self.causes = query_causes(self.run, self.baseline, dict.fromkeys([*broke, *improved]))
+
+    @property
+    def ci_verdict(self) -> CiVerdict:
+        """FAIL when the run fails its budgets, CHANGED when anything moved, else OK."""
+        if self.should_fail():
+            return CiVerdict.FAIL
+        return CiVerdict.CHANGED if any(verdict.status is not Status.OK for verdict in self.verdicts) else CiVerdict.OK

@@ -38,7 +38,6 @@ def apply_waivers(verdicts: list[Verdict], waivers: list[Waiver], today: datetim
             verdict.expired_entry = (
                 f"the accept entry at {gone.where} expired on {gone.expires.isoformat() if gone.expires else '?'} ({gone.reason})"
             )
-            verdict.reason += f"; {verdict.expired_entry}"
     return [
         f"the accept entry at {w.where} ({w.match} {w.metric}) expired on {w.expires.isoformat()}: remove it"
         for w in waivers
@@ -49,7 +48,6 @@ def apply_waivers(verdicts: list[Verdict], waivers: list[Waiver], today: datetim
 def _accept(verdict: Verdict, because: str) -> None:
     verdict.status = Status.ACCEPTED
     verdict.accepted_because = because
-    verdict.reason += f"; accepted ({because})"
 
 
 def _expired(waiver: Waiver, today: datetime.date) -> bool:
@@ -62,9 +60,8 @@ def _within(waiver: Waiver, verdict: Verdict) -> bool:
     value = verdict.value if verdict.value is not None else 0.0
     if waiver.limit is not None and value > waiver.limit:
         return False
-    if waiver.change is not None and (verdict.baseline is None or value - verdict.baseline > waiver.change):
-        return False  # a change can only be measured against a baseline (over-budget verdicts carry none)
-    return True
+    # A change can only be measured against a baseline (over-budget verdicts carry none).
+    return waiver.change is None or (verdict.baseline is not None and value - verdict.baseline <= waiver.change)
 
 
 def _words(waiver: Waiver) -> str:

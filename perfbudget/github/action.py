@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perfbudget.compare.verdicts import CiVerdict
 from perfbudget.errors import PerfBudgetError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ from perfbudget.github.artifacts import (
     save_results,
     write_pr_context,
 )
-from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing, verdict_of
+from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing
 from perfbudget.github.context import ActionsContext, read_context
 from perfbudget.github.summary import append_summary, set_outputs, warn
 
@@ -89,13 +90,13 @@ def judge(
     append_summary(context, render_job_summary(comparison, report_url=report_url, tighten=tighten))
     for line in render_annotations(comparison, root=Path.cwd(), prefix=context.workspace_prefix(Path.cwd())):
         print(line)
-    verdict = verdict_of(comparison)
+    verdict = comparison.ci_verdict
     if context.pr_number is not None:
         label = accept_label if accept_label and accept_label in context.pr_labels else ""
         pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, key, verdict, label)
         write_pr_context(build_dir, pr)
     outputs = {
-        "verdict": verdict,
+        "verdict": str(verdict),
         "summary": comparison.summary_line(),
         "results-path": str(build_dir / RESULTS_NAME),
         "markdown-path": str(markdown),
@@ -137,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn(problem)
         append_summary(context, f"> **perfbudget:** {problem}")
         outputs = {
-            "verdict": "error",
+            "verdict": str(CiVerdict.ERROR),
             "summary": problem,
             "build-dir": args.build_dir,
             "baseline-found": "false",
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         if context.pr_number is not None:  # the merge job and the fork stage show this leg as not judged
             Path(args.build_dir).mkdir(parents=True, exist_ok=True)
-            pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, args.key, "error")
+            pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, args.key, CiVerdict.ERROR)
             write_pr_context(Path(args.build_dir), pr)
     set_outputs(context, outputs)
     print(f"perfbudget: {outputs['verdict']}: {outputs['summary']}", file=sys.stderr)

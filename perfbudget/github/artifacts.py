@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from perfbudget.budgets.discover import DEFAULT_NAMES
+from perfbudget.compare.verdicts import CiVerdict
 from perfbudget.config.paths import RESULTS_NAME  # the run's results; write_run compresses by the suffix
 from perfbudget.errors import PerfBudgetError
 from perfbudget.run.decode import ResultsError
@@ -226,7 +227,7 @@ class PrContext:
     head_sha: str
     workflow: str
     key: str  # the leg's or project's key: which marker and section the comment goes to
-    verdict: str  # "fail" | "changed" | "ok" | "error" (the run could not be judged)
+    verdict: CiVerdict
     accepted_by: str = ""  # the accept label the PR carried: the merge job and the fork stage judge alike
 
 
@@ -262,6 +263,8 @@ def read_pr_context(directory: Path) -> PrContext:
             raise ArtifactError(f"{path}: key {key!r} must be a string, got {value!r}")
         strings[key] = value
     strings["key"] = clean_key(strings["key"] or DEFAULT_KEY)
-    if strings["verdict"] not in ("fail", "changed", "ok", "error"):
-        raise ArtifactError(f"{path}: key 'verdict' must be fail, changed, ok or error, got {strings['verdict']!r}")
-    return PrContext(number=number, head_sha=sha, **strings)
+    try:
+        verdict = CiVerdict(strings.pop("verdict"))
+    except ValueError:
+        raise ArtifactError(f"{path}: key 'verdict' must be fail, changed, ok or error, got {data.get('verdict')!r}") from None
+    return PrContext(number=number, head_sha=sha, verdict=verdict, **strings)

@@ -44,11 +44,6 @@ class GitHubProblem(PerfBudgetError):
         super().__init__(message)
         self.status = status
 
-    @property
-    def read_only(self) -> bool:
-        """The token may read but not write (pull requests from forks)."""
-        return self.status == 403 and READ_ONLY_MESSAGE.lower() in str(self).lower()
-
 
 @dataclass
 class RetryPolicy:

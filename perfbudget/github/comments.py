@@ -12,17 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from github3 import GitHub
 from github3.exceptions import GitHubError, NotFoundError
 
+from perfbudget.compare.verdicts import CiVerdict
 from perfbudget.github.client import API_ERRORS, GitHubProblem, describe, get_json
 from perfbudget.report.markdown import COMMENT_LIMIT
-
-if TYPE_CHECKING:
-    from perfbudget.compare.verdicts import Comparison
 
 MAX_COMMENT_CHARS = COMMENT_LIMIT  # GitHub refuses comment bodies above 65536 characters
 # A rendered body's limit: room for the marker with_marker() appends.
@@ -44,8 +42,8 @@ def with_marker(body: str, marker: str) -> str:
     return f"{body}\n\n{marker}"
 
 
-def should_post(mode: str, verdict: str, existing: bool) -> bool:
-    """Whether ``mode`` wants a comment for a run judged ``verdict`` ("fail", "changed", "ok", "error").
+def should_post(mode: str, verdict: CiVerdict, existing: bool) -> bool:
+    """Whether ``mode`` wants a comment for a run judged ``verdict``.
 
     An existing comment is always brought up to date, otherwise a PR whose
     regression was fixed would keep showing the old failure.
@@ -55,8 +53,8 @@ def should_post(mode: str, verdict: str, existing: bool) -> bool:
     if mode == "always" or existing:
         return True
     if mode == "on-change":
-        return verdict in ("fail", "changed", "error")
-    return verdict in ("fail", "error")
+        return verdict in (CiVerdict.FAIL, CiVerdict.CHANGED, CiVerdict.ERROR)
+    return verdict in (CiVerdict.FAIL, CiVerdict.ERROR)
 
 
 @dataclass
@@ -111,7 +109,7 @@ def _delete_extra(comments: list[Any]) -> int:
 
 
 def upsert_comment(
-    client: GitHub, owner: str, repo: str, number: int, body: str, marker: str, mode: str, verdict: str, author: str = ""
+    client: GitHub, owner: str, repo: str, number: int, body: str, marker: str, mode: str, verdict: CiVerdict, author: str = ""
 ) -> CommentOutcome:
     """Create or update the token's marked comment on PR ``number`` as ``mode`` asks; raises GitHubProblem."""
     doing = f"commenting on {owner}/{repo}#{number}"
@@ -147,15 +145,6 @@ NO_TARGET_BASELINE = "no baseline from the target branch yet: compared with budg
 def existing(path: str | None) -> str | None:
     """A baseline path the fetch step may or may not have written: None when absent."""
     return path if path and Path(path).exists() else None
-
-
-def verdict_of(comparison: Comparison) -> str:
-    """ "fail" when the run fails its budgets, "changed" when anything moved, else "ok"."""
-    from perfbudget.compare.verdicts import Status
-
-    if comparison.should_fail():
-        return "fail"
-    return "changed" if any(verdict.status is not Status.OK for verdict in comparison.verdicts) else "ok"
 
 
 def verify_pull_request(client: GitHub, owner: str, repo: str, number: int, head_sha: str) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from perfbudget.compare.causes import query_causes
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report.causes import cause_line
 from perfbudget.report.escape import command_data, command_property
@@ -70,11 +69,11 @@ def _call_sites(comparison: Comparison, limit: int, root: Path | None, prefix: s
     """Warnings at the call sites of queries that are new or repeat more, for files under ``root``; and how many."""
     if root is None:
         return [], 0
-    changed = {(v.subject_kind, v.subject): None for v in comparison.failing}
-    lines = []
-    for cause in query_causes(comparison.run, comparison.baseline, changed):
+    broke = {(v.subject_kind, v.subject) for v in comparison.failing}
+    lines: list[str] = []
+    for cause in comparison.causes:
         path, _, line = (cause.group.location or "").rpartition(":")
-        if not cause.grew or not path or not line.isdigit() or not _in_project(root, path):
+        if not cause.grew or broke.isdisjoint(cause.subjects) or not path or not line.isdigit() or not _in_project(root, path):
             continue  # a call site outside the project (a library) has no line in the diff
         if len(lines) >= limit:
             break

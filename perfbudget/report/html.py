@@ -99,10 +99,15 @@ def _by_count(groups: list[SqlGroup]) -> list[SqlGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.sql, g.location or ""))
 
 
+def _sql_row(g: SqlGroup) -> list[Any]:
+    """One group as the page's script reads it, by position: the last two flags are warm-up and N+1 in test code."""
+    time = format_value("query_time", g.time_ms)
+    return [g.sql, g.kind, g.database, g.count, time, g.duplicates, g.location or "", g.n_plus_one, g.warmup, g.n_plus_one_in_tests]
+
+
 def _details(data: dict[str, Any], details: Details, sql_groups: list[SqlGroup]) -> dict[str, Any]:
-    # One row per group, so every call site of a shape shows; the last two flags: warm-up, N+1 in test code.
-    _put(data, "sql", [[g.sql, g.kind, g.database, g.count, format_value("query_time", g.time_ms), g.duplicates, g.location or "", g.n_plus_one,
-                        g.warmup, g.n_plus_one_in_tests] for g in sql_groups])  # fmt: skip
+    # One row per group, so every call site of a shape shows.
+    _put(data, "sql", [_sql_row(g) for g in sql_groups])
     _put(data, "network", [[c.method or "", c.url or f"{c.host}:{c.port}", c.count, c.loopback] for c in details.network_calls])
     _put(
         data, "cache", [[c.cache, c.operation, c.calls, c.hits, c.misses, format_value("cache_time", c.time_ms)] for c in details.cache_ops]

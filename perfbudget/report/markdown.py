@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 from urllib.parse import quote, urlsplit
 
-from perfbudget.compare.causes import Cause, query_causes
+from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.causes import MAX_CAUSES, cause_line
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
@@ -222,8 +222,7 @@ def _sections(comparison: Comparison) -> list[_Section]:
     failing = _by_subject(comparison.failing)
     improved = comparison.by_status(Status.IMPROVED)
     sections = []
-    subjects = {(kind, name): None for kind, name, _ in [*failing, *_by_subject(improved)]}
-    causes = query_causes(comparison.run, comparison.baseline, subjects)
+    causes = comparison.causes
     if causes:
         sections.append(
             _Section(["#### What changed", ""], (_cause_entry(cause) for cause in causes), len(causes), "causes", max_rows=MAX_CAUSES)
@@ -394,8 +393,8 @@ def _subject_row(verdicts: list[Verdict]) -> str:
         limit = "baseline"  # any increase regresses: the limit is the baseline itself
     else:
         limit = f"allowed {format_value(metric, head.limit)}"
-    if is_time(metric) and "confirmed by" in head.reason:
-        limit += f" · {md_text(_evidence(head), width=120)}"
+    if head.timing is not None and head.timing.confirmed:
+        limit += f" · {md_text(head.evidence, width=120)}"
     if head.expired_entry:  # an accepted change whose entry ran out: say which, so it is renewed or fixed
         limit += f" · {md_text(head.expired_entry, width=200)}"
     return f"| {_ICON[head.status]} | {_subject_cell(head)} | {moved} | {limit} |"
@@ -429,19 +428,9 @@ def _accepted_row(verdicts: list[Verdict]) -> str:
     return f"| {_subject_cell(head)} | {_headline_change(verdicts)} | {md_text(head.accepted_because, width=300)} |"
 
 
-def _evidence(verdict: Verdict) -> str:
-    """What confirmed a time, or failed to: the last clause ``compare/timing.py`` put in its reason (before any accept clause)."""
-    reason = verdict.reason
-    if verdict.accepted_because:
-        reason = reason.removesuffix(f"; accepted ({verdict.accepted_because})")
-    if verdict.expired_entry:
-        reason = reason.removesuffix(f"; {verdict.expired_entry}")
-    return reason.rsplit("; ", 1)[-1]
-
-
 def _unconfirmed_row(verdict: Verdict) -> str:
     figures, _ = _figures(verdict)
-    return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {md_text(_evidence(verdict), width=200)} |"
+    return f"| {_subject_cell(verdict)} | {md_text(verdict.metric or '')} | {figures} | {md_text(verdict.evidence, width=200)} |"
 
 
 def _n_plus_one_groups(

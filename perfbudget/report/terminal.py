@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from perfbudget.compare.causes import query_causes
-from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
+from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report.causes import MAX_CAUSES, cause_line
 from perfbudget.report.origin import compared_with
 
-_MARK = {Status.OVER_BUDGET: "OVER BUDGET", Status.REGRESSED: "REGRESSED", Status.UNCONFIRMED: "slower, not confirmed:",
-         Status.IMPROVED: "improved"}  # fmt: skip
+_MARK = {
+    Status.OVER_BUDGET: "OVER BUDGET",
+    Status.REGRESSED: "REGRESSED",
+    Status.UNCONFIRMED: "slower, not confirmed:",
+    Status.IMPROVED: "improved",
+}
 
 
 def render_comparison(comparison: Comparison, show_improved: bool = False) -> list[str]:
@@ -27,8 +30,7 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
     else:
         lines = [f"perfbudget: {comparison.summary_line()}", f"perfbudget: {origin}"]
     shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.UNCONFIRMED, Status.IMPROVED) if show_improved else ())
-    changed = {(v.subject_kind, v.subject): None for v in comparison.by_status(*FAILING, Status.IMPROVED)}
-    causes = query_causes(comparison.run, comparison.baseline, changed)
+    causes = comparison.causes
     if causes:  # what changed first, as in the comment; the subjects and their metrics follow
         lines.append("perfbudget: what changed:")
         lines.extend(f"  {cause_line(cause).replace('**', '')}" for cause in causes[:MAX_CAUSES])

@@ -20,11 +20,6 @@ class Metric:
     kind: Kind  # counts compare exactly; times are noisy samples; bytes are sizes
     description: str
 
-    @property
-    def exact(self) -> bool:
-        """Counts are facts: any change is real. Times and memory are samples."""
-        return self.kind == "count"
-
 
 _QUERY_KINDS = ("select", "insert", "update", "delete", "other")
 
@@ -68,13 +63,6 @@ METRICS: dict[str, Metric] = {
 }
 
 
-class UnknownMetricError(KeyError):
-    """A metric name that is not in the catalogue."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 def suggest(name: str, choices: list[str] | None = None) -> str | None:
     """The closest valid name, for "did you mean ...?" messages."""
     matches = difflib.get_close_matches(name, choices if choices is not None else list(METRICS), n=1)
@@ -101,13 +89,6 @@ def is_time(name: str) -> bool:
 def is_sampled(name: str) -> bool:
     """A metric measured rather than counted (times, sizes): reruns add samples of it."""
     return metric_kind(name) != "count"
-
-
-def get_metric(name: str) -> Metric:
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise UnknownMetricError(f"unknown metric {name!r}{did_you_mean(name)}") from None
 
 
 def format_value(name: str, value: float | None) -> str:
