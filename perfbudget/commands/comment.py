@@ -167,7 +167,7 @@ def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
     verdicts = ["error" if isinstance(outcome, str) else verdict_of(outcome) for outcome in judged]
     verdict = next((v for v in ("fail", "error", "changed") if v in verdicts), "ok")
     lines = [outcome if isinstance(outcome, str) else outcome.summary_line() for outcome in judged]
-    summary = "; ".join(f"{leg.key}: {line}" for leg, line in zip(legs, lines)) if len(legs) > 1 else lines[0]
+    summary = "; ".join(f"{leg.key}: {line}" for leg, line in zip(legs, lines, strict=True)) if len(legs) > 1 else lines[0]
     key = legs[0].key if len(legs) == 1 else ALL_LEGS_KEY
     pr = common_pull_request(legs)
     if pr is not None:

@@ -62,9 +62,8 @@ def _within(waiver: Waiver, verdict: Verdict) -> bool:
     value = verdict.value if verdict.value is not None else 0.0
     if waiver.limit is not None and value > waiver.limit:
         return False
-    if waiver.change is not None and (verdict.baseline is None or value - verdict.baseline > waiver.change):
-        return False  # a change can only be measured against a baseline (over-budget verdicts carry none)
-    return True
+    # A change can only be measured against a baseline (over-budget verdicts carry none).
+    return waiver.change is None or (verdict.baseline is not None and value - verdict.baseline <= waiver.change)
 
 
 def _words(waiver: Waiver) -> str:
