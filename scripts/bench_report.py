@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time the reports of a big project at 1,000, 10,000 and 50,000 tests (tests/helpers_report.large_comparison).
+"""Time the reports of a big project at 1,000, 10,000 and 50,000 tests (tests/support/report.large_comparison).
 
 For the PR comment (Markdown), the job summary, the annotations, the JSON and
 the HTML report it prints, per size, the best and median wall time over the
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # for tests.helpers_report, the fixture shared with the tests
+sys.path.insert(0, str(REPO))  # for tests.support.report, the fixture shared with the tests
 
 from perfbudget.compare.verdicts import Comparison  # noqa: E402
 from perfbudget.run.model import Run  # noqa: E402
@@ -88,7 +88,7 @@ def baseline_of(run: Run) -> Run:
 
 def child(case: str, tests: int, urls: int, rounds: int) -> dict[str, Any]:
     """One case in this process: seconds (best, median), output size, peak RSS, and the Comparison's figures."""
-    from tests.helpers_report import large_comparison
+    from tests.support.report import large_comparison
 
     start = time.perf_counter()
     comparison = large_comparison(tests, urls)

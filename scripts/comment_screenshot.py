@@ -3,7 +3,7 @@
 Runs the example's suite twice under ``pytest --perf-budget`` (as it is, then
 with ``select_related("author")`` removed from the post list), renders the
 comment with ``perfbudget report`` and photographs it in headless Chromium at
-GitHub's 800 px comment width (``tests/helpers_comment.py`` styles it).
+GitHub's 800 px comment width (``tests/support/comment.py`` styles it).
 Writes ``docs/comment.png`` and ``docs/comment.md``, and prints the number of
 table rows and causes.
 
@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers_action import add_n_plus_one, copy_example  # noqa: E402
-from tests.helpers_comment import CHROMIUM, screenshot  # noqa: E402
+from tests.support.action import add_n_plus_one, copy_example  # noqa: E402
+from tests.support.comment import CHROMIUM, screenshot  # noqa: E402
 
 
 def _record(project: Path, output: Path, *extra: str) -> None:

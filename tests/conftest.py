@@ -1,4 +1,4 @@
-"""Shared test configuration. Helpers for one area live in tests/helpers_<area>.py.
+"""Shared test configuration. Helpers for one area live in tests/support/<area>.py.
 
 Their fixtures (``fake_github``, ``django_project`` and ``collectors``,
 ``local_server``) are registered here once, so a test module imports only
@@ -7,7 +7,7 @@ the helpers it calls, never a fixture.
 
 import pytest
 
-pytest_plugins = ["tests.helpers_django", "tests.helpers_github", "tests.helpers_plugin"]
+pytest_plugins = ["tests.support.django", "tests.support.github", "tests.support.plugin"]
 
 
 # pytest-randomly, pytest-socket and pytest-recording are installed for tests/test_plugin_coexistence.py;

@@ -20,8 +20,8 @@ from perfbudget.github.artifacts import BASELINE_NAME, RESULTS_NAME, artifact_na
 from perfbudget.github.comments import marker_for
 from perfbudget.github.context import read_context
 from perfbudget.run.read import load_run
-from tests.helpers_action import N_PLUS_ONE_FROM, N_PLUS_ONE_TO, ROOT, copy_example, explain, job_runner, uploaded
-from tests.helpers_github import TOKEN, FakeGitHub, pr_event
+from tests.support.action import N_PLUS_ONE_FROM, N_PLUS_ONE_TO, ROOT, copy_example, explain, job_runner, uploaded
+from tests.support.github import TOKEN, FakeGitHub, pr_event
 
 INPUTS = {
     "install": "false",  # perfbudget is installed here; pip would need the network to build it

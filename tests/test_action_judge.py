@@ -10,11 +10,11 @@ import pytest
 from perfbudget.github.action import main
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.write import write_run
-from tests.helpers_github import pr_event, write_event
+from tests.support.github import pr_event, write_event
 
 
 def _outputs(path: Path) -> dict[str, str]:
-    from tests.fakegithub.runner import read_outputs
+    from tests.support.fakegithub.runner import read_outputs
 
     return read_outputs(path)
 

@@ -4,7 +4,7 @@ Each test plays a repository's history through one of examples/*.yml: a
 push to main stores the baselines, a pull request (or a merge queue entry)
 adds an N+1 to the example project, and the test reads what the fake server
 saw: artifacts, downloads, comments. The jobs' own steps run as the Actions
-runner would run them (tests/fakegithub/runner.py); perfbudget steps run this
+runner would run them (tests/support/fakegithub/runner.py); perfbudget steps run this
 checkout's action.yml.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from perfbudget.github.comments import marker_for
-from tests.helpers_action import ROOT, add_n_plus_one, artifacts_of, copy_example, explain, job_runner, new_run
-from tests.helpers_github import FakeGitHub, pr_event
+from tests.support.action import ROOT, add_n_plus_one, artifacts_of, copy_example, explain, job_runner, new_run
+from tests.support.github import FakeGitHub, pr_event
 
 EXAMPLES = ROOT / "examples"
 PUSH = {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}

@@ -16,7 +16,7 @@ import pytest
 from perfbudget import cli
 from perfbudget.budgets import BudgetError, find_budget_file, load_budgets, parse_marker
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of
+from tests.support.compare import record, run_of
 
 NON_FINITE = [
     pytest.param("defaults:\n  tests:\n    queries: .nan\n", 3, "queries", id="NaN limit"),

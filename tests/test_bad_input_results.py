@@ -23,7 +23,7 @@ from perfbudget.compare.baseline import load_baseline
 from perfbudget.run.decode import ResultsError
 from perfbudget.run.read import load_run
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of
+from tests.support.compare import record, run_of
 
 BAD_VALUES: dict[str, str] = {
     "wrong type": "[true]",  # wrong for every field, a marker's limit included

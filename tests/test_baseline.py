@@ -8,7 +8,7 @@ from pathlib import Path
 from perfbudget.compare.baseline import load_baseline
 from perfbudget.run.encode import SCHEMA_VERSION
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of
+from tests.support.compare import record, run_of
 
 A = "tests/test_app.py::test_a"
 

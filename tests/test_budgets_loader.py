@@ -10,7 +10,7 @@ import yaml
 
 from perfbudget.budgets import BudgetError, find_budget_file, load_budgets, parse_budgets
 from perfbudget.compare.verdicts import Status
-from tests.helpers_compare import write_budgets
+from tests.support.compare import write_budgets
 
 FULL = """\
 version: 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from perfbudget.budgets import BudgetError, parse_budgets, parse_marker
-from tests.helpers_compare import record, run_of, url
+from tests.support.compare import record, run_of, url
 
 BUDGETS = """\
 defaults:

@@ -9,8 +9,8 @@ import pytest
 from perfbudget.budgets import parse_budgets
 from perfbudget.budgets.tighten import apply, plan
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of, url
-from tests.helpers_github import cli
+from tests.support.compare import record, run_of, url
+from tests.support.github import cli
 
 BUDGETS = """# our budgets: reviewed every release
 defaults:

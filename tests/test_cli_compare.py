@@ -9,7 +9,7 @@ import pytest
 
 from perfbudget import cli
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of, write_budgets
+from tests.support.compare import record, run_of, write_budgets
 
 A = "tests/test_app.py::test_a"
 

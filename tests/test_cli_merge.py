@@ -9,7 +9,7 @@ import pytest
 from perfbudget import cli
 from perfbudget.run.read import load_run
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of
+from tests.support.compare import record, run_of
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from perfbudget.run.model import CacheOp
-from tests.helpers_django import REPO_ROOT, Collectors, make_posts
+from tests.support.django import REPO_ROOT, Collectors, make_posts
 
 # --- cache ---------------------------------------------------------------------------
 

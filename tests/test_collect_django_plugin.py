@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers_plugin import read_results, records_by_name, write_files
+from tests.support.plugin import read_results, records_by_name, write_files
 
 pytest_plugins = ["pytester"]
 pytest.importorskip("pytest_django", reason="these runs use pytest-django")

@@ -1,6 +1,6 @@
 """The network collector counts one call per HTTP request, whatever the client library.
 
-Every test talks to a real HTTP server on 127.0.0.1 (tests/helpers_plugin.py)
+Every test talks to a real HTTP server on 127.0.0.1 (tests/support/plugin.py)
 and checks exact counts, methods and URLs.
 """
 

@@ -18,7 +18,7 @@ from perfbudget.collect import summary
 from perfbudget.collect.recording import CollectSettings, QueryEvent
 from perfbudget.collect.sql import summarise
 from perfbudget.collect.sql_shape import normalize, shape_of, statement_kind
-from tests.helpers_django import REPO_ROOT, Collectors, make_posts
+from tests.support.django import REPO_ROOT, Collectors, make_posts
 
 THIS_FILE = "tests/test_collect_sql.py"
 

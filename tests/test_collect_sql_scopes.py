@@ -20,7 +20,7 @@ import pytest
 from perfbudget.collect.callsite import is_test_file
 from perfbudget.collect.recording import CollectSettings, Recorder
 from perfbudget.collect.sql import summarise
-from tests.helpers_django import REPO_ROOT, Collectors, installed
+from tests.support.django import REPO_ROOT, Collectors, installed
 from tests.test_collect_sql import event
 
 SELECT = 'SELECT * FROM "a" WHERE "a"."id" = %s'

@@ -22,7 +22,7 @@ from perfbudget.compare.baseline import Baseline
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.report.markdown import render_legs, render_markdown
 from perfbudget.run.model import Details, RequestRecord, Run, SqlGroup, TestRecord, UrlSummary
-from tests.helpers_comment import CHROMIUM, overflowing_tables
+from tests.support.comment import CHROMIUM, overflowing_tables
 from tests.test_report_golden import check_golden
 
 LIST = "blog/tests/test_pages.py::test_post_list_shows_newest_posts_with_authors_and_tags"

@@ -12,7 +12,7 @@ from perfbudget.compare.baseline import Baseline
 from perfbudget.compare.verdicts import Status
 from perfbudget.report.terminal import render_comparison
 from perfbudget.run.model import Confirmation, Reruns, TestRecord, UrlSummary
-from tests.helpers_compare import record, run_of, url
+from tests.support.compare import record, run_of, url
 
 A, B, C = "tests/test_app.py::test_a", "tests/test_app.py::test_b", "tests/test_app.py::test_c"
 

@@ -10,7 +10,7 @@ from perfbudget.budgets import BudgetError, parse_budgets
 from perfbudget.compare import compare
 from perfbudget.compare.baseline import Baseline
 from perfbudget.report.markdown import render_markdown
-from tests.helpers_compare import record, run_of
+from tests.support.compare import record, run_of
 
 A, B = "tests/test_feed.py::test_feed", "tests/test_feed.py::test_other"
 TODAY = datetime.date(2026, 12, 6)

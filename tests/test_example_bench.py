@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_example import clean_env
+from tests.support.example import clean_env
 
 pytest.importorskip("pytest_django", reason="the benchmark runs Django test suites")
 

@@ -17,7 +17,7 @@ import pytest
 
 from perfbudget.run.metrics import METRICS
 from perfbudget.run.model import RequestRecord, Run, TestRecord
-from tests.helpers_example import API, EXAMPLE, EXPECTED_OUTCOMES, MODELS, PAGES, TESTCASE, ExampleRun, run_example
+from tests.support.example import API, EXAMPLE, EXPECTED_OUTCOMES, MODELS, PAGES, TESTCASE, ExampleRun, run_example
 
 pytest.importorskip("pytest_django", reason="the example project needs pytest-django")
 

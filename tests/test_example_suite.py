@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_example import EXAMPLE, EXPECTED_OUTCOMES, clean_env, run_example
+from tests.support.example import EXAMPLE, EXPECTED_OUTCOMES, clean_env, run_example
 
 pytest.importorskip("pytest_django", reason="the example project needs pytest-django")
 

@@ -25,8 +25,8 @@ from perfbudget.github.artifacts import (
 )
 from perfbudget.run.lines import GZIP_MAGIC
 from perfbudget.run.read import load_run
-from tests.fakegithub.runner import read_outputs
-from tests.helpers_github import cli
+from tests.support.fakegithub.runner import read_outputs
+from tests.support.github import cli
 
 
 def test_build_dir_and_name(tmp_path: Path) -> None:

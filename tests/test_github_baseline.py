@@ -11,7 +11,7 @@ import pytest
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.read import load_run
 from perfbudget.run.write import write_run
-from tests.helpers_github import TOKEN, FakeGitHub, cli, write_event, zip_bytes
+from tests.support.github import TOKEN, FakeGitHub, cli, write_event, zip_bytes
 
 
 def results_json(queries: float, commit: str = "c0ffee") -> bytes:

@@ -11,7 +11,7 @@ import pytest
 
 from perfbudget.github.client import GitHubProblem, RetryPolicy, connect, describe, get_json
 from perfbudget.github.context import ActionsContext, read_context
-from tests.helpers_github import TOKEN, FakeGitHub, cli, pr_event, write_event
+from tests.support.github import TOKEN, FakeGitHub, cli, pr_event, write_event
 
 NOW = 1_800_000_000.0
 

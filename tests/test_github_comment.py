@@ -11,7 +11,7 @@ import pytest
 
 from perfbudget.github.artifacts import PrContext, write_pr_context
 from perfbudget.github.comments import MAX_COMMENT_CHARS, marker_for, should_post, with_marker
-from tests.helpers_github import TOKEN, FakeGitHub, cli, pr_event, write_event
+from tests.support.github import TOKEN, FakeGitHub, cli, pr_event, write_event
 
 SHA = "a" * 40
 MARKER = marker_for("CI", "perf")

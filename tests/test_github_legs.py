@@ -11,7 +11,7 @@ from perfbudget.github.legs import combine_shards, common_pull_request, find_leg
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.read import load_run
 from perfbudget.run.write import write_run
-from tests.helpers_github import cli
+from tests.support.github import cli
 
 SHA = "a" * 40
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers_plugin import read_results, records_by_name
+from tests.support.plugin import read_results, records_by_name
 
 SUITE = """
 import os
@@ -134,7 +134,7 @@ def test_a_control_is_a_neighbour_whose_baseline_was_typical() -> None:
     from perfbudget.compare.baseline import Baseline
     from perfbudget.frontend.confirm import plan
     from perfbudget.run.model import Confirmation
-    from tests.helpers_compare import record, run_of
+    from tests.support.compare import record, run_of
 
     names = [f"test_app.py::test_{index}" for index in range(6)]
     base = run_of(*(record(name, duration=50 if index == 2 else 10) for index, name in enumerate(names)))
@@ -150,7 +150,7 @@ def test_a_control_is_like_the_suspect_in_size() -> None:
     from perfbudget.compare.baseline import Baseline
     from perfbudget.frontend.confirm import plan
     from perfbudget.run.model import Confirmation
-    from tests.helpers_compare import record, run_of
+    from tests.support.compare import record, run_of
 
     sizes = [20, 2, 20, 20, 2, 2]
     names = [f"test_app.py::test_{index}" for index in range(len(sizes))]

@@ -17,7 +17,7 @@ from perfbudget.budgets import Budgets
 from perfbudget.config.options import PerfOptions
 from perfbudget.frontend.finish import PipelineOutcome
 from perfbudget.run.encode import SCHEMA_VERSION
-from tests.helpers_plugin import read_results, records_by_name
+from tests.support.plugin import read_results, records_by_name
 
 pytest_plugins = ["pytester"]
 

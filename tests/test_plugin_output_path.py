@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_plugin import read_results
+from tests.support.plugin import read_results
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers_plugin import read_results, records_by_name
+from tests.support.plugin import read_results, records_by_name
 
 pytest_plugins = ["pytester"]
 pytest.importorskip("xdist")

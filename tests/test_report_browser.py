@@ -19,7 +19,7 @@ import pytest
 
 from perfbudget.report import html
 from perfbudget.report.html import render_html
-from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
+from tests.support.report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
 PAGE = 250  # rows report.js draws before "Show more"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

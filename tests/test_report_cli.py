@@ -13,7 +13,7 @@ from perfbudget.compare.verdicts import Comparison
 from perfbudget.report import FORMATS, ReportError, write_report, write_reports
 from perfbudget.report.terminal import render_comparison
 from perfbudget.run.write import write_run
-from tests.helpers_report import base_run, fixed_comparison, head_run
+from tests.support.report import base_run, fixed_comparison, head_run
 
 
 def test_write_reports_writes_each_format_under_its_name(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_plugin_pipeline_writes_reports_next_to_the_results(tmp_path: Path) -> N
 def test_cli_reports_on_hostile_names_are_escaped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.helpers_report import hostile_comparison
+    from tests.support.report import hostile_comparison
 
     monkeypatch.chdir(tmp_path)
     hostile = hostile_comparison()

@@ -15,7 +15,7 @@ import pytest
 
 from perfbudget.report import reporter
 from perfbudget.report.markdown import configured
-from tests.helpers_report import fixed_comparison
+from tests.support.report import fixed_comparison
 
 GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = os.environ.get("PERFBUDGET_REGEN_GOLDEN") == "1"

@@ -20,7 +20,7 @@ from perfbudget.report.html import (
     json_for_script,
     render_html,
 )
-from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
+from tests.support.report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
 
 class Page(HTMLParser):

@@ -10,7 +10,7 @@ import pytest
 from perfbudget.report.escape import ZWSP, code_span, md_text
 from perfbudget.report.markdown import COMMENT_LIMIT, render_job_summary, render_markdown
 from perfbudget.run.metrics import is_time
-from tests.helpers_report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
+from tests.support.report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
 
 cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (GitHub's Markdown engine) is in the test extra")
 

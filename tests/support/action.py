@@ -14,10 +14,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.fakegithub.runner import JobRun, Runner
-from tests.helpers_github import TOKEN, FakeGitHub, write_event
+from tests.support import REPO_ROOT
+from tests.support.fakegithub.runner import JobRun, Runner
+from tests.support.github import TOKEN, FakeGitHub, write_event
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 N_PLUS_ONE_FROM = 'Post.objects.select_related("author").prefetch_related("tags")'
 N_PLUS_ONE_TO = 'Post.objects.prefetch_related("tags")'
 

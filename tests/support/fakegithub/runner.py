@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.helpers_github import FakeGitHub, zip_bytes
+from tests.support import REPO_ROOT
+from tests.support.github import FakeGitHub, zip_bytes
 
-ACTION_FILE = Path(__file__).resolve().parent.parent.parent / "action.yml"
+ACTION_FILE = REPO_ROOT / "action.yml"
 PERFBUDGET_ACTION = "perfbudget/perfbudget"  # how the examples' workflows name the action
 _LOOKUP = re.compile(r"\b(inputs|github|steps|env|runner|matrix)((?:\.[A-Za-z0-9_-]+)+)")
 _TO_JSON = re.compile(r"toJSON\((\w+)\)")

@@ -1,4 +1,4 @@
-"""after_run: budgets + baseline + compare, as the plugin calls it; and the plugin path end to end."""
+"""frontend/finish.py's after_run: budgets + baseline + compare, as the plugin calls it; and the plugin path end to end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from perfbudget.budgets import BudgetError, load_project_budgets
 from perfbudget.config.options import PerfOptions
 from perfbudget.frontend.finish import after_run
 from perfbudget.run.write import write_run
-from tests.helpers_compare import record, run_of, write_budgets
+from tests.support.compare import record, run_of, write_budgets
 
 A = "tests/test_app.py::test_a"
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from perfbudget.run.model import Run, TestRecord
 from perfbudget.run.read import load_run
+from tests.support import REPO_ROOT
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "example"
+EXAMPLE = REPO_ROOT / "example"
 
 # Every test of example/blog/tests, with its expected outcome.
 PAGES = "blog/tests/test_pages.py"

@@ -27,8 +27,8 @@ import pytest
 
 from perfbudget.collect.recording import CollectSettings, Recorder, Recording
 from perfbudget.run.model import Details
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 HAS_DRF = importlib.util.find_spec("rest_framework") is not None
 
 MODELS = """

@@ -1,1 +1,0 @@
-"""Test doubles for GitHub: the Actions runner stand-in (the fake API lives in tests/helpers_github.py)."""
