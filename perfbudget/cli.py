@@ -14,6 +14,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from perfbudget import __version__
 from perfbudget.errors import EXIT_BAD_INPUT, PerfBudgetError
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command(name: str):  # type: ignore[no-untyped-def]
+def _command(name: str) -> ModuleType:
     return importlib.import_module(f"perfbudget.commands.{name}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,14 @@ class _BoundedComposer(Composer):
     """
 
     _depth = 0  # nodes open above the one being composed
+    # A mixin, as PyYAML's own Composer is: the events come from the parser
+    # _Loader combines it with (PyYAML's Parser or libyaml's CParser).
+    peek_event: Callable[[], yaml.Event]
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self._depth >= MAX_NESTING:
             mark = self.peek_event().start_mark
-            raise ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep", mark)
+            raise ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep", mark)  # type: ignore[arg-type]  # types-PyYAML: marks are yaml.error.Mark only, libyaml's are yaml._yaml.Mark
         self._depth += 1
         try:
             return super().compose_node(parent, index)
@@ -77,7 +81,7 @@ class _BoundedComposer(Composer):
 _SafeLoader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
-class _Loader(_BoundedComposer, _SafeLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BoundedComposer, _SafeLoader):  # type: ignore[misc, valid-type]  # a base picked at import (libyaml or not): mypy takes no variable as a base
     def __init__(self, stream: str) -> None:
         _SafeLoader.__init__(self, stream)
         Composer.__init__(self)  # CSafeLoader composes in C and never sets up the anchors
@@ -158,8 +162,11 @@ class _Reader:
         return limits
 
 
+_SHAPES: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
+
+
 def _shape(node: yaml.Node) -> str:
-    return {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}.get(type(node), "value")
+    return _SHAPES.get(type(node), "value")
 
 
 def _short(text: str) -> str:

@@ -18,8 +18,10 @@ def where(test: Any, rootdir: Path) -> tuple[str, str, int | None]:
     method = getattr(cls, getattr(test, "_testMethodName", ""), None)
     code = getattr(method, "__code__", None)
     try:
-        source = Path(code.co_filename).resolve() if code is not None else None
-        if source is None or cls.__module__.startswith(("unittest", "doctest")) or not source.is_relative_to(rootdir.resolve()):
+        if code is None or cls.__module__.startswith(("unittest", "doctest")):
+            return test.id(), "", None
+        source = Path(code.co_filename).resolve()
+        if not source.is_relative_to(rootdir.resolve()):
             return test.id(), "", None
         file = source.relative_to(rootdir.resolve()).as_posix()
         return f"{file}::{cls.__qualname__.replace('.', '::')}::{test._testMethodName}", file, code.co_firstlineno

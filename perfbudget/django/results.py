@@ -10,7 +10,7 @@ from perfbudget.django.session import RunnerSession
 def recording_result(base: type, session: RunnerSession) -> type:
     """``base`` (Django's result class of the run) with each test recorded between startTest and stopTest."""
 
-    class RecordingResult(base):  # type: ignore[misc, valid-type]
+    class RecordingResult(base):
         def startTest(self, test: Any) -> None:
             super().startTest(test)
             session.start_test()  # after Django's own output for the test, so it is not measured

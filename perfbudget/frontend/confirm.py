@@ -152,8 +152,8 @@ def plan(
         if verdict.subject_kind == "test":
             needed = [verdict.subject] if verdict.subject in by_id else []
         else:
-            url = by_url.get(verdict.subject)
-            candidates = [by_id[node_id] for node_id in (url.tests if url else []) if node_id in by_id]
+            summary = by_url.get(verdict.subject)
+            candidates = [by_id[node_id] for node_id in (summary.tests if summary else []) if node_id in by_id]
             # Tests already chosen cost nothing more; then the quickest.
             candidates.sort(key=lambda test: (test.node_id not in chosen, _duration(test)))
             needed = [test.node_id for test in candidates[:TESTS_PER_URL]]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfbudget.compare.verdicts import CiVerdict
+from perfbudget.config.options import BASELINE, BUDGET_FILE, add_cli_options
 from perfbudget.errors import PerfBudgetError
 
 if TYPE_CHECKING:
@@ -51,16 +52,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shard", default="", help="this job's shard of the key's suite: judged by budgets here, compared in the merge job"
     )
-    parser.add_argument("--baseline", default="", help="baseline results file or directory ('' or missing: budgets only)")
-    parser.add_argument("--budgets", default="", help="budget file ('' : perfbudget.yaml / [tool.perfbudget] if present)")
+    add_cli_options(parser.add_argument, (BASELINE, BUDGET_FILE))  # --baseline, --budgets: declared once for every front end
     parser.add_argument("--accept-label", default="", help="a PR label that accepts the PR's regressions ('' : none)")
     return parser
 
 
 def judge(
-    results: Path, build_dir: Path, baseline: str, budgets: str, key: str, context: ActionsContext, shard: str = "", accept_label: str = ""
+    results: Path,
+    build_dir: Path,
+    baseline: str | None,
+    budgets: str | None,
+    key: str,
+    context: ActionsContext,
+    shard: str = "",
+    accept_label: str = "",
 ) -> dict[str, str]:
-    """Compare and write every report; returns the step outputs."""
+    """Compare and write every report; returns the step outputs.
+
+    ``baseline`` and ``budgets`` come from the options ``perfbudget compare``
+    declares and mean what they mean there, None or '' being none (action.yml
+    passes '' for an empty input), with one difference kept on purpose: a
+    baseline path that does not exist is no baseline, reported with the
+    action's note, not compare's "baseline not found" warning. action.yml
+    always passes the path the fetch step would write, which it does only on
+    a pull request whose target branch has results, so its absence is the
+    usual budgets-only run, not a mistake.
+    """
     from perfbudget.compare import comparison_to_dict
     from perfbudget.compare.judge import judge_results
     from perfbudget.report import write_report

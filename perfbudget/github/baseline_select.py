@@ -60,8 +60,8 @@ def trusted_runs(runs: list[dict[str, Any]], repository: str, exclude_run_id: st
     """
     kept, refused = [], 0
     for run in runs:
-        head = run.get("head_repository") if isinstance(run.get("head_repository"), dict) else {}
-        same_repo = str(head.get("full_name", "")).lower() == repository.lower()
+        head = run.get("head_repository")
+        same_repo = str(head.get("full_name", "") if isinstance(head, dict) else "").lower() == repository.lower()
         if str(run.get("id")) == exclude_run_id:
             continue
         if run.get("event") in TRUSTED_EVENTS and same_repo:
@@ -81,14 +81,15 @@ def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name
     whole: dict[int, dict[str, Any]] = {}
     shards: dict[int, dict[str, dict[str, Any]]] = {}
     for artifact in artifacts:
-        run = artifact.get("workflow_run") if isinstance(artifact.get("workflow_run"), dict) else {}
+        run = artifact.get("workflow_run")
+        run_id = run.get("id") if isinstance(run, dict) else None
         artifact_name = str(artifact.get("name") or "")
-        if artifact.get("expired") or not isinstance(run.get("id"), int):
+        if artifact.get("expired") or not isinstance(run_id, int):
             continue
         if artifact_name == name:
-            _keep_newest(whole, run["id"], artifact)
+            _keep_newest(whole, run_id, artifact)
         elif artifact_name.startswith(name + SHARD_MARK):
-            _keep_newest(shards.setdefault(run["id"], {}), artifact_name, artifact)  # type: ignore[arg-type]
+            _keep_newest(shards.setdefault(run_id, {}), artifact_name, artifact)
     found = []
     for run in runs:
         run_id = int(run.get("id") or 0)

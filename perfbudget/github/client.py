@@ -85,7 +85,7 @@ class RetryingSession(GitHubSession):
         super().__init__(default_connect_timeout=policy.connect_timeout, default_read_timeout=policy.read_timeout)
         self.policy = policy
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         policy = self.policy
         waited = 0.0  # sleeps, and the seconds requests took that got no answer (a hanging server)
         attempt = 0

@@ -114,6 +114,11 @@ def _load_event(path: str) -> tuple[dict[str, Any], list[str]]:
     return data, []
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a payload field of another type reads as absent."""
+    return value if isinstance(value, dict) else {}
+
+
 def _dig(data: Any, *keys: str) -> Any:
     for key in keys:
         if not isinstance(data, dict):
@@ -126,8 +131,8 @@ def read_context(environ: Mapping[str, str] | None = None) -> ActionsContext:
     """Build the context from ``environ`` (default ``os.environ``) and the event file it names."""
     env = os.environ if environ is None else environ
     event, warnings = _load_event(env.get("GITHUB_EVENT_PATH", ""))
-    pull = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else {}
-    queue = event.get("merge_group") if isinstance(event.get("merge_group"), dict) else {}
+    pull = _object(event.get("pull_request"))
+    queue = _object(event.get("merge_group"))
     queue_base = str(queue.get("base_ref") or "").removeprefix("refs/heads/")
     number = pull.get("number", event.get("number"))
     summary = env.get("GITHUB_STEP_SUMMARY", "")

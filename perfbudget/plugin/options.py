@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -23,7 +23,7 @@ MARKER_HELP = (
     "e.g. @pytest.mark.perf_budget(queries=5, duration='200ms')"
 )
 # ini key -> the option it stands in for when the command line does not set it.
-_INI = {
+_INI: dict[str, tuple[shared.Option, str, Literal["string", "bool"]]] = {
     "perf_budget_confirm": (shared.CONFIRM, "perfbudget reruns per timing suspect (0: none)", "string"),
     "perf_budget_output": (shared.OUTPUT, "perfbudget results file, relative to the rootdir", "string"),
     "perf_budget_file": (shared.BUDGET_FILE, "perfbudget budget file, relative to the rootdir", "string"),
@@ -37,7 +37,7 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("perfbudget", "performance budgets (perfbudget)")
     shared.add_options(group.addoption, (*shared.RECORDING, *shared.PYTEST_ONLY))
     for name, (_, help_text, kind) in _INI.items():
-        parser.addini(name, help_text, type=kind, default=False if kind == "bool" else "")  # type: ignore[arg-type]  # pytest's Literal
+        parser.addini(name, help_text, type=kind, default=False if kind == "bool" else "")
 
 
 def read_options(config: pytest.Config) -> PerfOptions:

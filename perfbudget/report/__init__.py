@@ -12,9 +12,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TextIO, TypeAlias
 
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.errors import PerfBudgetError
@@ -24,8 +25,9 @@ class ReportError(PerfBudgetError):
     """An unknown format, or a report that could not be written."""
 
 
-class Reporter(Protocol):
-    def __call__(self, comparison: Comparison, outfile: TextIO) -> None: ...
+# A plain callable, so a format's ``report`` function and a configured one
+# (``markdown.configured(...)``) both fit, whatever their parameters are named.
+Reporter: TypeAlias = Callable[[Comparison, TextIO], None]
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def reporter(format_name: str) -> Reporter:
     spec = FORMATS.get(format_name)
     if spec is None:
         raise ReportError(f"unknown report format {format_name!r}; choose from {', '.join(FORMATS)}")
-    return importlib.import_module(f"perfbudget.report.{spec.module}").report  # type: ignore[no-any-return]
+    return importlib.import_module(f"perfbudget.report.{spec.module}").report
 
 
 def write_report(comparison: Comparison, report: str | Reporter, target: str | os.PathLike[str]) -> Path | None:

@@ -9,10 +9,10 @@ flushing, atomic replacement); what a line holds is ``run/encode.py``'s job.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import stat
 from pathlib import Path
-from typing import IO
 
 from perfbudget.run.decode import ResultsError
 from perfbudget.run.encode import encode_line, header_to_dict, rerun_to_dict, test_to_dict, trailer_to_dict, url_to_dict
@@ -34,7 +34,7 @@ def check_output_path(path: Path) -> None:
         raise ResultsError(f"{path}: refusing to replace it with results: it is {what}")
 
 
-def _open_for_writing(path: Path) -> IO[bytes]:
+def _open_for_writing(path: Path) -> io.BufferedIOBase:
     """Create or truncate ``path``, never following a symlink put there meanwhile."""
     check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +46,7 @@ def _open_for_writing(path: Path) -> IO[bytes]:
     raw = os.fdopen(fd, "wb")
     if path.name.endswith(".gz"):
         # mtime=0: the same run gives the same bytes; the name is not stored.
-        return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)  # type: ignore[return-value]
+        return gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
     return raw
 
 
@@ -100,10 +100,10 @@ def write_run(run: Run, path: str | os.PathLike[str]) -> Path:
         writer = ResultsWriter(tmp, run)
         for test in sorted(run.tests, key=lambda t: t.node_id):
             writer.write_test(test)
-        for kind, subjects in (("test", run.tests), ("url", run.urls)):
-            for subject in subjects:
-                if subject.reruns is not None:
-                    writer.write_rerun(kind, subject.node_id if kind == "test" else subject.key, subject.reruns)  # type: ignore[union-attr]
+        reruns = [("test", test.node_id, test.reruns) for test in run.tests] + [("url", url.key, url.reruns) for url in run.urls]
+        for kind, name, rerun in reruns:
+            if rerun is not None:
+                writer.write_rerun(kind, name, rerun)
         writer.close(run, sorted(run.urls, key=lambda u: u.key))
         os.replace(tmp, target)
     except BaseException:
