@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfbudget.collect.sql_shape import KINDS, normalize, shape_of, statement_kind
+from perfbudget.collect.sql_shape import KINDS, normalize, shape_of, statement_kind, statement_label
 
 # One case per line reads as a table:
 # fmt: off
@@ -86,3 +86,32 @@ def test_shape_and_kind(sql: str, shape: str, kind: str) -> None:
 
 def test_every_kind_is_one_the_metrics_count() -> None:
     assert {row.values[2] for row in TABLE} <= set(KINDS)
+
+
+# What a reader calls the statement (``statement_label``): Django's own spellings first.
+# fmt: off
+LABELS = [
+    pytest.param('SELECT COUNT(*) AS "__count" FROM "shop_category"', "COUNT", id="count()"),
+    pytest.param('SELECT %s AS "a" FROM "shop_product" WHERE "shop_product"."id" = %s LIMIT %s', "EXISTS", id="exists(), Django 4.2+"),
+    pytest.param('SELECT (1) AS "a" FROM "shop_product" LIMIT 1', "EXISTS", id="exists(), older Django"),
+    pytest.param("SELECT EXISTS(SELECT 1 FROM t)", "EXISTS", id="an EXISTS expression"),
+    pytest.param('SELECT "t"."id" FROM "t" WHERE "t"."id" = %s FOR UPDATE', "SELECT … FOR UPDATE", id="select_for_update()"),
+    pytest.param("SELECT * FROM t FOR NO KEY UPDATE SKIP LOCKED", "SELECT … FOR UPDATE", id="for no key update"),
+    pytest.param('SELECT "t"."id", "t"."count" FROM "t"', "SELECT", id="a column named count is a select"),
+    pytest.param('INSERT INTO "t" ("a") VALUES (...)', "INSERT", id="insert"),
+    pytest.param('UPDATE "t" SET "a" = %s', "UPDATE", id="update"),
+    pytest.param('DELETE FROM "t" WHERE "t"."id" IN (...)', "DELETE", id="delete"),
+    pytest.param("SAVEPOINT %s", "SAVEPOINT", id="savepoint"),
+    pytest.param("RELEASE SAVEPOINT %s", "RELEASE SAVEPOINT", id="release savepoint"),
+    pytest.param("ROLLBACK TO SAVEPOINT %s", "ROLLBACK TO SAVEPOINT", id="rollback to savepoint"),
+    pytest.param("BEGIN", "BEGIN", id="begin"),
+    pytest.param("WITH x AS (SELECT 1) SELECT * FROM x", "SELECT", id="a common table expression"),
+    pytest.param("select count(*) from t", "COUNT", id="lower case"),
+    pytest.param("", "SQL", id="empty"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("sql", "label"), LABELS)
+def test_label(sql: str, label: str) -> None:
+    assert statement_label(sql) == label

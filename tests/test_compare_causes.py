@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfbudget.compare.causes import query_causes
+from perfbudget.report.causes import cause_line
 from perfbudget.report.markdown import render_markdown
 from perfbudget.run.model import Details, RequestRecord, Run, SqlGroup, TestRecord, UrlSummary, url_key
 
@@ -85,3 +86,21 @@ def test_a_join_that_became_one_select_per_row_is_an_n_plus_one_not_a_rewrite() 
     head = Run(tests=[record_of("a", group(PLAIN, 50, n_plus_one=True))])
     causes = {c.change for c in query_causes(head, base, [("test", "tests/test_app.py::a")])}
     assert causes == {"added", "removed"}
+
+
+def test_a_cause_names_what_ran_and_tells_same_named_tests_apart() -> None:
+    """A .count() reads COUNT, not SELECT; two test_detail in two classes are named with their class."""
+    count = 'SELECT COUNT(*) AS "__count" FROM "shop_category"'
+    names = ["tests/test_app.py::ShopTests::test_detail", "tests/test_app.py::CartTests::test_detail", "tests/test_other.py::test_list"]
+
+    def record(node_id: str, *groups: SqlGroup) -> TestRecord:
+        test = TestRecord(node_id, "tests/test_app.py", 1, "passed", {"queries": float(sum(g.count for g in groups))})
+        test.details = Details(sql_groups=list(groups))
+        return test
+
+    base = Run(tests=[record(name, group(PLAIN, 1)) for name in names])
+    head = Run(tests=[record(name, group(PLAIN, 1), group(count, 1, "shop/views.py:8")) for name in names])
+    [cause] = query_causes(head, base, [("test", name) for name in names])
+    assert cause_line(cause) == (
+        "**+1 COUNT shop_category** at shop/views.py:8, new, in 3 tests: ShopTests::test_detail, CartTests::test_detail, test_list"
+    )

@@ -27,6 +27,18 @@ _IN_LIST = re.compile(r"\bIN \(%s(?:, ?%s)*\)", re.IGNORECASE)
 _ROW = r"\((?:[^()']|\([^()]*\))*\)"  # a VALUES row, allowing one level of nested parentheses
 _VALUES_LIST = re.compile(rf"\bVALUES ?{_ROW}(?:, ?{_ROW})*", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"^(?:\s|\(|/\*.*?\*/|--[^\n]*\n)*(\w+)", re.DOTALL)
+# What ran, as a reader names it: the first pattern that matches a shape wins, else its first keyword.
+_LABELS = (
+    ("COUNT", re.compile(r"^\s*SELECT\s+COUNT\(", re.IGNORECASE)),
+    (
+        "EXISTS",
+        re.compile(r"^\s*SELECT\s+(?:\(?(?:1|%s)\)?)\s+AS\s+[\"`]?a[\"`]?\s+FROM\b.*\bLIMIT\s+(?:1|%s)\s*$", re.IGNORECASE | re.DOTALL),
+    ),
+    ("EXISTS", re.compile(r"^\s*SELECT\s+EXISTS\s*\(", re.IGNORECASE)),
+    ("SELECT … FOR UPDATE", re.compile(r"^\s*SELECT\b.*\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE | re.DOTALL)),
+    ("RELEASE SAVEPOINT", re.compile(r"^\s*RELEASE\s+SAVEPOINT\b", re.IGNORECASE)),
+    ("ROLLBACK TO SAVEPOINT", re.compile(r"^\s*ROLLBACK\s+TO\s+SAVEPOINT\b", re.IGNORECASE)),
+)
 _KIND_OF_WORD = {"select": "select", "with": "select", "insert": "insert", "replace": "insert", "update": "update", "delete": "delete"}
 
 
@@ -52,6 +64,23 @@ def statement_kind(sql: str) -> str:
     """select, insert, update, delete or other, from the statement's first keyword."""
     match = _FIRST_WORD.match(sql)
     return _KIND_OF_WORD.get(match.group(1).lower(), "other") if match else "other"
+
+
+def statement_label(sql: str) -> str:
+    """What ran, in the words a reader uses: ``COUNT``, ``EXISTS``, ``SELECT … FOR UPDATE``, ``INSERT``, ``SAVEPOINT``…
+
+    A ``.count()`` and an ``.exists()`` are SELECTs to the database but not
+    to the reader looking for the line that sent them; Django writes them as
+    ``SELECT COUNT(*) AS "__count"`` and ``SELECT 1 AS "a" … LIMIT 1``.
+    """
+    for label, pattern in _LABELS:
+        if pattern.match(sql):
+            return label
+    match = _FIRST_WORD.match(sql)
+    if match is None:
+        return "SQL"
+    word = match.group(1).upper()
+    return "SELECT" if word == "WITH" else word  # a common table expression reads rows
 
 
 @functools.lru_cache(maxsize=4096)

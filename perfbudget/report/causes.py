@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 
 MAX_CAUSES = 10  # causes a report shows in full; the rest are counted
@@ -19,7 +20,7 @@ _VERB = {"added": "new", "removed": "gone", "more": "repeats more", "fewer": "re
 def cause_line(cause: Cause, code: Callable[[str], str] = str, text: Callable[[str], str] = str, shown: int = 3) -> str:
     """The headline of a cause (``**`` marks the part Markdown makes bold), without its SQL."""
     group = cause.group
-    what = text(group.kind.upper()) + (f" {code(cause.table)}" if cause.table else "")
+    what = text(statement_label(group.sql)) + (f" {code(cause.table)}" if cause.table else "")
     where = f" at {code(group.location)}" if group.location else ""
     subjects = subjects_text(list(cause.subjects), code, shown)
     if cause.replaced is not None:
@@ -35,9 +36,31 @@ def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = 
     tests = sum(1 for kind, _ in subjects if kind == "test")
     urls = len(subjects) - tests
     counts = " and ".join(part for part in (_plural(tests, "test"), _plural(urls, "URL")) if part)
-    names = ", ".join(code(name.rsplit("::", 1)[-1] if kind == "test" else name) for kind, name in subjects[:shown])
+    first = subjects[:shown]
+    short = short_test_names([name for kind, name in first if kind == "test"])
+    names = ", ".join(code(short[name] if kind == "test" else name) for kind, name in first)
     more = f", and {len(subjects) - shown} more" if len(subjects) > shown else ""
     return f"{counts}: {names}{more}"
+
+
+def short_test_names(node_ids: list[str]) -> dict[str, str]:
+    """Each node id by its last part (``test_detail``), or as many parts as it takes to tell it from the others listed.
+
+    Two ``test_detail`` in different classes read ``ShopTests::test_detail``
+    and ``CartTests::test_detail``, not the same name twice.
+    """
+    parts = {node_id: node_id.split("::") for node_id in node_ids}
+    depth = dict.fromkeys(node_ids, 1)
+    while True:
+        names = {node_id: "::".join(parts[node_id][-depth[node_id] :]) for node_id in node_ids}
+        seen: dict[str, list[str]] = {}
+        for node_id, name in names.items():
+            seen.setdefault(name, []).append(node_id)
+        clashing = [node_id for same in seen.values() if len(same) > 1 for node_id in same if depth[node_id] < len(parts[node_id])]
+        if not clashing:
+            return names
+        for node_id in clashing:
+            depth[node_id] += 1
 
 
 def _signed(value: int) -> str:

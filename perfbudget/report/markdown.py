@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 from urllib.parse import quote, urlsplit
 
+from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.causes import MAX_CAUSES, cause_line
@@ -482,7 +483,7 @@ def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
     prefix = "URL " if kind == "url" else ""
     title = (
         f"**{prefix}{code_span(subject, width=NAME_WIDTH, in_table=False)}**: "
-        f"{group.count:,} × the same {md_text(group.kind.upper())} on {code_span(group.database, in_table=False)}"
+        f"{group.count:,} × the same {md_text(statement_label(group.sql))} on {code_span(group.database, in_table=False)}"
         f" ({format_value('query_time', group.time_ms)}){where}"
     )
     return f"{title}\n\n{code_fence(shorten(group.sql, SQL_WIDTH), 'sql')}\n"
@@ -492,7 +493,9 @@ def _test_code_row(kind: str, subject: str, group: SqlGroup) -> str:
     """One short line: the test's own repetition, named by its call site."""
     where = f" at {code_span(group.location, in_table=False)}" if group.location else ""
     prefix = "URL " if kind == "url" else ""
-    return f"- {prefix}{code_span(subject, width=NAME_WIDTH, in_table=False)}: {group.count:,} × {md_text(group.kind.upper())}{where}"
+    return (
+        f"- {prefix}{code_span(subject, width=NAME_WIDTH, in_table=False)}: {group.count:,} × {md_text(statement_label(group.sql))}{where}"
+    )
 
 
 def _shortened_note(sections: list[_Section], report_url: str | None) -> str:
