@@ -6,7 +6,8 @@ perfbudget.yaml (opening a FIFO would wait for a writer forever), a symlink
 loop, a file of many megabytes (``MAX_BYTES``: reading and judging one took
 minutes, issue 19), or another encoding. Line endings are kept as written
 (YAML reads CRLF as well as LF) and a UTF-8 byte order mark is set apart, so
-that YAML's columns count from the first character after it.
+that YAML's columns count from the first character after it and ``budgets
+tighten`` writes both back exactly as it found them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from perfbudget.budgets.model import BudgetError
 
@@ -29,6 +31,10 @@ class BudgetText:
 
     text: str
     bom: bool = False
+
+    def encode(self, text: str) -> bytes:
+        """``text`` as this file's bytes: UTF-8, with the BOM if the file had one."""
+        return (_UTF8_BOM if self.bom else b"") + text.encode("utf-8")
 
 
 def read_budget_text(path: str | Path, name: str | None = None) -> BudgetText:
@@ -86,3 +92,34 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
+def write_budget_text(path: Path, original: BudgetText, text: str) -> None:
+    """Write ``text`` over the file ``original`` was read from, in place (a symlink's target, its mode kept).
+
+    In place, not through a new file renamed over it: a read-only file stays
+    refused rather than replaced, and a symlink stays a symlink. If writing
+    fails half-way, the old bytes are put back. BudgetError (exit code 2) for
+    a file that cannot be written, saying it is unchanged.
+    """
+    old, new = original.encode(original.text), original.encode(text)
+    try:
+        file = path.open("r+b")  # no truncation before we know we may write
+    except OSError as exc:
+        raise BudgetError(f"{path}: cannot write the budget file ({exc.strerror or exc}); it is unchanged") from exc
+    with file:
+        try:
+            _overwrite(file, new)
+        except OSError as exc:
+            try:
+                _overwrite(file, old)
+            except OSError:
+                raise BudgetError(f"{path}: writing the budget file failed ({exc.strerror or exc}); restore it from git") from exc
+            raise BudgetError(f"{path}: cannot write the budget file ({exc.strerror or exc}); it is unchanged") from exc
+
+
+def _overwrite(file: BinaryIO, data: bytes) -> None:
+    file.seek(0)
+    file.write(data)
+    file.truncate()
+    file.flush()
