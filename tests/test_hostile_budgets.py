@@ -148,6 +148,7 @@ UNKNOWN = [
     pytest.param(
         "accept:\n  - {match: a, metric: queris, reason: r}\n", 2, "unknown metric 'queris'; did you mean 'queries'?", id="accept metric"
     ),
+    pytest.param("accept:\n  - {match: a, metric: benchmrk.*, reason: r}\n", 2, "'benchmrk.*' matches no metric", id="accept metric glob"),
     pytest.param("defaults:\n  test: {}\n", 2, "defaults: unknown key 'test'; did you mean 'tests'?", id="key in defaults"),
     pytest.param("sql:\n  threshold: 3\n", 2, "sql: unknown key 'threshold'", id="key in sql"),
     pytest.param(

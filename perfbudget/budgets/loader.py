@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from perfbudget.budgets.model import (
     RegressionRule,
     Rule,
     Waiver,
+    is_glob,
     metric_limit,
     shown,
 )
@@ -250,6 +252,12 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
         _sql(reader, sections["sql"][1], budgets)
     if "accept" in sections:
         budgets.waivers = _waivers(reader, sections["accept"][1])
+        budgets.warnings.extend(
+            f"{waiver.where}: this accept entry ({shown(waiver.match)}, {shown(waiver.metric)}) accepts any change "
+            f"of {everything}: nothing it covers can fail the run; narrow 'match' or 'metric', or give a 'limit'"
+            for waiver in budgets.waivers
+            if (everything := waiver.accepts_everything)
+        )
     return budgets
 
 
@@ -270,13 +278,16 @@ def _waivers(reader: _Reader, node: yaml.Node) -> list[Waiver]:
                     raise reader.fail(keys[key], f"{path}.{key}: expected text, got {shown(value)}")
                 texts[key] = str(value).strip()
         metric = texts["metric"]
-        if metric != "*" and metric not in METRICS:
+        if is_glob(metric):
+            if not any(fnmatchcase(name, metric) for name in METRICS):
+                raise reader.fail(keys["metric"], f"{path}.metric: {shown(metric)} matches no metric{did_you_mean(metric)}")
+        elif metric not in METRICS:
             raise reader.fail(keys["metric"], f"{path}.metric: unknown metric {shown(metric)}{did_you_mean(metric)}")
         numbers = {}
         for key in ("limit", "change"):
             if key in keys:
-                if metric == "*":
-                    raise reader.fail(keys[key], f"{path}.{key}: give one metric (not '*') to accept a {key}")
+                if is_glob(metric):
+                    raise reader.fail(keys[key], f"{path}.{key}: give one metric (not {shown(metric)}) to accept a {key}")
                 value = reader.scalar(keys[key], f"{path}.{key}")
                 try:
                     numbers[key] = parse_quantity(value, METRICS[metric].kind)

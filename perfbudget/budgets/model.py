@@ -17,7 +17,7 @@ from typing import Any
 from perfbudget.budgets.index import GlobIndex
 from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, Kind, did_you_mean, metric_kind
+from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, PARTS, Kind, did_you_mean, metric_kind
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 
@@ -95,10 +95,12 @@ class Waiver:
     """An ``accept:`` entry: a change the project decided to accept, recorded in the repository with its reason.
 
     ``match`` globs a test node id or a URL key ("GET /posts/"); ``metric``
-    names one metric or is "*" for all. The change is accepted while the
-    value stays within ``limit``, or within ``change`` above the baseline;
-    with neither, any value is. After ``expires`` the waiver no longer
-    accepts anything, and the verdict says so, naming it.
+    names one metric, whose parts it covers too (``queries`` covers
+    ``queries.select``: see ``PARTS``), or globs metric names ("*" for all,
+    "benchmark.*"). The change is accepted while the value stays within
+    ``limit``, or within ``change`` above the baseline; with neither, any
+    value is. After ``expires`` the waiver no longer accepts anything, and
+    the verdict says so, naming it.
     """
 
     match: str
@@ -110,8 +112,39 @@ class Waiver:
     issue: str = ""
     expires: datetime.date | None = None
 
-    def covers(self, subject: str, metric: str) -> bool:
-        return self.metric in ("*", metric) and fnmatchcase(subject, self.match)
+    def covers_metric(self, metric: str) -> bool:
+        """The entry's metric, one of its parts, or one its glob matches (the subject is matched apart, by an index)."""
+        if metric == self.metric or metric in PARTS.get(self.metric, ()):
+            return True
+        return is_glob(self.metric) and fnmatchcase(metric, self.metric)
+
+    @property
+    def accepts_everything(self) -> str:
+        """What it accepts any change of, such as "every metric of every test", when nothing bounds it; "" otherwise.
+
+        An entry whose ``match`` covers every test or every URL and that has no
+        ``limit`` or ``change`` accepts any change there: the run can pass
+        whatever happens, and only a warning in every report says so.
+        """
+        if self.limit is not None or self.change is not None:
+            return ""
+        kinds = [kind for kind, names in _EVERY_SUBJECT.items() if all(fnmatchcase(name, self.match) for name in names)]
+        if not kinds:
+            return ""
+        metrics = "every metric" if all(self.covers_metric(name) for name in METRICS) else f"{self.metric}"
+        return f"{metrics} of every {' and every '.join(kinds)}"
+
+
+# Names as different as tests and URLs get: a glob matching all of a kind's matches every name of that kind.
+_EVERY_SUBJECT = {
+    "test": ("t.py::t", "tests/a/test_b.py::TestC::test_d[x-1]", "app/tests.py::Case::test_e"),
+    "URL": ("GET /", "POST /api/<int:pk>/items/", "DELETE /x.json"),
+}
+
+
+def is_glob(text: str) -> bool:
+    """A glob rather than a name: an ``accept:`` metric such as ``benchmark.*`` covers every metric it matches."""
+    return any(char in text for char in "*?[")
 
 
 @dataclass
