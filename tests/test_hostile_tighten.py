@@ -200,3 +200,21 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
     assert "perfbudget.yaml: the budget file is a FIFO (named pipe), not a file" in done.stderr
+
+
+@pytest.mark.parametrize("data", [BOM + FLOW, _crlf(BOM + FLOW)], ids=["BOM", "BOM and CRLF"])
+def test_the_comments_suggestion_reads_the_file_as_tighten_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    """The PR comment's tightened lines: with a BOM, the value on the first line was cut one character off."""
+    from perfbudget.github.action import main
+
+    for key in ("GITHUB_EVENT_PATH", "GITHUB_BASE_REF"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "perfbudget.yaml").write_bytes(data)
+    baseline = write_run(run_of(record("tests/test_a.py::t", queries=9, duration=20.0)), tmp_path / "base.ndjson")
+    results = _results(tmp_path)
+    assert main(["--results", str(results), "--build-dir", str(tmp_path / "b"), "--baseline", str(baseline)]) == 0
+    report = (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
+    assert "# perfbudget.yaml:1: queries, most used 7\ndefaults: {tests: {queries: 8, duration: 30ms}}\n" in report, report
