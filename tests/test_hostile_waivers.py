@@ -27,16 +27,18 @@ from tests.support.compare import record, run_of, url
 A = "tests/test_feed.py::test_feed"
 BASE = {"queries": 20, "queries_select": 18, "queries_insert": 2, "n_plus_one": 2, "network_calls": 1, "external_network_calls": 0}
 FEED = {**BASE, "queries": 24, "queries_select": 22}  # the README's example: the feed shows each post's tags
-TODAY = datetime.datetime.now(datetime.timezone.utc).date()
-DATES = {"yesterday": TODAY - datetime.timedelta(days=1), "today": TODAY, "tomorrow": TODAY + datetime.timedelta(days=1)}
+# Days from today, as the CLI judges (UTC), worked out when each test runs: a suite running past midnight moves them.
+# "soon" is two days on, so no run across midnight can make it today.
+DAYS = {"yesterday": -1, "today": 0, "soon": 2}
 
 
 def _judge(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], budgets: str, head: dict[str, float], fmt: str = "json"
 ) -> tuple[int, str, str]:
     """``perfbudget compare`` (or ``report`` for the other formats) of one test and one URL against a baseline."""
-    for name, day in DATES.items():
-        budgets = budgets.replace(f"{{{name}}}", day.isoformat())
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    for name, days in DAYS.items():
+        budgets = budgets.replace(f"{{{name}}}", (today + datetime.timedelta(days=days)).isoformat())
     (tmp_path / "perfbudget.yaml").write_text(budgets, encoding="utf-8")
     base = run_of(record(A, **BASE), urls=[url("/feed/", queries=20)])
     urls = [url("/feed/", queries=head.get("url_queries", 20))]
@@ -127,7 +129,7 @@ BEHAVIOUR = [
     pytest.param(_accept(_entry(**QUERIES, limit=30, change=4)), FEED, 0, {"queries": "accepted"}, "", id="limit and change hold"),
     pytest.param(_accept(_entry(**QUERIES, expires="{yesterday}")), FEED, 1, {"queries": "regressed"}, "", id="expired yesterday"),
     pytest.param(_accept(_entry(**QUERIES, expires="{today}")), FEED, 1, {"queries": "regressed"}, "", id="expires today"),
-    pytest.param(_accept(_entry(**QUERIES, expires="{tomorrow}")), FEED, 0, {"queries": "accepted"}, "", id="expires tomorrow"),
+    pytest.param(_accept(_entry(**QUERIES, expires="{soon}")), FEED, 0, {"queries": "accepted"}, "", id="expires in two days"),
     pytest.param(_accept(_entry(**QUERIES, expires="9999-12-31")), FEED, 0, {"queries": "accepted"}, "", id="far-future expiry"),
     pytest.param(_accept(_entry(**QUERIES, expires="9999-12-31 23:59:59")), FEED, 0, {"queries": "accepted"}, "", id="far-future moment"),
     pytest.param(_accept(_entry(**{**QUERIES, "match": '"tests/none/*"'})), FEED, 1, {"queries": "regressed"}, "", id="matches nothing"),
