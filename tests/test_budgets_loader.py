@@ -124,7 +124,7 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(BudgetError, match="budget file not found"):
         load_budgets(tmp_path / "nope.yaml")
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(BudgetError, match="cannot read budget file"):
+    with pytest.raises(BudgetError, match=r"bin\.yaml: the budget file is UTF-16 .*; save it as UTF-8"):
         load_budgets(tmp_path / "bin.yaml")
 
 

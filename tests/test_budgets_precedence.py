@@ -93,9 +93,11 @@ def test_rules_matching_nothing_are_warned_about_not_errors() -> None:
     budgets = parse_budgets(BUDGETS, "pb.yaml")
     run = run_of(record("tests/api/test_posts.py::test_list"), urls=[url("/api/posts/", "GET")])
     assert budgets.unused_rule_warnings(run) == [
-        "pb.yaml:9: tests rule #3 '*::test_nothing_here' matches no test in this run",
-        "pb.yaml:14: urls rule #2 POST '/api/posts/' matches no URL in this run",
+        "pb.yaml: 2 rules match no test or URL in this run: "
+        "pb.yaml:9 tests rule #3 '*::test_nothing_here', pb.yaml:14 urls rule #2 POST '/api/posts/'"
     ]
+    run.urls[0].method = "POST"
+    assert budgets.unused_rule_warnings(run) == ["pb.yaml:9: tests rule #3 '*::test_nothing_here' matches no test in this run"]
 
 
 def test_regression_rules_resolve_metric_then_kind_then_builtin() -> None:

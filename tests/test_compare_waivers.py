@@ -39,7 +39,7 @@ def test_an_accepted_regression_never_fails_and_says_why() -> None:
     assert statuses(comparison) == {A: "accepted", B: "regressed"}
     accepted = next(v for v in comparison.verdicts if v.subject == A)
     assert accepted.reason.endswith("; accepted (the feed now shows tags; pb.yaml:2; issue #412; expires 2027-03-31)")
-    assert "1 accepted" in comparison.summary_line()
+    assert "1 change accepted" in comparison.summary_line()
     text = render_markdown(comparison)
     assert "☑️ 1 with accepted changes (not failing)" in text and "the feed now shows tags" in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from perfbudget.budgets.loader import load_budgets
@@ -15,20 +16,23 @@ def find_budget_file(rootdir: Path, explicit: str | None = None) -> Path | None:
 
     An explicit path (``--perf-budget-file``, ini, ``--budgets``) or one named in
     pyproject.toml must exist: a typo there must not silently drop every limit.
+    Whatever is there under the name is returned, a directory or a FIFO
+    included, for reading to refuse by name: a perfbudget.yaml that is no
+    file must not silently mean no budgets either.
     """
     if explicit:
         if "\x00" in explicit:  # possible from an ini file; the message would carry the raw NUL
             raise BudgetError(f"{explicit!r}: not a file name, it contains a NUL byte (given with --perf-budget-file or perf_budget_file)")
         path = Path(explicit)
         path = path if path.is_absolute() else rootdir / path
-        if not path.is_file():
+        if not os.path.lexists(path):
             raise BudgetError(f"{path}: budget file not found (given with --perf-budget-file or perf_budget_file)")
         return path
     configured = _from_pyproject(rootdir / "pyproject.toml")
     if configured is not None:
         return configured
     for name in DEFAULT_NAMES:
-        if (rootdir / name).is_file():
+        if os.path.lexists(rootdir / name):
             return rootdir / name
     return None
 
@@ -52,7 +56,7 @@ def _from_pyproject(pyproject: Path) -> Path | None:
     if not isinstance(value, str) or not value or "\x00" in value:
         raise BudgetError(f"{pyproject}: [tool.perfbudget] budget_file must be a path, got {value!r}")
     path = pyproject.parent / value
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise BudgetError(f"{pyproject}: [tool.perfbudget] budget_file = {value!r}: {path} not found")
     return path
 

@@ -12,6 +12,7 @@ import datetime
 import math
 import re
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,11 @@ from perfbudget.budgets.model import (
     RegressionRule,
     Rule,
     Waiver,
+    is_glob,
     metric_limit,
+    shown,
 )
+from perfbudget.budgets.source import read_budget_text
 from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.run.metrics import METRICS, did_you_mean, suggest
 
@@ -107,7 +111,7 @@ class _Reader:
         if node.tag == f"{_YAML_TAG}merge":
             raise self.fail(node, f"{path}: merge keys ('<<') are not supported; write the keys out")
         name = node.tag.replace(_YAML_TAG, "!!", 1)
-        raise self.fail(node, f"{path}: tag {name!r} is not allowed in a budget file; write the plain value")
+        raise self.fail(node, f"{path}: tag {shown(name)} is not allowed in a budget file; write the plain value")
 
     def scalar(self, node: yaml.Node, path: str) -> Any:
         self.plain(node, path)
@@ -118,7 +122,7 @@ class _Reader:
         try:
             value = self.loader.construct_object(node)
         except (yaml.YAMLError, ValueError, LookupError, AttributeError) as exc:  # !!int lots, !!bool maybe
-            raise self.fail(node, f"{path}: cannot read {_short(node.value)} as {node.tag.replace(_YAML_TAG, '!!', 1)}") from exc
+            raise self.fail(node, f"{path}: cannot read {shown(node.value, 40)} as {node.tag.replace(_YAML_TAG, '!!', 1)}") from exc
         if isinstance(value, str) and "\x00" in value:
             raise self.fail(node, f"{path}: contains a NUL byte")
         return value
@@ -132,14 +136,14 @@ class _Reader:
         for key_node, value_node in node.value:
             key = self.scalar(key_node, path)
             if not isinstance(key, str):
-                raise self.fail(key_node, f"{path}: keys must be names, got {key!r}")
+                raise self.fail(key_node, f"{path}: keys must be names, got {shown(key)}")
             if key in seen:
-                raise self.fail(key_node, f"{path}: key {key!r} appears twice")
+                raise self.fail(key_node, f"{path}: key {shown(key)} appears twice")
             seen.add(key)
             if allowed is not None and key not in allowed:
                 hint = suggest(key, allowed)
                 extra = f"; did you mean {hint!r}?" if hint else f"; valid keys: {', '.join(allowed)}"
-                raise self.fail(key_node, f"{path}: unknown key {key!r}{extra}")
+                raise self.fail(key_node, f"{path}: unknown key {shown(key)}{extra}")
             pairs.append((key, key_node, value_node))
         return pairs
 
@@ -169,24 +173,13 @@ def _shape(node: yaml.Node) -> str:
     return _SHAPES.get(type(node), "value")
 
 
-def _short(text: str) -> str:
-    """A scalar as written, cut to fit a one-line message."""
-    return repr(text if len(text) <= 40 else text[:37] + "...")
-
-
 def load_budgets(path: str | Path, name: str | None = None) -> Budgets:
     """Load and validate a budget file; BudgetError (exit code 2) for any mistake.
 
     ``name`` is how messages call the file (e.g. relative to the rootdir).
     """
     source = name or str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BudgetError(f"{source}: budget file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BudgetError(f"{source}: cannot read budget file ({exc})") from exc
-    return parse_budgets(text, source)
+    return parse_budgets(read_budget_text(path, source).text, source)
 
 
 def _compose(text: str, source: str) -> tuple[_Loader, yaml.Node | None]:
@@ -235,13 +228,13 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
     budgets = Budgets(source=source)
     for key, key_node, _ in reader.mapping(root, "top level"):
         if key not in TOP_KEYS and key in METRICS:
-            raise reader.fail(key_node, f"top level: {key!r} is a metric; put limits under 'defaults: tests:' or a 'tests' rule")
+            raise reader.fail(key_node, f"top level: {shown(key)} is a metric; put limits under 'defaults: tests:' or a 'tests' rule")
     sections = {key: (key_node, value_node) for key, key_node, value_node in reader.mapping(root, "top level", TOP_KEYS)}
     if "version" in sections:
         key_node, value_node = sections["version"]
         version = reader.scalar(value_node, "version")
         if version not in SUPPORTED_VERSIONS:
-            raise reader.fail(value_node, f"version: {version!r} is not supported (this perfbudget reads version 1)")
+            raise reader.fail(value_node, f"version: {shown(version)} is not supported (this perfbudget reads version 1)")
     if "defaults" in sections:
         _, node = sections["defaults"]
         for kind, key_node, value_node in reader.mapping(node, "defaults", ["tests", "urls"]):
@@ -266,6 +259,12 @@ def parse_budgets(text: str, source: str = "perfbudget.yaml") -> Budgets:
         _sql(reader, sections["sql"][1], budgets)
     if "accept" in sections:
         budgets.waivers = _waivers(reader, sections["accept"][1])
+        budgets.warnings.extend(
+            f"{waiver.where}: this accept entry ({shown(waiver.match)}, {shown(waiver.metric)}) accepts any change "
+            f"of {everything}: nothing it covers can fail the run; narrow 'match' or 'metric', or give a 'limit'"
+            for waiver in budgets.waivers
+            if (everything := waiver.accepts_everything)
+        )
     return budgets
 
 
@@ -283,16 +282,19 @@ def _waivers(reader: _Reader, node: yaml.Node) -> list[Waiver]:
             if key in keys:
                 value = reader.scalar(keys[key], f"{path}.{key}")
                 if not isinstance(value, (str, int)) or (isinstance(value, str) and not value.strip()):
-                    raise reader.fail(keys[key], f"{path}.{key}: expected text, got {value!r}")
+                    raise reader.fail(keys[key], f"{path}.{key}: expected text, got {shown(value)}")
                 texts[key] = str(value).strip()
         metric = texts["metric"]
-        if metric != "*" and metric not in METRICS:
-            raise reader.fail(keys["metric"], f"{path}.metric: unknown metric {metric!r}{did_you_mean(metric)}")
+        if is_glob(metric):
+            if not any(fnmatchcase(name, metric) for name in METRICS):
+                raise reader.fail(keys["metric"], f"{path}.metric: {shown(metric)} matches no metric{did_you_mean(metric)}")
+        elif metric not in METRICS:
+            raise reader.fail(keys["metric"], f"{path}.metric: unknown metric {shown(metric)}{did_you_mean(metric)}")
         numbers = {}
         for key in ("limit", "change"):
             if key in keys:
-                if metric == "*":
-                    raise reader.fail(keys[key], f"{path}.{key}: give one metric (not '*') to accept a {key}")
+                if is_glob(metric):
+                    raise reader.fail(keys[key], f"{path}.{key}: give one metric (not {shown(metric)}) to accept a {key}")
                 value = reader.scalar(keys[key], f"{path}.{key}")
                 try:
                     numbers[key] = parse_quantity(value, METRICS[metric].kind)
@@ -306,7 +308,7 @@ def _waivers(reader: _Reader, node: yaml.Node) -> list[Waiver]:
                     value = value.date()
                 expires = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
             except ValueError as exc:
-                raise reader.fail(keys["expires"], f"{path}.expires: expected a date such as 2027-01-31, got {value!r}") from exc
+                raise reader.fail(keys["expires"], f"{path}.expires: expected a date such as 2027-01-31, got {shown(value)}") from exc
         where = f"{reader.source}:{item.start_mark.line + 1}"
         waivers.append(
             Waiver(
@@ -327,7 +329,7 @@ def _sql(reader: _Reader, node: yaml.Node, budgets: Budgets) -> None:
         if key == "n_plus_one_threshold":
             value = reader.scalar(value_node, "sql.n_plus_one_threshold")
             if type(value) is not int or value < 2:
-                raise reader.fail(value_node, f"sql.n_plus_one_threshold: expected a whole number of at least 2, got {value!r}")
+                raise reader.fail(value_node, f"sql.n_plus_one_threshold: expected a whole number of at least 2, got {shown(value)}")
             budgets.n_plus_one_threshold = value
             continue
         functions = []
@@ -336,7 +338,7 @@ def _sql(reader: _Reader, node: yaml.Node, budgets: Budgets) -> None:
             value = reader.scalar(item, path)
             if not isinstance(value, str) or not _DOTTED.match(value):
                 raise reader.fail(
-                    item, f"{path}: expected a function's dotted path such as 'myapp.models.SettingsManager.get_cached', got {value!r}"
+                    item, f"{path}: expected a function's dotted path such as 'myapp.models.SettingsManager.get_cached', got {shown(value)}"
                 )
             functions.append((value, f"{reader.where(item)}: {path}"))
         budgets.warmup_functions = tuple(functions)
@@ -359,10 +361,10 @@ def _rules(reader: _Reader, node: yaml.Node, section: str) -> list[Rule]:
         if "method" in keys:
             method = reader.scalar(keys["method"], f"{path}.method")
             if not isinstance(method, str) or not method.isalpha():
-                raise reader.fail(keys["method"], f"{path}.method: expected an HTTP method such as GET, got {method!r}")
+                raise reader.fail(keys["method"], f"{path}.method: expected an HTTP method such as GET, got {shown(method)}")
             method = method.upper()
         line = item.start_mark.line + 1
-        source = f"{section} rule #{index} {match!r} in {reader.source}:{line}"
+        source = f"{section} rule #{index} {shown(match)} in {reader.source}:{line}"
         limits = reader.limits(item, path, source, extra)
         rules.append(Rule(match=match, limits=limits, index=index, line=line, method=method))
     return rules
@@ -373,14 +375,14 @@ def _regression(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
     for key, key_node, value_node in reader.mapping(node, "regression"):
         if key not in METRICS and key not in KINDS:
             extra = did_you_mean(key, KINDS + list(METRICS))
-            raise reader.fail(key_node, f"regression: unknown key {key!r} (a metric name or one of {', '.join(KINDS)}){extra}")
+            raise reader.fail(key_node, f"regression: unknown key {shown(key)} (a metric name or one of {', '.join(KINDS)}){extra}")
         kind = key if key in KINDS else METRICS[key].kind
         source = f"regression.{key} in {reader.where(key_node)}"
         default = DEFAULT_REGRESSION[kind]
         if isinstance(value_node, yaml.ScalarNode):
             value = reader.scalar(value_node, f"regression.{key}")
             if value is not False:
-                raise reader.fail(value_node, f"regression.{key}: expected a mapping (max_increase, relative) or false, got {value!r}")
+                raise reader.fail(value_node, f"regression.{key}: expected a mapping (max_increase, relative) or false, got {shown(value)}")
             rules[key] = RegressionRule(default.floor, default.relative, source, enabled=False)
             continue
         fields = {name: (kn, vn) for name, kn, vn in reader.mapping(value_node, f"regression.{key}", REGRESSION_KEYS)}
@@ -403,7 +405,7 @@ def _regression(reader: _Reader, node: yaml.Node) -> dict[str, Any]:
             if name in fields:
                 confirm = reader.scalar(fields[name][1], f"regression.{key}.{name}")
                 if not isinstance(confirm, bool):
-                    raise reader.fail(fields[name][1], f"regression.{key}.{name}: expected true or false, got {confirm!r}")
+                    raise reader.fail(fields[name][1], f"regression.{key}.{name}: expected true or false, got {shown(confirm)}")
         rules[key] = RegressionRule(floor, relative, source, confirm=confirm)
     return rules
 
@@ -418,9 +420,9 @@ def _percent(reader: _Reader, node: yaml.Node, path: str) -> float:
     except ValueError:
         number = -1.0
     if isinstance(value, bool) or number < 0:
-        raise reader.fail(node, f"{path}: expected a percentage such as '25%', got {value!r}")
+        raise reader.fail(node, f"{path}: expected a percentage such as '25%', got {shown(value)}")
     if not math.isfinite(number):  # nan% never lets a change count, inf% none either: checks silently off
-        raise reader.fail(node, f"{path}: expected a finite percentage such as '25%', got {value!r}")
+        raise reader.fail(node, f"{path}: expected a finite percentage such as '25%', got {shown(value)}")
     return number / 100
 
 
@@ -434,7 +436,7 @@ def _fail_on(reader: _Reader, node: yaml.Node) -> tuple[str, ...]:
     for value in values:
         if value not in FAIL_ON_CHOICES:
             extra = did_you_mean(str(value), list(FAIL_ON_CHOICES))
-            raise reader.fail(node, f"fail_on: unknown value {value!r} (choose from {', '.join(FAIL_ON_CHOICES)} or none){extra}")
+            raise reader.fail(node, f"fail_on: unknown value {shown(value)} (choose from {', '.join(FAIL_ON_CHOICES)} or none){extra}")
         statuses.append(value)
     return tuple(statuses)
 
@@ -444,6 +446,6 @@ def _strings(reader: _Reader, node: yaml.Node, path: str) -> list[str]:
     for item in reader.sequence(node, path):
         value = reader.scalar(item, path)
         if not isinstance(value, str):
-            raise reader.fail(item, f"{path}: expected a glob such as 'tests/slow/*', got {value!r}")
+            raise reader.fail(item, f"{path}: expected a glob such as 'tests/slow/*', got {shown(value)}")
         values.append(value)
     return values

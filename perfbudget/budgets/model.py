@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from perfbudget.budgets.index import GlobIndex
 from perfbudget.budgets.units import UnitError, parse_quantity
 from perfbudget.errors import PerfBudgetError
-from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, Kind, did_you_mean, metric_kind
+from perfbudget.run.metrics import METRICS, N_PLUS_ONE_THRESHOLD, PARTS, Kind, did_you_mean, metric_kind
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 
 
@@ -47,17 +48,9 @@ class Rule:
     line: int
     method: str | None = None  # urls only; None matches every method
 
-    def matches_test(self, test: TestRecord) -> bool:
-        """A glob on the node id or on the test's file; a bare file path matches its tests."""
-        pattern = self.match
-        path = test.node_id.split("::", 1)[0]
-        return fnmatchcase(test.node_id, pattern) or fnmatchcase(path, pattern) or bool(test.file and fnmatchcase(test.file, pattern))
-
-    def matches_url(self, url: UrlSummary) -> bool:
-        """A glob on the route pattern (``/api/*``) and, if given, the method."""
-        if self.method is not None and self.method != url.method.upper():
-            return False
-        return url.route == self.match or fnmatchcase(url.route, self.match)
+    def matches_method(self, method: str) -> bool:
+        """A URL rule's method, if given (its pattern is matched through ``Budgets``' index of every rule)."""
+        return self.method is None or self.method == method.upper()
 
 
 @dataclass(frozen=True)
@@ -102,10 +95,12 @@ class Waiver:
     """An ``accept:`` entry: a change the project decided to accept, recorded in the repository with its reason.
 
     ``match`` globs a test node id or a URL key ("GET /posts/"); ``metric``
-    names one metric or is "*" for all. The change is accepted while the
-    value stays within ``limit``, or within ``change`` above the baseline;
-    with neither, any value is. After ``expires`` the waiver no longer
-    accepts anything, and the verdict says so, naming it.
+    names one metric, whose parts it covers too (``queries`` covers
+    ``queries.select``: see ``PARTS``), or globs metric names ("*" for all,
+    "benchmark.*"). The change is accepted while the value stays within
+    ``limit``, or within ``change`` above the baseline; with neither, any
+    value is. After ``expires`` the waiver no longer accepts anything, and
+    the verdict says so, naming it.
     """
 
     match: str
@@ -117,8 +112,39 @@ class Waiver:
     issue: str = ""
     expires: datetime.date | None = None
 
-    def covers(self, subject: str, metric: str) -> bool:
-        return self.metric in ("*", metric) and fnmatchcase(subject, self.match)
+    def covers_metric(self, metric: str) -> bool:
+        """The entry's metric, one of its parts, or one its glob matches (the subject is matched apart, by an index)."""
+        if metric == self.metric or metric in PARTS.get(self.metric, ()):
+            return True
+        return is_glob(self.metric) and fnmatchcase(metric, self.metric)
+
+    @property
+    def accepts_everything(self) -> str:
+        """What it accepts any change of, such as "every metric of every test", when nothing bounds it; "" otherwise.
+
+        An entry whose ``match`` covers every test or every URL and that has no
+        ``limit`` or ``change`` accepts any change there: the run can pass
+        whatever happens, and only a warning in every report says so.
+        """
+        if self.limit is not None or self.change is not None:
+            return ""
+        kinds = [kind for kind, names in _EVERY_SUBJECT.items() if all(fnmatchcase(name, self.match) for name in names)]
+        if not kinds:
+            return ""
+        metrics = "every metric" if all(self.covers_metric(name) for name in METRICS) else f"{self.metric}"
+        return f"{metrics} of every {' and every '.join(kinds)}"
+
+
+# Names as different as tests and URLs get: a glob matching all of a kind's matches every name of that kind.
+_EVERY_SUBJECT = {
+    "test": ("t.py::t", "tests/a/test_b.py::TestC::test_d[x-1]", "app/tests.py::Case::test_e"),
+    "URL": ("GET /", "POST /api/<int:pk>/items/", "DELETE /x.json"),
+}
+
+
+def is_glob(text: str) -> bool:
+    """A glob rather than a name: an ``accept:`` metric such as ``benchmark.*`` covers every metric it matches."""
+    return any(char in text for char in "*?[")
 
 
 @dataclass
@@ -142,6 +168,7 @@ class Budgets:
     warmup_functions: tuple[tuple[str, str], ...] = ()
     waivers: list[Waiver] = field(default_factory=list)  # the ``accept`` section, in file order
     _rules: dict[str, RegressionRule] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexes: dict[str, tuple[list[Rule], int, GlobIndex]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def limits_for_test(self, test: TestRecord, marker: bool = True) -> dict[str, Limit]:
         """defaults.tests < matching rules in file order < the perf_budget marker.
@@ -149,9 +176,8 @@ class Budgets:
         BudgetError for a bad marker; ``marker=False`` gives the file's limits alone.
         """
         limits = dict(self.test_defaults)
-        for rule in self.test_rules:
-            if rule.matches_test(test):
-                limits.update(rule.limits)
+        for rule in self.test_rules_for(test):
+            limits.update(rule.limits)
         if marker and test.budget_marker:
             where = f"{test.file}:{test.line}" if test.line else test.node_id
             limits.update(parse_marker(test.budget_marker, where))
@@ -159,10 +185,31 @@ class Budgets:
 
     def limits_for_url(self, url: UrlSummary) -> dict[str, Limit]:
         limits = dict(self.url_defaults)
-        for rule in self.url_rules:
-            if rule.matches_url(url):
-                limits.update(rule.limits)
+        for rule in self.url_rules_for(url):
+            limits.update(rule.limits)
         return limits
+
+    def test_rules_for(self, test: TestRecord) -> list[Rule]:
+        """The ``tests`` rules matching ``test``, in file order: a glob on its node id, on its file, or the id itself.
+
+        A bare file path matches the file's tests.
+        """
+        path = test.node_id.split("::", 1)[0]
+        names = (test.node_id, path, test.file) if test.file else (test.node_id, path)
+        rules = self.test_rules
+        return [rules[i] for i in self._index("tests", rules).matching(names)]
+
+    def url_rules_for(self, url: UrlSummary) -> list[Rule]:
+        """The ``urls`` rules matching ``url``, in file order: the route pattern itself (``/api/*``) or a glob on it, and the method."""
+        rules = self.url_rules
+        return [rules[i] for i in self._index("urls", rules).matching((url.route,)) if rules[i].matches_method(url.method)]
+
+    def _index(self, section: str, rules: list[Rule]) -> GlobIndex:
+        """The section's rules indexed by their globs, built on first use (the loader sets the rules once)."""
+        cached = self._indexes.get(section)
+        if cached is None or cached[0] is not rules or cached[1] != len(rules):
+            cached = self._indexes[section] = (rules, len(rules), GlobIndex(rule.match for rule in rules))
+        return cached[2]
 
     def regression_rule(self, metric: str) -> RegressionRule:
         """The metric's own rule, else its kind's, else the built-in one for its kind.
@@ -179,16 +226,41 @@ class Budgets:
         return any(fnmatchcase(subject, pattern) for pattern in self.ignore)
 
     def unused_rule_warnings(self, run: Run) -> list[str]:
-        """A rule that matches nothing is probably a typo: say so, without failing."""
-        warnings = []
-        for rule in self.test_rules:
-            if not any(rule.matches_test(test) for test in run.tests):
-                warnings.append(f"{self.source}:{rule.line}: tests rule #{rule.index} {rule.match!r} matches no test in this run")
-        for rule in self.url_rules:
-            if not any(rule.matches_url(url) for url in run.urls):
-                method = f" {rule.method}" if rule.method else ""
-                warnings.append(f"{self.source}:{rule.line}: urls rule #{rule.index}{method} {rule.match!r} matches no URL in this run")
-        return warnings
+        """A rule that matches nothing is probably a typo: say so, without failing, in one line however many there are.
+
+        A generated file of 16,000 rules printed 16,000 lines (issue 19): the
+        line counts them and names the first few by file:line.
+        """
+        used = {id(rule) for test in run.tests for rule in self.test_rules_for(test)}
+        used.update(id(rule) for url in run.urls for rule in self.url_rules_for(url))
+        unused = [(rule, "tests") for rule in self.test_rules if id(rule) not in used]
+        unused += [(rule, "urls") for rule in self.url_rules if id(rule) not in used]
+        if len(unused) == 1:
+            rule, section = unused[0]
+            return [f"{self.source}:{rule.line}: {_named(rule, section)} matches no {_NOUN[section]} in this run"]
+        if not unused:
+            return []
+        named = ", ".join(f"{self.source}:{rule.line} {_named(rule, section)}" for rule, section in unused[:UNUSED_SHOWN])
+        more = f" and {len(unused) - UNUSED_SHOWN:,} more" if len(unused) > UNUSED_SHOWN else ""
+        return [f"{self.source}: {len(unused):,} rules match no test or URL in this run: {named}{more}"]
+
+
+UNUSED_SHOWN = 3  # unused rules named in the warning line; the rest are counted
+_NOUN = {"tests": "test", "urls": "URL"}
+
+
+def _named(rule: Rule, section: str) -> str:
+    """``tests rule #3 '*::test_x'``, the pattern cut to fit one line."""
+    method = f" {rule.method}" if rule.method else ""
+    return f"{section} rule #{rule.index}{method} {shown(rule.match)}"
+
+
+def shown(value: object, width: int = 60) -> str:
+    """A key, pattern or value as written (its repr), cut to fit a one-line message: a budget file may hold kilobytes in one."""
+    if isinstance(value, str) and len(value) > width:
+        return repr(value[: width - 3] + "...")
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # Marker kwargs cannot contain dots: queries_select means queries.select.
@@ -198,7 +270,7 @@ _MARKER_NAMES = {name.replace(".", "_"): name for name in METRICS}
 def metric_limit(name: str, value: Any, where: str, valid_keys: list[str] | None = None) -> tuple[str, float]:
     """Validate one ``metric: limit`` pair; BudgetError naming ``where`` and the key."""
     if name not in METRICS:
-        raise BudgetError(f"{where}: unknown key {name!r}{did_you_mean(name, (valid_keys or []) + list(METRICS))}")
+        raise BudgetError(f"{where}: unknown key {shown(name)}{did_you_mean(name, (valid_keys or []) + list(METRICS))}")
     kind: Kind = METRICS[name].kind
     try:
         return name, parse_quantity(value, kind)

@@ -2,8 +2,11 @@
 
 Reads one or more results files (or a history directory: the most any run
 used decides), prints the change as a unified diff and writes it back into
-the YAML budget file, keeping its comments and layout. ``--dry-run`` only
-prints. Limits are never raised.
+the YAML budget file, keeping its comments, layout, line endings and byte
+order mark. ``--dry-run`` only prints. Limits are never raised. Exit 0 when
+done (or nothing to do), 2 for a budget file it cannot read, parse or write
+(the message names it; the file is then unchanged) and for results it cannot
+read.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from perfbudget.budgets import BudgetError, find_budget_file, parse_budgets
+    from perfbudget.budgets.source import read_budget_text, write_budget_text
     from perfbudget.budgets.tighten import apply, diff, plan
     from perfbudget.compare.baseline import load_baseline
 
     path = find_budget_file(Path.cwd(), args.budgets)
     if path is None or path.suffix not in (".yaml", ".yml"):
         raise BudgetError(f"{path or 'perfbudget.yaml'}: tighten edits a YAML budget file; none found (pass --budgets FILE)")
-    text = path.read_text(encoding="utf-8")
+    original = read_budget_text(path)  # line endings and a BOM as written: only the changed numbers differ
+    text = original.text
     budgets = parse_budgets(text, str(path))
     runs = []
     for source in args.results:
@@ -51,13 +56,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     new_text = apply(text, changes)
     print(diff(text, new_text, os.path.relpath(path)), end="")
+    if not args.dry_run:  # before the notes: a file that cannot be written is the one line on stderr
+        write_budget_text(path, original, new_text)
     for change in changes:
         print(
             f"perfbudget budgets: {path}:{change.line} {change.metric}: most used {change.observed:g} by {change.subjects} subject(s)",
             file=sys.stderr,
         )
     if not args.dry_run:
-        path.write_text(new_text, encoding="utf-8")
         print(f"perfbudget budgets: tightened {len(changes)} limit(s) in {path}", file=sys.stderr)
     return 0
 

@@ -177,23 +177,28 @@ class Comparison:
         return self.by_status(*FAILING)
 
     def summary_line(self) -> str:
-        """ "2 regressions, 1 over budget, 5 improved, 140 unchanged".
+        """ "2 regressions, 1 over budget, 3 changes accepted, 5 improved, 140 unchanged".
 
         Without a baseline nothing can be "unchanged": fine subjects are "ok".
+        Accepted changes are counted as verdicts, whatever else their subjects
+        did: a subject both accepted and new, or accepted and over budget,
+        still shows that an entry let something pass (issue 19).
         """
         counts, not_judged = self._tally()
         fine = "unchanged" if self.baseline is not None else "ok"
+        accepted = len(self.by_status(Status.ACCEPTED))
         parts = []
         for status, singular, plural in (
             (Status.REGRESSED, "regression", "regressions"),
             (Status.OVER_BUDGET, "over budget", "over budget"),
             (Status.UNCONFIRMED, "slower, not confirmed", "slower, not confirmed"),
-            (Status.ACCEPTED, "accepted", "accepted"),
             (Status.IMPROVED, "improved", "improved"),
             (Status.NEW, "new", "new"),
             (Status.REMOVED, "removed", "removed"),
             (Status.OK, fine, fine),
         ):
+            if status is Status.IMPROVED and accepted:
+                parts.append(f"{accepted} change{'s' if accepted != 1 else ''} accepted")
             if counts[status] or status in (Status.REGRESSED, Status.OVER_BUDGET):
                 parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
         if not_judged:

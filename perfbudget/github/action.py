@@ -129,13 +129,14 @@ def judge(
 def _tighten_suggestion(comparison: Comparison, budget_file: Path | None) -> str:
     """When something improved: the budget file's lines that could be lowered (10 % room for counts, 50 % for times)."""
     from perfbudget.budgets import parse_budgets
+    from perfbudget.budgets.source import read_budget_text
     from perfbudget.budgets.tighten import plan, suggestion
     from perfbudget.compare.verdicts import Status
 
     if budget_file is None or budget_file.suffix not in (".yaml", ".yml") or not comparison.by_status(Status.IMPROVED):
         return ""
     try:
-        text = budget_file.read_text(encoding="utf-8")
+        text = read_budget_text(budget_file).text  # as tighten reads it: a BOM set apart, so YAML's columns fit the text
         changes = plan(parse_budgets(text, budget_file.name), text, [comparison.run], 0.1, 0.5)
     except (OSError, PerfBudgetError):
         return ""  # judging already read this file: a problem here only means no suggestion

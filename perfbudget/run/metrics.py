@@ -63,6 +63,14 @@ METRICS: dict[str, Metric] = {
 }
 
 
+# Counts made of parts: each part counts some of the whole's events, so the whole rises with any of them.
+# An ``accept:`` entry for the whole accepts its parts too (``queries`` moves ``queries.select`` with it).
+PARTS: dict[str, tuple[str, ...]] = {
+    "queries": tuple(f"queries.{kind}" for kind in _QUERY_KINDS),
+    "network_calls": ("external_network_calls",),
+}
+
+
 def suggest(name: str, choices: list[str] | None = None) -> str | None:
     """The closest valid name, for "did you mean ...?" messages."""
     matches = difflib.get_close_matches(name, choices if choices is not None else list(METRICS), n=1)
