@@ -167,7 +167,7 @@ def test_the_scenarios_say_what_they_are_about() -> None:
     assert "**+1 SELECT `auth_user`** at `rest_framework/authtoken/views.py:30`, new, in 2 tests and 1 URL" in SCENARIOS["added_query"]()
     removed = SCENARIOS["removed_query"]()
     # 5 SELECTs (one per post) became 1 (all posts at once): a query gone and another new, not a rewrite.
-    assert "🟢 **−5 SELECT `blog_tag`** at `blog/views.py:24`, gone" in removed and "🟢 2 improved" in removed
+    assert "🟢 **−5 SELECT `blog_tag`** at `blog/views.py:24`, gone" in removed and "🟢 1 test and 1 URL improved" in removed
     timing = SCENARIOS["timing_only"]()
     assert "What changed" not in timing and "duration 40 ms → 95 ms" in timing
     accepted = SCENARIOS["waivers"]()

@@ -191,7 +191,7 @@ def test_a_slower_time_without_reruns_is_unconfirmed_and_never_fails() -> None:
     assert statuses(comparison) == [(A, "duration", "unconfirmed")]
     assert not comparison.should_fail()
     assert comparison.verdicts[0].reason.endswith("; not confirmed: not rerun (recorded without --perf-baseline, or with --perf-confirm=0)")
-    assert comparison.summary_line() == "0 regressions, 0 over budget, 1 slower, not confirmed"
+    assert comparison.summary_line() == "0 regressions, 0 over budget, 1 unchanged"  # noise does not move the headline
     assert comparison.warnings == ["timing: 1 slower time, 0 confirmed by reruns"]
 
 
@@ -426,3 +426,38 @@ def test_a_urls_reruns_take_off_no_test_level_rerun_cost() -> None:
     )
     verdict = next(v for v in compare(head, None, Baseline([base], "b.json")).verdicts if v.subject == "GET /x/")
     assert verdict.status is Status.REGRESSED and "taken off" not in verdict.reason
+
+
+def test_a_faster_time_against_one_baseline_run_is_not_confirmed_and_moves_no_headline() -> None:
+    """Noise only adds time: the one baseline run may have been the slow one, so faster is no improvement yet."""
+    base = run_of(record(A, duration=95, queries=2))
+    head = run_of(record(A, duration=40, queries=2))
+    comparison = compare(head, None, Baseline([base], "b.json"))
+    assert statuses(comparison) == [(A, "duration", "faster_unconfirmed")]
+    assert comparison.verdicts[0].reason.endswith(
+        "; not confirmed: faster than 1 baseline run, which may have been slowed by noise; a history of 3 runs confirms it"
+    )
+    assert comparison.summary_line() == "0 regressions, 0 over budget, 1 unchanged"
+    assert comparison.causes == [] and not comparison.should_fail()
+
+
+def test_a_faster_time_against_a_history_is_an_improvement() -> None:
+    history = [run_of(record(A, duration=duration, queries=2)) for duration in (94, 95, 96)]
+    head = run_of(record(A, duration=40, queries=2))
+    comparison = compare(head, None, Baseline(history, "history/"))
+    assert statuses(comparison) == [(A, "duration", "improved")]
+    assert comparison.summary_line() == "0 regressions, 0 over budget, 1 improved"
+
+
+def test_three_identical_runs_give_one_headline_whatever_the_noise() -> None:
+    """Run 1: one test measured fast; run 2: one measured slow and not confirmed by reruns; run 3: quiet."""
+    names = [f"tests/test_app.py::test_{index}" for index in range(5)]
+    base = run_of(*(record(name, duration=50, queries=3) for name in names))
+    noisy = [{names[0]: 20.0}, {names[1]: 150.0}, {}]
+    headlines = set()
+    for durations in noisy:
+        head = run_of(*(reran(record(n, duration=durations.get(n, 50.0), queries=3), duration=[50.0] * 5) for n in names))
+        comparison = compare(head, None, Baseline([base], "b.json"))
+        assert not comparison.should_fail()
+        headlines.add(comparison.summary_line())
+    assert headlines == {"0 regressions, 0 over budget, 5 unchanged"}

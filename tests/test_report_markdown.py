@@ -90,7 +90,7 @@ def test_other_sections_are_collapsed_and_footer_names_commits_and_link() -> Non
     text = render_markdown(fixed_comparison(), report_url="https://example.com/run/1/report.html")
     html = to_html(text)
     assert html.count("<details>") == 3 + 4  # each cause's SQL, then the four sections below
-    for summary in ("🟢 1 improved", "🆕 2 new", "➖ 2 removed", "⚠️ 1 warning"):
+    for summary in ("🟢 1 test improved", "🆕 2 new", "➖ 2 removed", "⚠️ 1 warning"):
         assert f"<summary>{summary}</summary>" in html
     assert "<code>tests/test_views.py::test_sitemap</code>" in html
     assert "<code>4f2c9e1a7b3d</code> (feature/archive)" in html

@@ -22,7 +22,7 @@ from perfbudget.budgets import BudgetError, Budgets, Limit, RegressionRule
 from perfbudget.compare.baseline import Baseline, baseline_value
 from perfbudget.compare.environment import demote_times, environment_changes, environment_note
 from perfbudget.compare.rules import MIN_SAMPLES_FOR_SPREAD, NOT_GATED, Change, head_figure, judge_change
-from perfbudget.compare.timing import TimingContext, drift_notes, noise_band, run_drift, scatter_note
+from perfbudget.compare.timing import TimingContext, drift_notes, faster_evidence, noise_band, run_drift, scatter_note
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.compare.waivers import apply_waivers
 from perfbudget.run.metrics import METRICS, format_value, is_sampled, is_time
@@ -203,6 +203,10 @@ def _regressions(subject: _Subject, base: TestRecord | UrlSummary, history: Hist
         verdict = _verdict(subject, metric, change.status, change.value, change.baseline, change.threshold, change.reason)
         if change.status is Status.REGRESSED and is_time(metric) and rule.confirm:
             verdict = judging.confirmed(subject, verdict, change.threshold)
+        elif change.status is Status.IMPROVED and is_time(metric) and rule.confirm:
+            verdict.timing = faster_evidence(metric, len(history(metric)))
+            if verdict.timing is not None:
+                verdict.status = Status.FASTER_UNCONFIRMED
         verdicts.append(verdict)
     return verdicts
 

@@ -45,7 +45,7 @@ def demote_times(verdicts: list[Verdict], changes: list[str]) -> int:
             continue
         if verdict.status is Status.REGRESSED:
             verdict.status = Status.UNCONFIRMED
-        elif verdict.status is Status.IMPROVED:
+        elif verdict.status in (Status.IMPROVED, Status.FASTER_UNCONFIRMED):
             verdict.status = Status.OK
         else:
             continue

@@ -185,6 +185,26 @@ def scatter_note(drifts: dict[str, Drift], baseline_runs: int) -> list[str]:
     ]
 
 
+def faster_evidence(metric: str, baseline_runs: int) -> TimingEvidence | None:
+    """Whether a faster time is an improvement: only against a history of the subject (None), else why not.
+
+    Noise only ever adds time, so a time that looks faster is as likely to
+    be the baseline's one slow run as the change's doing, and reruns of this
+    run cannot tell which. A history of ``MIN_SAMPLES_FOR_SPREAD`` baseline
+    runs is a median the noise did not make; short of it the time is
+    "faster, not confirmed", which changes no headline.
+    """
+    if baseline_runs >= MIN_SAMPLES_FOR_SPREAD:
+        return None
+    runs = f"{baseline_runs} baseline run{'s' if baseline_runs != 1 else ''}"
+    return TimingEvidence(
+        metric,
+        False,
+        0,
+        why_not=f"faster than {runs}, which may have been slowed by noise; a history of {MIN_SAMPLES_FOR_SPREAD} runs confirms it",
+    )
+
+
 def noise_band(*confirmations: Confirmation | None) -> float:
     """The widest relative noise of the runs involved (0.05 for +/-5 %), from their calibration spread."""
     return max((c.calibration_noise for c in confirmations if c is not None and c.calibration_noise is not None), default=0.0)
@@ -220,7 +240,7 @@ class TimingContext:
         """Do the suspect's reruns confirm that ``metric`` is past ``threshold``? ``control_loop``: its control's metrics in this run's loop."""
         series = reruns.samples.get(metric, []) if reruns is not None else []
         if reruns is None or len(series) < MIN_RERUNS:
-            return TimingEvidence(metric, False, len(series), not_rerun=self._why_not_rerun(len(series)))
+            return TimingEvidence(metric, False, len(series), why_not=self._why_not_rerun(len(series)))
         alone = _rerun_alone_cost(metric, reruns, control_loop)
         # The machine's slowdown during the reruns: the median of their calibration passes (one pass preempted,
         # or run on the other core, does not decide) against the rerunning process's own loop when a drift

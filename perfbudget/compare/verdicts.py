@@ -29,6 +29,7 @@ class Status(str, Enum):
     UNCONFIRMED = "unconfirmed"  # a time looked slower, but the evidence did not confirm it: never fails
     ACCEPTED = "accepted"  # over budget or regressed, but an ``accept:`` entry or the PR's label accepts it: never fails
     IMPROVED = "improved"
+    FASTER_UNCONFIRMED = "faster_unconfirmed"  # a time looked faster, against too short a history to tell: changes nothing
     OK = "ok"
 
     @property
@@ -37,7 +38,9 @@ class Status(str, Enum):
 
     @property
     def label(self) -> str:
-        return "slower, not confirmed" if self is Status.UNCONFIRMED else self.value.replace("_", " ")
+        if self is Status.UNCONFIRMED:
+            return "slower, not confirmed"
+        return "faster, not confirmed" if self is Status.FASTER_UNCONFIRMED else self.value.replace("_", " ")
 
 
 FAILING = (Status.OVER_BUDGET, Status.REGRESSED)
@@ -180,18 +183,20 @@ class Comparison:
         """ "2 regressions, 1 over budget, 3 changes accepted, 5 improved, 140 unchanged".
 
         Without a baseline nothing can be "unchanged": fine subjects are "ok".
-        Accepted changes are counted as verdicts, whatever else their subjects
+        Times that moved without evidence (slower or faster, not confirmed) are
+        counted as unchanged: noise must not change the headline between two
+        identical runs (issue 20); the reports list them apart. Accepted changes are counted as verdicts, whatever else their subjects
         did: a subject both accepted and new, or accepted and over budget,
         still shows that an entry let something pass (issue 19).
         """
         counts, not_judged = self._tally()
         fine = "unchanged" if self.baseline is not None else "ok"
+        counts[Status.OK] += counts[Status.UNCONFIRMED] + counts[Status.FASTER_UNCONFIRMED]
         accepted = len(self.by_status(Status.ACCEPTED))
         parts = []
         for status, singular, plural in (
             (Status.REGRESSED, "regression", "regressions"),
             (Status.OVER_BUDGET, "over budget", "over budget"),
-            (Status.UNCONFIRMED, "slower, not confirmed", "slower, not confirmed"),
             (Status.IMPROVED, "improved", "improved"),
             (Status.NEW, "new", "new"),
             (Status.REMOVED, "removed", "removed"),

@@ -33,14 +33,19 @@ def cause_line(cause: Cause, code: Callable[[str], str] = str, text: Callable[[s
 
 def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = str, shown: int = 3) -> str:
     """ "2 tests and 1 URL: `test_a`, `test_b`, `GET /`": counts per kind, then the first few names."""
-    tests = sum(1 for kind, _ in subjects if kind == "test")
-    urls = len(subjects) - tests
-    counts = " and ".join(part for part in (_plural(tests, "test"), _plural(urls, "URL")) if part)
+    counts = count_subjects(subjects)
     first = subjects[:shown]
     short = short_test_names([name for kind, name in first if kind == "test"])
     names = ", ".join(code(short[name] if kind == "test" else name) for kind, name in first)
     more = f", and {len(subjects) - shown} more" if len(subjects) > shown else ""
     return f"{counts}: {names}{more}"
+
+
+def count_subjects(subjects: list[tuple[str, str]]) -> str:
+    """ "2 tests and 1 URL": how many (kind, name) subjects, per kind, the unit every report counts in."""
+    tests = sum(1 for kind, _ in subjects if kind == "test")
+    urls = len(subjects) - tests
+    return " and ".join(part for part in (_plural(tests, "test"), _plural(urls, "URL")) if part) or "0 tests"
 
 
 def short_test_names(node_ids: list[str]) -> dict[str, str]:
@@ -68,4 +73,4 @@ def _signed(value: int) -> str:
 
 
 def _plural(count: int, noun: str) -> str:
-    return "" if count == 0 else f"{count} {noun}{'s' if count != 1 else ''}"
+    return "" if count == 0 else f"{count:,} {noun}{'s' if count != 1 else ''}"

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
-from perfbudget.report.causes import MAX_CAUSES, cause_line
+from perfbudget.report.causes import MAX_CAUSES, cause_line, count_subjects
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
@@ -53,6 +53,7 @@ _ICON = {
     Status.NEW: "🆕",
     Status.REMOVED: "➖",
     Status.UNCONFIRMED: "⏱️",
+    Status.FASTER_UNCONFIRMED: "⏱️",
     Status.ACCEPTED: "☑️",
     Status.OK: "✅",
 }
@@ -253,11 +254,13 @@ def _sections(comparison: Comparison) -> list[_Section]:
                 "N+1 groups in test code",
             )
         )
-    unconfirmed = comparison.by_status(Status.UNCONFIRMED)
+    unconfirmed = comparison.by_status(Status.UNCONFIRMED) + comparison.by_status(Status.FASTER_UNCONFIRMED)
     if unconfirmed:
+        timings = f"{len(unconfirmed):,} timing{'s' if len(unconfirmed) != 1 else ''}"
         sections.append(
             _collapsed(
-                f"{_ICON[Status.UNCONFIRMED]} {len(unconfirmed):,} slower, not confirmed (not failing)",
+                f"{_ICON[Status.UNCONFIRMED]} {timings} not confirmed in {_count_subjects(unconfirmed)} "
+                "(not failing; unchanged in the headline)",
                 ["| Test or URL | Metric | Baseline → now | Evidence |", "|---|---|---|---|"],
                 (_unconfirmed_row(v) for v in unconfirmed),
                 len(unconfirmed),
@@ -279,7 +282,7 @@ def _sections(comparison: Comparison) -> list[_Section]:
         better = _by_subject(improved)
         sections.append(
             _collapsed(
-                f"🟢 {len(better):,} improved",
+                f"🟢 {_count_subjects(improved)} improved",
                 ["| Test or URL | Change |", "|---|---|"],
                 (f"| {_subject_cell(verdicts[0])} | {_headline_change(verdicts)} |" for verdicts in better.values()),
                 len(better),
@@ -427,6 +430,10 @@ def _accepted_row(verdicts: list[Verdict]) -> str:
     """An accepted change and the reason the project gave (the entry's words, its place, its issue and expiry)."""
     head = verdicts[0]
     return f"| {_subject_cell(head)} | {_headline_change(verdicts)} | {md_text(head.accepted_because, width=300)} |"
+
+
+def _count_subjects(verdicts: list[Verdict]) -> str:
+    return count_subjects(list(dict.fromkeys((v.subject_kind, v.subject) for v in verdicts)))
 
 
 def _unconfirmed_row(verdict: Verdict) -> str:

@@ -19,6 +19,7 @@ _MARK = {
     Status.REGRESSED: "REGRESSED",
     Status.UNCONFIRMED: "slower, not confirmed:",
     Status.IMPROVED: "improved",
+    Status.FASTER_UNCONFIRMED: "faster, not confirmed:",
 }
 
 
@@ -29,7 +30,9 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
         lines = [f"perfbudget: {comparison.summary_line()} -- {origin}"]
     else:
         lines = [f"perfbudget: {comparison.summary_line()}", f"perfbudget: {origin}"]
-    shown = (Status.OVER_BUDGET, Status.REGRESSED) + ((Status.UNCONFIRMED, Status.IMPROVED) if show_improved else ())
+    shown = (Status.OVER_BUDGET, Status.REGRESSED) + (
+        (Status.UNCONFIRMED, Status.IMPROVED, Status.FASTER_UNCONFIRMED) if show_improved else ()
+    )
     causes = comparison.causes
     if causes:  # what changed first, as in the comment; the subjects and their metrics follow
         lines.append("perfbudget: what changed:")
