@@ -219,3 +219,29 @@ def test_a_subject_with_several_broken_metrics_is_named_once() -> None:
     rows = parse(render_markdown(comparison)).rows
     assert ["🔺", "URL GET /archive/<int:year>/", "queries 4 → 13 (+9, +225%) · 1 related", "baseline"] in rows
     assert sum(1 for row in rows if row[1] == "URL GET /archive/<int:year>/") == 1
+
+
+def test_one_query_added_to_a_view_a_thousand_tests_hit_is_one_row_naming_its_cause() -> None:
+    """The comment's length does not grow with the tests one cause moved (issue 20)."""
+    from perfbudget.compare import compare
+    from perfbudget.compare.baseline import Baseline
+    from perfbudget.run.model import Details, Run, SqlGroup, TestRecord
+
+    listing = 'SELECT "shop_product"."id" FROM "shop_product"'
+    count = 'SELECT COUNT(*) AS "__count" FROM "shop_category"'
+
+    def run(*sqls: str) -> Run:
+        tests = []
+        for index in range(1000):
+            groups = [SqlGroup(sql, "select", "default", 1, 0.1, location=f"shop/views.py:{8 + n}") for n, sql in enumerate(sqls)]
+            test = TestRecord(f"tests/test_shop.py::test_{index:04d}", "tests/test_shop.py", index + 1, "passed", {"queries": len(sqls)})
+            test.details = Details(sql_groups=groups)
+            tests.append(test)
+        return Run(project="shop", tests=tests)
+
+    text = render_markdown(compare(run(listing, count), None, Baseline([run(listing)], "base.json")))
+    broke = text[text.index("#### What broke") :]
+    rows = [line for line in broke.splitlines() if line.startswith("| 🔺")]
+    assert len(rows) == 1 and "**1,000 tests**" in rows[0] and "… and 997 more" in rows[0]
+    assert "+1 COUNT `shop_category`, new" in rows[0]
+    assert len(text) < 6_000

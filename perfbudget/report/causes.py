@@ -19,16 +19,20 @@ _VERB = {"added": "new", "removed": "gone", "more": "repeats more", "fewer": "re
 
 def cause_line(cause: Cause, code: Callable[[str], str] = str, text: Callable[[str], str] = str, shown: int = 3) -> str:
     """The headline of a cause (``**`` marks the part Markdown makes bold), without its SQL."""
+    return f"{cause_headline(cause, code, text)}, in {subjects_text(list(cause.subjects), code, shown)}"
+
+
+def cause_headline(cause: Cause, code: Callable[[str], str] = str, text: Callable[[str], str] = str, where: bool = True) -> str:
+    """What changed, where (unless ``where`` is False), without the subjects it moved: "**+4 SELECT `blog_author`** (N+1) at `blog/views.py:20`, new"."""
     group = cause.group
     what = text(statement_label(group.sql)) + (f" {code(cause.table)}" if cause.table else "")
-    where = f" at {code(group.location)}" if group.location else ""
-    subjects = subjects_text(list(cause.subjects), code, shown)
+    at = f" at {code(group.location)}" if group.location and where else ""
     if cause.replaced is not None:
-        return f"**{what} rewritten**{where}, in {subjects}"
+        return f"**{what} rewritten**{at}"
     deltas = sorted(set(cause.deltas))
     amount = _signed(deltas[0]) if len(deltas) == 1 else f"{_signed(deltas[0])} to {_signed(deltas[-1])}"
     flags = " (N+1)" if group.n_plus_one and cause.grew else ""
-    return f"**{amount} {what}**{flags}{where}, {_VERB[cause.change]}, in {subjects}"
+    return f"**{amount} {what}**{flags}{at}, {_VERB[cause.change]}"
 
 
 def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = str, shown: int = 3) -> str:

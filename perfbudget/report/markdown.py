@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
-from perfbudget.report.causes import MAX_CAUSES, cause_line, count_subjects
+from perfbudget.report.causes import MAX_CAUSES, cause_headline, cause_line, count_subjects, short_test_names
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
@@ -41,6 +41,8 @@ NAME_WIDTH = 150  # characters of a test id or URL shown outside tables
 CELL_WIDTH = 60  # characters of code in a table cell: four columns within GitHub's 800 px comment
 SQL_WIDTH = 1_500  # characters of one normalized SQL statement
 MAX_N_PLUS_ONE = 10  # N+1 groups shown; the HTML report has all of them
+MAX_BROKEN_ROWS = 30  # rows of "What broke"; subjects that one cause moved are one row, however many
+GROUP_NAMES = 3  # subjects named in a row of "What broke" that one cause's subjects share; the rest are counted
 # Within one subject, the metrics a reviewer reads first; the rest follow by name.
 _HEADLINE_METRICS = ("queries", "n_plus_one", "duration", "external_network_calls", "network_calls", "peak_memory")
 _NOTE_ROOM = 400  # kept free for the "shortened" note under the verdict
@@ -230,12 +232,14 @@ def _sections(comparison: Comparison) -> list[_Section]:
             _Section(["#### What changed", ""], (_cause_entry(cause) for cause in causes), len(causes), "causes", max_rows=MAX_CAUSES)
         )
     if failing:
+        rows = _broken_rows(failing, causes)
         sections.append(
             _Section(
                 ["#### What broke", "", "| | Test or URL | Change | Limit |", "|---|---|---|---|"],
-                (_subject_row(verdicts) for verdicts in failing.values()),
-                len(failing),
+                rows,
+                len(rows),
                 "rows",
+                max_rows=MAX_BROKEN_ROWS,
             )
         )
     explained = {subject for cause in causes for subject in cause.subjects}
@@ -384,19 +388,54 @@ def _headline_change(verdicts: list[Verdict]) -> str:
     return moved + (f" · {related} related" if related else "")
 
 
+def _broken_rows(failing: dict[tuple[str, str, bool], list[Verdict]], causes: list[Cause]) -> list[str]:
+    """The rows of "What broke": one per cause for the subjects whose counts it moved, then one per other subject.
+
+    One query added to a view that 1,000 tests request breaks 1,000 tests in
+    one way: that is one row naming the cause and the first subjects, not a
+    thousand (issue 20). A subject's times are never a cause's doing, and a
+    subject two causes moved goes with the first, the most telling.
+    """
+    rows, grouped = [], set()
+    for cause in causes:
+        members = [key for key in failing if not key[2] and (key[0], key[1]) in cause.subjects and key not in grouped]
+        if len(members) <= GROUP_NAMES:
+            continue  # a shared row would name them all: as short as their own rows, and less telling
+        grouped.update(members)
+        heads = [failing[key] for key in members]
+        limits = {_limit_text(verdicts[0]) for verdicts in heads}
+        status = min((verdicts[0].status for verdicts in heads), key=lambda s: s.severity)
+        subjects = [(kind, name) for kind, name, _ in members]
+        short = short_test_names([name for kind, name in subjects[:GROUP_NAMES] if kind == "test"])
+        names = "<br>".join(
+            [f"**{count_subjects(subjects)}**"]
+            + [code_span(short[name] if kind == "test" else name, width=CELL_WIDTH) for kind, name in subjects[:GROUP_NAMES]]
+            + ([f"… and {len(subjects) - GROUP_NAMES:,} more"] if len(subjects) > GROUP_NAMES else [])
+        )
+        # The cause's call site is in "What changed" above: here it would make the table wider than a comment.
+        change = cause_headline(cause, lambda name: code_span(name, width=CELL_WIDTH), md_text, where=False).replace("**", "")
+        rows.append(f"| {_ICON[status]} | {names} | {change} | {limits.pop() if len(limits) == 1 else 'several'} |")
+    rows.extend(_subject_row(verdicts) for key, verdicts in failing.items() if key not in grouped)
+    return rows
+
+
+def _limit_text(head: Verdict) -> str:
+    """What a verdict's limit is, in a word and a figure: "budget 10", "baseline", "allowed 54 ms"."""
+    metric = head.metric or ""
+    if head.limit is None:
+        return "–"
+    if head.status is Status.OVER_BUDGET:
+        return f"budget {format_value(metric, head.limit)}"
+    if head.baseline is not None and head.limit == head.baseline:
+        return "baseline"  # any increase regresses: the limit is the baseline itself
+    return f"allowed {format_value(metric, head.limit)}"
+
+
 def _subject_row(verdicts: list[Verdict]) -> str:
     """One subject, its headline change; the metrics that moved with it are counted, not listed."""
     head = verdicts[0]
-    metric = head.metric or ""
     moved = _headline_change(verdicts)
-    if head.limit is None:
-        limit = "–"
-    elif head.status is Status.OVER_BUDGET:
-        limit = f"budget {format_value(metric, head.limit)}"
-    elif head.baseline is not None and head.limit == head.baseline:
-        limit = "baseline"  # any increase regresses: the limit is the baseline itself
-    else:
-        limit = f"allowed {format_value(metric, head.limit)}"
+    limit = _limit_text(head)
     if head.timing is not None and head.timing.confirmed:
         limit += f" · {md_text(head.evidence, width=120)}"
     if head.expired_entry:  # an accepted change whose entry ran out: say which, so it is renewed or fixed

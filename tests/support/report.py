@@ -274,14 +274,21 @@ HOSTILE_NAMES = [
 
 
 def hostile_comparison() -> Comparison:
-    """Every hostile name regressed (in the table) with an N+1 group whose SQL is hostile too."""
+    """Every hostile name regressed (in the table) with an N+1 group whose SQL is hostile too.
+
+    Two names per call site: six causes, each too small to share a row of "What broke", so every name keeps its own.
+    """
     hostile_sql = "SELECT '```' || '</script>' || '@octocat #1 |' FROM t WHERE id = %s\n```\n# heading"
     tests = [
         _test(
             name,
             5 + index,
             {"queries": 9.0, "duration": 10.0, "n_plus_one": 8.0},
-            Details(sql_groups=[SqlGroup(hostile_sql, "select", "default", 8, 1.0, location="app/<b>views</b>.py:1", n_plus_one=True)]),
+            Details(
+                sql_groups=[
+                    SqlGroup(hostile_sql, "select", "default", 8, 1.0, location=f"app/<b>views</b>.py:{index % 6 + 1}", n_plus_one=True)
+                ]
+            ),
         )
         for index, name in enumerate(HOSTILE_NAMES)
     ]
