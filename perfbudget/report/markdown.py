@@ -232,12 +232,12 @@ def _sections(comparison: Comparison) -> list[_Section]:
             _Section(["#### What changed", ""], (_cause_entry(cause) for cause in causes), len(causes), "causes", max_rows=MAX_CAUSES)
         )
     if failing:
-        rows = _broken_rows(failing, causes)
+        broken = _broken_rows(failing, causes)
         sections.append(
             _Section(
                 ["#### What broke", "", "| | Test or URL | Change | Limit |", "|---|---|---|---|"],
-                rows,
-                len(rows),
+                broken,
+                len(broken),
                 "rows",
                 max_rows=MAX_BROKEN_ROWS,
             )
