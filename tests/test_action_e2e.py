@@ -144,6 +144,7 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     event = {
         "workflow_run": {
             "id": fork.run_id,
+            "name": "perfbudget",
             "event": "pull_request",
             "head_sha": "6" * 40,
             "head_repository": {"full_name": "stranger/shop"},

@@ -122,9 +122,10 @@ def test_a_monorepo_job_keeps_two_projects_apart(fake_github: FakeGitHub, tmp_pa
     assert job is not None
     assert job.step("API under perfbudget").status == "success", explain(job)
     assert job.step("Web under perfbudget").status == "failure"
-    comments = {c["body"].rsplit("<!-- ", 1)[1]: c["body"] for c in fake_github.issue_comments(7)}
-    assert sorted(comments) == ["perfbudget:perfbudget/perfbudget-services-api -->", "perfbudget:perfbudget/perfbudget-services-web -->"]
-    api, web = comments.values()
+    comments = {c["body"].splitlines()[-1]: c["body"] for c in fake_github.issue_comments(7)}  # the marker: the last line
+    markers = [marker_for("perfbudget", f"perfbudget-services-{project}") for project in ("api", "web")]
+    assert sorted(comments) == sorted(markers)
+    api, web = (comments[marker] for marker in markers)
     # With a working directory, annotation paths start at the repository root, or GitHub would not attach them.
     assert "::warning file=services/web/blog/views.py,line=20,title=perfbudget%3A query changed here::" in job.log
     assert "file=blog/" not in job.log
@@ -186,7 +187,13 @@ def test_a_forks_matrix_gets_one_comment_from_the_workflow_run_stage(fake_github
 
     fake_github.read_only = False
     stage_event = {
-        "workflow_run": {"id": run_id, "event": "pull_request", "head_sha": HEAD, "head_repository": {"full_name": "stranger/shop"}}
+        "workflow_run": {
+            "id": run_id,
+            "name": "perfbudget",
+            "event": "pull_request",
+            "head_sha": HEAD,
+            "head_repository": {"full_name": "stranger/shop"},
+        }
     }
     stage = job_runner(fake_github, tmp_path / "stage", tmp_path, "workflow_run", stage_event, branch="main", sha=BASE)
     stage.workspace.mkdir()

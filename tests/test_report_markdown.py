@@ -124,7 +124,7 @@ def test_hostile_test_name_stays_text_in_its_own_cell(name: str) -> None:
     assert len(rows) == len(HOSTILE_NAMES)  # no row broken in two, none merged
     assert all(len(row) == 4 for row in rows)
     # A long id is its test over its file: a code span does not wrap, and the table must fit 800 px.
-    shown = name.replace("\n", "\\n")
+    shown = name.replace("\n", "\\n").replace("<!--", "<!\u200b--")  # an HTML comment's opener is split, even in code
     if len(shown) > 60:
         file, _, test = shown.partition("::")
         shown = (test if len(test) <= 60 else test[:59] + "…") + file

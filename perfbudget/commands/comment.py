@@ -5,9 +5,12 @@ The body is a Markdown file (``--body``) or rendered from results
 renders from downloaded artifacts: one leg's, or a directory of legs (a
 matrix, a monorepo), which get one comment with a section per key. It serves
 the action's merge job and the second stage of the fork-PR pattern, where a
-trusted ``workflow_run`` workflow reads the PR number and head sha the first
-stage saved, checks them against GitHub, and posts. When the token is read-only
-or GitHub fails, the report goes to the job summary and the command exits 0
+trusted ``workflow_run`` workflow posts what a fork's run uploaded. There
+nothing is taken on trust from the artifact (``github/pull.py``): its tree is
+checked before it is read, its pr.json only names the PR that GitHub must
+confirm was built by the triggering run, the labels come from GitHub and the
+accept label's name from ``--accept-label``. When the token is read-only or
+GitHub fails, the report goes to the job summary and the command exits 0
 (unless ``--strict``).
 """
 
@@ -19,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfbudget.compare.verdicts import CiVerdict
-from perfbudget.errors import PerfBudgetError
+from perfbudget.errors import EXIT_BAD_INPUT, PerfBudgetError
 from perfbudget.github.options import add_github_arguments
 
 if TYPE_CHECKING:
+    from perfbudget.github.artifacts import PrContext
     from perfbudget.github.comments import CommentOutcome
     from perfbudget.github.context import ActionsContext
 
@@ -53,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--key", default="", help="the leg's or project's key: its own comment marker (default: from the job)")
     parser.add_argument(
+        "--accept-label",
+        default="",
+        metavar="LABEL",
+        help="with --from-artifact: a PR label that accepts the PR's regressions, looked up on the PR through the API "
+        "(never read from the artifact; default: none)",
+    )
+    parser.add_argument(
         "--comment-author",
         default="",
         metavar="LOGIN",
@@ -81,14 +92,15 @@ class _Post:
     body: str
     verdict: CiVerdict
     summary: str
-    pr: tuple[int, str, str, str] | None  # number, head sha, workflow, key (the marker's)
+    pr: tuple[int, str, str] | None  # number, workflow, key (the marker's)
     legs: int = 0  # artifacts rendered (--from-artifact); 0 for --body / --results
+    problem: str = ""  # why the pull request could not be confirmed: nothing is posted
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from perfbudget.github.comments import marker_for
+    from perfbudget.github.comments import legacy_marker_for, marker_for
     from perfbudget.github.context import read_context
     from perfbudget.github.summary import append_summary, fall_back, set_outputs, warn
 
@@ -111,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if post.pr is None:
         print("perfbudget comment: not a pull request; nothing to comment on", file=sys.stderr)
         return 0
-    number, head_sha, workflow, key = post.pr
+    number, workflow, key = post.pr
     if context.is_fork and context.event_name != "workflow_run":  # the fork's own run: its token is read-only
         reason = (
             f"pull request #{number} comes from a fork ({context.head_repository}); its token is read-only, so "
@@ -119,10 +131,17 @@ def run(args: argparse.Namespace) -> int:
             "(examples/perfbudget-fork-comment.yml)."
         )
         return fall_back(context, reason, strict=False, exit_code=0, report=summary_report)
+    if post.problem:  # the pull request the artifact names could not be confirmed
+        return fall_back(
+            context, f"PR comment not posted: {post.problem}", strict=args.strict, exit_code=EXIT_BAD_INPUT, report=summary_report
+        )
     try:
-        outcome = _post(args, context, number, head_sha, post.body, marker_for(workflow, key), post.verdict)
+        # perfbudget 0.1's marker too: its comment is updated, not posted again.
+        outcome = _post(args, context, number, post.body, (marker_for(workflow, key), legacy_marker_for(workflow, key)), post.verdict)
     except PerfBudgetError as exc:
         return fall_back(context, f"PR comment not posted: {exc}", strict=args.strict, exit_code=exc.exit_code, report=summary_report)
+    for note in outcome.notes:
+        warn(note)
     if outcome.action == "skipped":
         print(f"perfbudget comment: --mode {args.mode} and verdict {post.verdict!r}: no comment needed", file=sys.stderr)
     else:
@@ -153,11 +172,11 @@ def _inputs(args: argparse.Namespace, context: ActionsContext) -> _Post:
     if number is None:
         return _Post(body, verdict, summary, None)
     key = clean_key(args.key) if args.key else default_key(context.job)
-    return _Post(body, verdict, summary, (number, context.head_sha, context.workflow, key))
+    return _Post(body, verdict, summary, (number, context.workflow, key))
 
 
 def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
-    """Legs' artifacts: the PR from their pr.json (all must agree), else from this job's own event."""
+    """Legs' artifacts, judged with what GitHub says of the pull request they claim (pr.json), else this job's own."""
     from perfbudget.github.comments import BODY_CHARS
     from perfbudget.github.legs import combine_shards, common_pull_request, find_legs, render_legs_body
     from perfbudget.github.summary import warn
@@ -166,18 +185,48 @@ def _artifact_post(args: argparse.Namespace, context: ActionsContext) -> _Post:
     for problem in problems:
         warn(problem)
     legs = find_legs(Path(args.from_artifact))
-    body, judged = render_legs_body(legs, args.report_url, BODY_CHARS)
+    claimed = common_pull_request(legs)
+    number = args.pr or context.pr_number or (claimed.number if claimed is not None else None)
+    accepted_by, problem = "", ""
+    if number is not None:
+        try:
+            labels = _confirmed_labels(args, context, number, claimed)
+        except PerfBudgetError as exc:  # judged without the label, and not posted
+            problem = str(exc)
+        else:
+            accepted_by = args.accept_label if args.accept_label and args.accept_label in labels else ""
+    body, judged = render_legs_body(legs, args.report_url, BODY_CHARS, accepted_by)
     verdict = CiVerdict.worst(CiVerdict.ERROR if isinstance(outcome, str) else outcome.ci_verdict for outcome in judged)
     lines = [outcome if isinstance(outcome, str) else outcome.summary_line() for outcome in judged]
     summary = "; ".join(f"{leg.key}: {line}" for leg, line in zip(legs, lines, strict=True)) if len(legs) > 1 else lines[0]
     key = legs[0].key if len(legs) == 1 else ALL_LEGS_KEY
-    pr = common_pull_request(legs)
-    if pr is not None:
-        return _Post(body, verdict, summary, (args.pr or pr.number, pr.head_sha, pr.workflow, key), len(legs))
-    number = args.pr or context.pr_number
-    if number is None:
-        return _Post(body, verdict, summary, None, len(legs))
-    return _Post(body, verdict, summary, (number, context.head_sha, context.workflow, key), len(legs))
+    # The triggering run's workflow names the marker, as it did when that workflow commented itself.
+    workflow = context.workflow_run_name or context.workflow
+    pr = None if number is None else (number, workflow, key)
+    return _Post(body, verdict, summary, pr, len(legs), problem)
+
+
+def _confirmed_labels(args: argparse.Namespace, context: ActionsContext, number: int, claimed: PrContext | None) -> tuple[str, ...]:
+    """The labels of PR ``number`` once GitHub confirms it is the one the artifact's run built; GitHubProblem otherwise.
+
+    The head commit to expect is the event's (the triggering run's on
+    workflow_run, the PR's own in the merge job); only a command run by hand,
+    with neither, takes pr.json's.
+    """
+    from perfbudget.github.client import GitHubProblem, connect, policy_for
+    from perfbudget.github.pull import confirm_pull, fetch_pull
+
+    event_head = context.workflow_run_head_sha or (context.head_sha if context.pr_number is not None else "")
+    if claimed is not None and event_head and claimed.head_sha != event_head:
+        raise GitHubProblem(f"pr.json names commit {claimed.head_sha}, but the triggering run built {event_head}; refusing to comment")
+    if claimed is not None and not args.pr and claimed.number != number:
+        raise GitHubProblem(f"pr.json names pull request #{claimed.number}, but this run is for #{number}; refusing to comment")
+    head_sha = event_head or (claimed.head_sha if claimed is not None else context.head_sha)
+    head_repository = context.workflow_run_head_repository or context.head_repository
+    owner, repo = context.owner_repo
+    pull = fetch_pull(connect(context, policy_for(args.max_wait)), owner, repo, number)
+    confirm_pull(pull, head_sha, head_repository, f"{owner}/{repo}#{number}")
+    return pull.labels
 
 
 def _read_body(path: str) -> str:
@@ -205,19 +254,13 @@ def _render(results: str, baseline: str | None, budgets: str | None, report_url:
 
 
 def _post(
-    args: argparse.Namespace, context: ActionsContext, number: int, head_sha: str, body: str, marker: str, verdict: CiVerdict
+    args: argparse.Namespace, context: ActionsContext, number: int, body: str, markers: tuple[str, ...], verdict: CiVerdict
 ) -> CommentOutcome:
-    """Connect, check the PR (for artifacts: the sha must match the triggering run), upsert the comment."""
-    from perfbudget.github.client import GitHubProblem, connect, policy_for
-    from perfbudget.github.comments import upsert_comment, verify_pull_request
+    """Connect and upsert the comment marked ``markers[0]`` (a pull request from artifacts was confirmed already)."""
+    from perfbudget.github.client import connect, policy_for
+    from perfbudget.github.comments import upsert_comment
 
     client = connect(context, policy_for(args.max_wait))
     owner, repo = context.owner_repo
-    if args.from_artifact:
-        expected = context.workflow_run_head_sha or head_sha
-        if context.workflow_run_head_sha and head_sha != context.workflow_run_head_sha:
-            raise GitHubProblem(
-                f"pr.json names commit {head_sha}, but the triggering run built {context.workflow_run_head_sha}; refusing to comment"
-            )
-        verify_pull_request(client, owner, repo, number, expected)
-    return upsert_comment(client, owner, repo, number, body, marker, args.mode, verdict, args.comment_author)
+    marker, *earlier = markers
+    return upsert_comment(client, owner, repo, number, body, marker, args.mode, verdict, args.comment_author, tuple(earlier))

@@ -61,16 +61,19 @@ def judge_results(
     force_baseline: bool = False,
     details: bool = True,
     accepted_by: str = "",
+    discover: bool = True,
 ) -> tuple[Comparison, Path | None]:
     """Judge a stored results file; returns the Comparison and the budget file used.
 
     The run is read light (metrics only) and judged; with ``details``, the
     details of what is not OK are then read, which is all a report shows.
     At 50,000 tests that is a fraction of reading every test's SQL.
+    ``discover=False`` takes ``budget_file`` or none, never looking in
+    ``rootdir`` (an artifact's pyproject.toml must not name the file to read).
     Errors are the package's own (ResultsError, BudgetError): the CLI prints
     them with their exit code.
     """
-    path = find_budget_file(rootdir, budget_file)
+    path = find_budget_file(rootdir, budget_file) if discover else (Path(budget_file) if budget_file else None)
     budgets = load_budgets(path) if path else Budgets()
     run = load_run(results, details=False)
     comparison = judge(run, budgets, baseline, force_baseline=force_baseline, no_baseline_note=no_baseline_note, accepted_by=accepted_by)

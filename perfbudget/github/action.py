@@ -108,9 +108,8 @@ def judge(
     for line in render_annotations(comparison, root=Path.cwd(), prefix=context.workspace_prefix(Path.cwd())):
         print(line)
     verdict = comparison.ci_verdict
-    if context.pr_number is not None:
-        label = accept_label if accept_label and accept_label in context.pr_labels else ""
-        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, key, verdict, label)
+    if context.pr_number is not None:  # the accept label is not saved: the second stage asks GitHub
+        pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, key, verdict)
         write_pr_context(build_dir, pr)
     outputs = {
         "verdict": str(verdict),

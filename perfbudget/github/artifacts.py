@@ -22,7 +22,7 @@ from pathlib import Path
 from perfbudget.budgets.discover import DEFAULT_NAMES
 from perfbudget.compare.verdicts import CiVerdict
 from perfbudget.config.paths import RESULTS_NAME  # the run's results; write_run compresses by the suffix
-from perfbudget.errors import PerfBudgetError
+from perfbudget.github.contained import ArtifactError, regular_file
 from perfbudget.run.decode import ResultsError
 from perfbudget.run.read import load_run
 from perfbudget.run.write import write_run
@@ -39,15 +39,17 @@ OLD_NAMES = {RESULTS_NAME: ("results.json",), BASELINE_NAME: ("baseline.ndjson.g
 ARTIFACT_PREFIX = "perfbudget-"
 SHARD_MARK = "--shard-"  # clean_key never writes "--", so a key cannot contain it
 DEFAULT_KEY = "tests"
-_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 _OF = re.compile(r"(\d+)-of-(\d+)")  # a shard named "I/N" in the action's shard input
 _KEY_SEPARATORS = re.compile(r"[^A-Za-z0-9._]+")
 _NOT_IN_ARTIFACT_NAMES = set('":<>|*?\\/\r\n')  # upload-artifact refuses these
 
 
-class ArtifactError(PerfBudgetError):
-    """An artifact name that GitHub would refuse, or an artifact directory or pr.json that is missing or malformed."""
+def _shown(value: object) -> str:
+    """A value from a file or the action's inputs in a message: its repr, cut short (a 100,000-character sha is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def default_key(job: str, working_directory: str = ".", matrix: str = "") -> str:
@@ -82,7 +84,7 @@ def clean_key(key: str) -> str:
     """A key as it appears in artifact names and markers: letters, digits, ``.``, ``_`` and ``-``."""
     cleaned = _KEY_SEPARATORS.sub("-", key).strip("-")[:100]
     if not cleaned:
-        raise ArtifactError(f"key {key!r} has no letters or digits; name the leg or project with the action's key input")
+        raise ArtifactError(f"key {_shown(key)} has no letters or digits; name the leg or project with the action's key input")
     return cleaned
 
 
@@ -220,7 +222,14 @@ def collect(directory: Path, files: dict[str, Path | None]) -> list[Path]:
 
 @dataclass
 class PrContext:
-    """What the first stage knows and the second (workflow_run) stage needs to comment."""
+    """What the first stage knows and the second (workflow_run) stage needs to comment.
+
+    A fork's run writes it, so the second stage takes none of it on trust:
+    the number is only a claim that GitHub's answer for that pull request
+    must confirm (its head commit and repository those of the triggering
+    run), and the labels are asked from GitHub. An ``accepted_by`` that an
+    earlier build wrote here is ignored.
+    """
 
     repository: str
     number: int
@@ -228,7 +237,10 @@ class PrContext:
     workflow: str
     key: str  # the leg's or project's key: which marker and section the comment goes to
     verdict: CiVerdict
-    accepted_by: str = ""  # the accept label the PR carried: the merge job and the fork stage judge alike
+
+
+MAX_PR_JSON_BYTES = 64 * 1024  # what the action writes is about 200 bytes
+MAX_PR_NUMBER = 2**31 - 1  # GitHub's issue numbers are 32-bit
 
 
 def write_pr_context(directory: Path, context: PrContext) -> Path:
@@ -240,31 +252,33 @@ def write_pr_context(directory: Path, context: PrContext) -> Path:
 def read_pr_context(directory: Path) -> PrContext:
     """Read and check ``pr.json``; every problem names the file and the key."""
     path = Path(directory) / PR_CONTEXT_NAME
+    if regular_file(path, MAX_PR_JSON_BYTES) is None:
+        raise ArtifactError(f"{path}: not found; was the artifact uploaded by the perfbudget action on a PR?")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ArtifactError(f"{path}: not found; was the artifact uploaded by the perfbudget action on a PR?") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and 4301-digit numbers are ValueErrors
         raise ArtifactError(f"{path}: unreadable: {exc}") from exc
+    except RecursionError as exc:  # json has no nesting limit of its own
+        raise ArtifactError(f"{path}: unreadable: nested too deeply") from exc
     if not isinstance(data, dict):
         raise ArtifactError(f"{path}: expected a JSON object")
     number = data.get("number")
-    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
-        raise ArtifactError(f"{path}: key 'number' must be a positive integer, got {number!r}")
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 < number <= MAX_PR_NUMBER:
+        raise ArtifactError(f"{path}: key 'number' must be a positive integer up to {MAX_PR_NUMBER}, got {_shown(number)}")
     sha = data.get("head_sha")
-    if not isinstance(sha, str) or not _SHA.match(sha):
-        raise ArtifactError(f"{path}: key 'head_sha' must be a hex commit sha, got {sha!r}")
+    if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+        raise ArtifactError(f"{path}: key 'head_sha' must be a hex commit sha, got {_shown(sha)}")
     strings = {}
     if "key" not in data and "job" in data:  # pr.json of perfbudget 0.1 named the job
         data["key"] = data["job"]
-    for key in ("repository", "workflow", "key", "verdict", "accepted_by"):
+    for key in ("repository", "workflow", "key", "verdict"):
         value = data.get(key, "")
         if not isinstance(value, str):
-            raise ArtifactError(f"{path}: key {key!r} must be a string, got {value!r}")
+            raise ArtifactError(f"{path}: key {key!r} must be a string, got {_shown(value)}")
         strings[key] = value
     strings["key"] = clean_key(strings["key"] or DEFAULT_KEY)
     try:
         verdict = CiVerdict(strings.pop("verdict"))
     except ValueError:
-        raise ArtifactError(f"{path}: key 'verdict' must be fail, changed, ok or error, got {data.get('verdict')!r}") from None
+        raise ArtifactError(f"{path}: key 'verdict' must be fail, changed, ok or error, got {_shown(data.get('verdict'))}") from None
     return PrContext(number=number, head_sha=sha, verdict=verdict, **strings)

@@ -27,7 +27,7 @@ from github3.exceptions import GitHubError
 from perfbudget.compare.origin import SELECTION_NAME, BaselineOrigin, write_origin
 from perfbudget.github.artifacts import OLD_NAMES, RESULTS_NAME
 from perfbudget.github.baseline_select import ArtifactRef, Candidate, Choice, candidates, history, preference, trusted_runs
-from perfbudget.github.client import API_ERRORS, describe, get_pages
+from perfbudget.github.client import API_ERRORS, Listing, describe, get_pages, on_api
 from perfbudget.github.options import DEFAULT_HISTORY, DEFAULT_HISTORY_SECONDS
 from perfbudget.run.aggregate import merge_runs
 from perfbudget.run.decode import ResultsError
@@ -38,9 +38,11 @@ from perfbudget.run.write import write_run
 # Results file names an artifact may hold, newest format first (the last: perfbudget 0.1's schema 1).
 RESULTS_NAMES = (RESULTS_NAME, "results.ndjson", *OLD_NAMES[RESULTS_NAME])
 MAX_RESULTS_BYTES = 200 * 1024 * 1024  # refuse absurd archive members rather than fill the disk
-RUN_PAGES = 3  # x100 runs of the branch: how far back a baseline is looked for
-ARTIFACT_PAGES = 3  # x100 artifacts of the key's name
-ANCESTOR_PAGES = 1  # x100 commits of the PR base's history searched for an ancestor with results
+# How far back each list is read (x100 items, newest first): a look-back window, so reaching it is no news;
+# a next-page link that loops or leaves the API ends a list sooner, with a note.
+RUN_PAGES = 3  # runs of the branch: how far back a baseline is looked for
+ARTIFACT_PAGES = 3  # artifacts of the key's name
+ANCESTOR_PAGES = 1  # commits of the PR base's history searched for an ancestor with results
 SHARD_RUNS = 20  # runs looked through for a split suite's shard artifacts
 
 
@@ -87,14 +89,22 @@ class FetchOutcome:
         )
 
 
-def _branch_runs(client: GitHub, query: BaselineQuery) -> tuple[list[dict[str, Any]], int]:
+def _listed(listing: Listing, what: str, notes: list[str]) -> list[dict[str, Any]]:
+    """The listing's items; a note (once) when a next-page link ended it early."""
+    note = f"listing {what}: {listing.cut}; the pages after it were not read"
+    if listing.cut and note not in notes:
+        notes.append(note)
+    return listing.items
+
+
+def _branch_runs(client: GitHub, query: BaselineQuery, notes: list[str]) -> tuple[list[dict[str, Any]], int]:
     """Finished trusted runs of the branch, newest first, and the number of untrusted ones refused."""
     params = {"branch": query.branch, "status": "completed", "per_page": 100}
     if query.workflow:
         path = f"{query.api}/actions/workflows/{quote(query.workflow, safe='')}/runs"
     else:
         path = f"{query.api}/actions/runs"
-    runs = get_pages(client, path, params, "workflow_runs", RUN_PAGES)
+    runs = _listed(get_pages(client, path, params, "workflow_runs", RUN_PAGES), f"the runs of {query.branch!r}", notes)
     if not query.workflow and query.workflow_name:
         runs = [run for run in runs if run.get("name") == query.workflow_name]
     return trusted_runs(runs, query.repository, query.exclude_run_id)
@@ -103,11 +113,11 @@ def _branch_runs(client: GitHub, query: BaselineQuery) -> tuple[list[dict[str, A
 def _ancestors(client: GitHub, query: BaselineQuery, notes: list[str]) -> list[str]:
     """The PR base and its history, newest first; just the base (and a note) when they cannot be listed."""
     try:
-        commits = get_pages(client, f"{query.api}/commits", {"sha": query.base_sha, "per_page": 100}, None, ANCESTOR_PAGES)
+        listing = get_pages(client, f"{query.api}/commits", {"sha": query.base_sha, "per_page": 100}, None, ANCESTOR_PAGES)
     except GitHubError as exc:  # unknown sha (404), empty repository (409), no contents: read (403 on private repos)
         notes.append(str(describe(exc, f"listing the ancestors of {query.base_sha[:12]}")) + "; only the base itself is looked for")
         return [query.base_sha]
-    shas = [str(commit.get("sha") or "") for commit in commits]
+    shas = [str(commit.get("sha") or "") for commit in _listed(listing, f"the ancestors of {query.base_sha[:12]}", notes)]
     return shas if shas and shas[0] == query.base_sha else [query.base_sha, *shas]
 
 
@@ -133,7 +143,9 @@ def _download(client: GitHub, query: BaselineQuery, artifact: ArtifactRef) -> by
     # The API answers 302 to a short-lived storage URL; requests follows it and
     # drops the Authorization header when the host changes.
     session = client.session
-    url = artifact.download_url or f"{session.base_url}{query.api}/actions/artifacts/{artifact.id}/zip"
+    url = f"{session.base_url}{query.api}/actions/artifacts/{artifact.id}/zip"
+    if artifact.download_url and on_api(session.base_url, artifact.download_url):  # the token goes nowhere else
+        url = artifact.download_url
     response = session.get(url, allow_redirects=True)
     if response.status_code != 200:
         raise GitHubError(response)
@@ -154,13 +166,16 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
     output.mkdir(parents=True, exist_ok=True)
     for stale in [*output.glob("[0-9][0-9]-run-*.ndjson.gz"), output / SELECTION_NAME]:  # an earlier fetch's files
         stale.unlink(missing_ok=True)
+    notes: list[str] = []
     try:
-        runs, refused = _branch_runs(client, query)
-        artifacts = get_pages(
+        runs, refused = _branch_runs(client, query, notes)
+        listing = get_pages(
             client, f"{query.api}/actions/artifacts", {"name": query.artifact_name, "per_page": 100}, "artifacts", ARTIFACT_PAGES
         )
-        found = candidates(runs, artifacts, query.artifact_name) or _shard_candidates(client, query, runs)
-        notes = [f"ignored {refused} run(s) of branch {query.branch!r}: pull requests and forks are never a baseline"] if refused else []
+        artifacts = _listed(listing, f"the artifacts named {query.artifact_name!r}", notes)
+        found = candidates(runs, artifacts, query.artifact_name) or _shard_candidates(client, query, runs, notes)
+        if refused:
+            notes.append(f"ignored {refused} run(s) of branch {query.branch!r}: pull requests and forks are never a baseline")
         if not found:
             return _none(output, query, notes, _why_none(query, runs, refused))
         ancestors = _ancestors(client, query, notes) if query.base_sha else []
@@ -169,7 +184,7 @@ def fetch_baseline(client: GitHub, query: BaselineQuery, output: Path) -> FetchO
         raise describe(exc, doing) from exc
 
 
-def _shard_candidates(client: GitHub, query: BaselineQuery, runs: list[dict[str, Any]]) -> list[Candidate]:
+def _shard_candidates(client: GitHub, query: BaselineQuery, runs: list[dict[str, Any]], notes: list[str]) -> list[Candidate]:
     """Runs whose suite was split over jobs: each run's own artifacts, looked through for this key's shards.
 
     GitHub lists artifacts by exact name only, so this costs one request per
@@ -177,7 +192,8 @@ def _shard_candidates(client: GitHub, query: BaselineQuery, runs: list[dict[str,
     """
     artifacts: list[dict[str, Any]] = []
     for run in runs[:SHARD_RUNS]:
-        listed = get_pages(client, f"{query.api}/actions/runs/{int(run['id'])}/artifacts", {"per_page": 100}, "artifacts", ARTIFACT_PAGES)
+        listing = get_pages(client, f"{query.api}/actions/runs/{int(run['id'])}/artifacts", {"per_page": 100}, "artifacts", ARTIFACT_PAGES)
+        listed = _listed(listing, "a run's artifacts", notes)
         artifacts.extend({**a, "workflow_run": {"id": int(run["id"])}} for a in listed)
     return candidates(runs, artifacts, query.artifact_name)
 

@@ -13,7 +13,7 @@ its nearest ancestor with results; else the newest run, labelled as such.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from perfbudget.github.artifacts import SHARD_MARK, shards_complete, split_artifact_name
 
@@ -60,6 +60,8 @@ def trusted_runs(runs: list[dict[str, Any]], repository: str, exclude_run_id: st
     """
     kept, refused = [], 0
     for run in runs:
+        if not _is_id(run.get("id")):  # not a run GitHub would list
+            continue
         head = run.get("head_repository")
         same_repo = str(head.get("full_name", "") if isinstance(head, dict) else "").lower() == repository.lower()
         if str(run.get("id")) == exclude_run_id:
@@ -68,8 +70,12 @@ def trusted_runs(runs: list[dict[str, Any]], repository: str, exclude_run_id: st
             kept.append(run)
         else:
             refused += 1
-    kept.sort(key=lambda run: (str(run.get("created_at") or ""), int(run.get("id") or 0)), reverse=True)
+    kept.sort(key=lambda run: (str(run.get("created_at") or ""), run["id"]), reverse=True)
     return kept, refused
+
+
+def _is_id(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name: str) -> list[Candidate]:
@@ -84,7 +90,7 @@ def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name
         run = artifact.get("workflow_run")
         run_id = run.get("id") if isinstance(run, dict) else None
         artifact_name = str(artifact.get("name") or "")
-        if artifact.get("expired") or not isinstance(run_id, int):
+        if artifact.get("expired") or not _is_id(run_id) or not _is_id(artifact.get("id")):
             continue
         if artifact_name == name:
             _keep_newest(whole, run_id, artifact)
@@ -92,7 +98,7 @@ def candidates(runs: list[dict[str, Any]], artifacts: list[dict[str, Any]], name
             _keep_newest(shards.setdefault(run_id, {}), artifact_name, artifact)
     found = []
     for run in runs:
-        run_id = int(run.get("id") or 0)
+        run_id = run["id"]  # trusted_runs kept only runs with an integer id
         if run_id in whole:
             chosen = [whole[run_id]]
         else:

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from github3 import GitHub
-from github3.exceptions import GitHubError, IncompleteResponse, TransportError
+from github3.exceptions import GitHubError, IncompleteResponse, TransportError, UnexpectedResponse
 from github3.session import GitHubSession
 
 from perfbudget.errors import PerfBudgetError
@@ -62,20 +64,26 @@ def _retry_after(response: requests.Response, clock: Callable[[], float]) -> flo
     """Seconds GitHub asked us to wait (Retry-After, or an exhausted primary rate limit), else None."""
     header = response.headers.get("Retry-After")
     if header:
-        try:
-            return max(float(header), 0.0)
-        except ValueError:
-            pass
+        seconds = _seconds(header)
+        if seconds is not None:
+            return max(seconds, 0.0)
         try:
             return max(email.utils.parsedate_to_datetime(header).timestamp() - clock(), 0.0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass  # neither seconds nor an HTTP date: decide as if GitHub had not said
-    if response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset"):
-        try:
-            return max(float(response.headers["x-ratelimit-reset"]) - clock(), 0.0) + 1.0
-        except ValueError:
-            return None
+    reset = _seconds(response.headers.get("x-ratelimit-reset") or "")
+    if response.headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+        return max(reset - clock(), 0.0) + 1.0
     return None
+
+
+def _seconds(text: str) -> float | None:
+    """A header's number; None for anything else, "nan" and "inf" included (a sleep of NaN seconds raises)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 class RetryingSession(GitHubSession):
@@ -157,6 +165,8 @@ def describe(exc: BaseException, doing: str) -> GitHubProblem:
     """Turn a github3.py/requests error into a GitHubProblem naming what we were doing."""
     if isinstance(exc, GitHubProblem):
         return exc
+    if isinstance(exc, UnexpectedResponse):  # github3.py could not decode the answer
+        return GitHubProblem(f"{doing}: GitHub's answer is not valid JSON (HTTP {exc.code})", exc.code)
     if isinstance(exc, IncompleteResponse):
         return GitHubProblem(f"{doing}: GitHub's answer lacked expected fields ({exc.msg})")
     if isinstance(exc, GitHubError):
@@ -170,6 +180,8 @@ def describe(exc: BaseException, doing: str) -> GitHubProblem:
             hint = "the token is read-only (a pull request from a fork); the job summary has the report"
         return GitHubProblem(f"{doing}: HTTP {exc.code} {exc.msg} ({hint})", exc.code)
     cause = exc.exception if isinstance(exc, TransportError) else exc
+    if isinstance(cause, requests.exceptions.JSONDecodeError):  # a 200 with HTML, or nothing, or half an object
+        return GitHubProblem(f"{doing}: GitHub's answer is not valid JSON")
     if isinstance(cause, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL)):
         return GitHubProblem(f"{doing}: the GitHub API URL is not a valid http(s) URL (check GITHUB_API_URL)")
     if isinstance(cause, requests.RequestException):
@@ -186,25 +198,52 @@ def get_json(client: GitHub, path: str, params: dict[str, Any] | None = None) ->
     return response.json()
 
 
-def get_pages(client: GitHub, path: str, params: dict[str, Any], key: str | None, max_pages: int) -> list[Any]:
+@dataclass
+class Listing:
+    """A paginated list's items, and whether every page was read."""
+
+    items: list[Any]
+    cut: str = ""  # a next-page link that loops or leads away from the API: the pages after it were not read
+    capped: bool = False  # ``max_pages`` were read and GitHub named a next one
+
+
+def get_pages(client: GitHub, path: str, params: dict[str, Any], key: str | None, max_pages: int) -> Listing:
     """The items of a paginated list, following GitHub's Link headers for at most ``max_pages`` pages.
 
     ``key`` names the list in the answer's object (``workflow_runs``,
     ``artifacts``); None when the answer is the list itself (``commits``).
+    A next link to a page already read, or off the API's scheme and host
+    (where the token must not go), ends the listing too: ``cut`` says so.
     """
     session = client.session
-    url: str | None = session.base_url + path
+    url = session.base_url + path
     items: list[Any] = []
+    seen: set[str] = set()
     for _ in range(max_pages):
-        if url is None:
-            break
         response = session.get(url, params=params)
         if response.status_code != 200:
             raise GitHubError(response)
+        seen.update((url, response.url))
         data = response.json()
         page = data.get(key) if key is not None and isinstance(data, dict) else data
         if not isinstance(page, list):
             raise ValueError(f"GitHub's answer to {path} has no {key or 'list'}")
         items.extend(item for item in page if isinstance(item, dict))
-        url, params = response.links.get("next", {}).get("url"), {}  # the next link carries the query
-    return items
+        following = response.links.get("next", {}).get("url")  # it carries the query
+        if not following:
+            return Listing(items)
+        if not on_api(session.base_url, following):
+            return Listing(items, "its next-page link leads away from the API")
+        if following in seen:
+            return Listing(items, "its next-page link leads back to a page already read")
+        url, params = following, {}
+    return Listing(items, capped=True)
+
+
+def on_api(base_url: str, url: str) -> bool:
+    """Whether ``url`` (from an answer: a Link, a download URL) is on the API's scheme and host, where the token may go."""
+    try:
+        parts, api = urlsplit(url), urlsplit(base_url)
+    except ValueError:  # "http://[::1" and the like
+        return False
+    return (parts.scheme, parts.netloc) == (api.scheme, api.netloc)

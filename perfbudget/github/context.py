@@ -50,6 +50,8 @@ class ActionsContext:
     step_summary: Path | None = None
     output: Path | None = None
     workflow_run_head_sha: str = ""  # on workflow_run events: the head commit of the triggering run
+    workflow_run_head_repository: str = ""  # ... the repository it was built from ("owner/name")
+    workflow_run_name: str = ""  # ... and its workflow's name (its comments' markers carry it)
     workspace: str = ""  # GITHUB_WORKSPACE: the repository's checkout
     pr_labels: tuple[str, ...] = ()  # the pull request's labels when the event fired
     token: str = field(default="", repr=False)  # never in repr, never printed
@@ -159,6 +161,8 @@ def read_context(environ: Mapping[str, str] | None = None) -> ActionsContext:
         step_summary=Path(summary) if summary else None,
         output=Path(output) if output else None,
         workflow_run_head_sha=str(_dig(event, "workflow_run", "head_sha") or ""),
+        workflow_run_head_repository=str(_dig(event, "workflow_run", "head_repository", "full_name") or ""),
+        workflow_run_name=str(_dig(event, "workflow_run", "name") or ""),
         workspace=env.get("GITHUB_WORKSPACE", ""),
         pr_labels=tuple(str(label.get("name")) for label in pull.get("labels") or [] if isinstance(label, dict) and label.get("name")),
         token=env.get("GITHUB_TOKEN", "") or env.get("INPUT_GITHUB_TOKEN", ""),

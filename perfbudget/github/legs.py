@@ -5,13 +5,17 @@
 matrix's or a monorepo's legs never overwrite one another's files. Each leg's
 key is its artifact's name after ``perfbudget-``; the shards of a suite split
 over jobs (``perfbudget-KEY--shard-N``) are first joined into one leg. Everything here may come
-from a fork's run: pr.json is validated, and the legs must agree on which
-pull request they belong to.
+from a fork's run: the tree is checked before any file in it is read
+(``contained``), pr.json is validated, and the legs must agree on which
+pull request they belong to. The budget file is the leg's own
+``perfbudget.yaml``, the one the action saved, or none: an artifact's
+pyproject.toml never names one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +38,7 @@ from perfbudget.github.artifacts import (
     shards_complete,
     split_artifact_name,
 )
+from perfbudget.github.contained import MAX_FILE_BYTES, check_tree, regular_file
 
 if TYPE_CHECKING:
     from perfbudget.compare.verdicts import Comparison
@@ -46,13 +51,17 @@ class Leg:
     pr: PrContext | None  # None: the leg ran on a push, not a pull request
 
 
+MAX_BUDGETS_BYTES = 1024 * 1024  # far beyond any real budget file; a bigger one would be parsed whole
+
+
 def _is_leg(directory: Path) -> bool:
-    return (directory / PR_CONTEXT_NAME).is_file() or find(directory, RESULTS_NAME) is not None
+    return os.path.lexists(directory / PR_CONTEXT_NAME) or find(directory, RESULTS_NAME) is not None
 
 
 def find_legs(directory: Path) -> list[Leg]:
     """``directory`` itself when it is one leg, else each subdirectory that is one, by key."""
     directory = Path(directory)
+    check_tree(directory)
     if _is_leg(directory):
         return [_leg(directory, None)]
     if not directory.is_dir():
@@ -75,12 +84,15 @@ def combine_shards(directory: Path) -> tuple[list[str], list[str]]:
     one leg per key. Shards named ``I-of-N`` must all be there. A key whose
     shards cannot be joined (one missing, one without results) is left as it
     is, each shard its own leg, and the problem is returned in words.
-    Returns (the keys joined, the problems).
+    Returns (the keys joined, the problems); a tree that is unsafe to read
+    raises ArtifactError before anything is joined.
     """
+    check_tree(Path(directory))
     groups: dict[str, list[Path]] = {}
     for sub in sorted(Path(directory).iterdir()) if Path(directory).is_dir() else []:
         key, shard = split_artifact_name(sub.name)
-        if sub.is_dir() and shard and sub.name.startswith(ARTIFACT_PREFIX):
+        # A link, even one inside, is no shard to join and remove: it stays a leg of its own.
+        if sub.is_dir() and not sub.is_symlink() and shard and sub.name.startswith(ARTIFACT_PREFIX):
             groups.setdefault(clean_key(key), []).append(sub)
     joined, problems = [], []
     for key, shards in groups.items():
@@ -110,11 +122,12 @@ def _join(directory: Path, key: str, shards: list[Path]) -> None:
         results = find(shard, RESULTS_NAME)
         if results is None:
             raise ArtifactError(f"{shard}: no {RESULTS_NAME}; was that shard's job cancelled before its tests ran?")
+        regular_file(results, MAX_FILE_BYTES)  # a directory of that name is no results
         runs.append(load_run(results))
     target.mkdir()
     write_run(merge_runs(runs), target / RESULTS_NAME)
     for name in (BUDGETS_NAME, PR_CONTEXT_NAME):
-        if (shards[0] / name).is_file():
+        if regular_file(shards[0] / name, MAX_FILE_BYTES) is not None:
             shutil.copyfile(shards[0] / name, target / name)
     reason = "joined from shards here; only the action's merge job on a pull request fetches their baseline"
     write_origin(target / BASELINE_NAME, BaselineOrigin(found=False, reason=reason))
@@ -123,7 +136,7 @@ def _join(directory: Path, key: str, shards: list[Path]) -> None:
 
 
 def _leg(directory: Path, artifact: str | None) -> Leg:
-    pr = read_pr_context(directory) if (directory / PR_CONTEXT_NAME).is_file() else None
+    pr = read_pr_context(directory) if os.path.lexists(directory / PR_CONTEXT_NAME) else None
     if artifact and artifact.startswith(ARTIFACT_PREFIX):
         key, shard = split_artifact_name(artifact)
         key = clean_key(f"{key}-shard-{shard}" if shard else key)
@@ -147,11 +160,12 @@ def common_pull_request(legs: list[Leg]) -> PrContext | None:
     return first
 
 
-def judge_leg(leg: Leg) -> Comparison:
+def judge_leg(leg: Leg, accepted_by: str = "") -> Comparison:
     """Judge a leg from its data: results, baseline (directory or file) and budgets, each validated on reading.
 
     The leg's report.md is never used: a fork's run wrote it, and posting it
     would put the fork's own text (mentions, images, links) on the PR.
+    ``accepted_by`` is the accept label when GitHub says the PR carries it.
     """
     from perfbudget.compare.judge import judge_results
     from perfbudget.github.comments import NO_TARGET_BASELINE
@@ -160,13 +174,16 @@ def judge_leg(leg: Leg) -> Comparison:
     if results is None:
         raise ArtifactError(f"{leg.directory}: no {RESULTS_NAME} in the artifact; nothing is posted (report.md is never posted)")
     try:
+        regular_file(results, MAX_FILE_BYTES)
+        budgets = regular_file(leg.directory / BUDGETS_NAME, MAX_BUDGETS_BYTES)
         comparison, _ = judge_results(
             results,
             rootdir=leg.directory,
-            budget_file=None,
+            budget_file=str(budgets) if budgets else None,
+            discover=False,
             baseline=str(baseline) if baseline else None,
             no_baseline_note=NO_TARGET_BASELINE,
-            accepted_by=leg.pr.accepted_by if leg.pr is not None else "",
+            accepted_by=accepted_by,
         )
     except PerfBudgetError as exc:
         raise ArtifactError(f"{exc}; nothing is posted (the artifact's report.md is never posted)") from exc
@@ -175,7 +192,7 @@ def judge_leg(leg: Leg) -> Comparison:
     return comparison
 
 
-def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int) -> tuple[str, list[Comparison | str]]:
+def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int, accepted_by: str = "") -> tuple[str, list[Comparison | str]]:
     """The comment for the legs: one leg's report as it is, several under one verdict line.
 
     Among several, a leg that cannot be judged (its tests crashed before
@@ -185,12 +202,12 @@ def render_legs_body(legs: list[Leg], report_url: str | None, max_chars: int) ->
     from perfbudget.report.markdown import render_legs, render_markdown
 
     if len(legs) == 1:
-        comparison = judge_leg(legs[0])
+        comparison = judge_leg(legs[0], accepted_by)
         return render_markdown(comparison, report_url=report_url, max_chars=max_chars), [comparison]
     judged: list[Comparison | str] = []
     for leg in legs:
         try:
-            judged.append(judge_leg(leg))
+            judged.append(judge_leg(leg, accepted_by))
         except ArtifactError as exc:
             judged.append(str(exc))
     return render_legs([(leg.key, outcome) for leg, outcome in zip(legs, judged, strict=True)], max_chars=max_chars), judged

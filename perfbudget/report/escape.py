@@ -6,7 +6,11 @@ or image, ping a user or team (``@name``) or reference an issue (``#12``,
 ``GH-12``, ``owner/repo#12``). Identifiers are shown in code spans (GitHub
 neither links nor mentions inside code); free text is backslash-escaped and
 its ``@``/``#`` references are broken with a zero-width space, the trick
-GitHub's own bots use. HTML escaping is Jinja2's autoescape (``html.py``).
+GitHub's own bots use. No output holds a ``<!--`` of the text, not even in
+code (where GitHub shows it as text): a zero-width space splits it, so what
+a test or a fork controls never opens an HTML comment, nor passes for a
+comment's marker in the raw body (issue 19). HTML escaping is Jinja2's
+autoescape (``html.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ def visible_controls(text: str) -> str:
     return _CONTROL.sub(lambda m: _NAMED_CONTROL.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
+def _no_comment_opener(text: str) -> str:
+    """``<!--`` split by a zero-width space: shown the same, but no longer an HTML comment's opener."""
+    return text.replace("<!--", "<!" + ZWSP + "--")
+
+
 def shorten(text: str, width: int) -> str:
     """Cut ``text`` to ``width`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= width else text[: max(width - 1, 0)] + ELLIPSIS
@@ -47,6 +56,7 @@ def code_span(text: str, *, width: int | None = None, in_table: bool = True) -> 
         text = shorten(text, width)
     if not text:
         return ""
+    text = _no_comment_opener(text)
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")):
@@ -76,7 +86,7 @@ def code_fence(text: str, info: str = "") -> str:
     """A fenced code block that no line of ``text`` can close early."""
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
-    body = "\n".join(visible_controls(line) for line in text.splitlines()) or " "
+    body = "\n".join(_no_comment_opener(visible_controls(line)) for line in text.splitlines()) or " "
     return f"{fence}{info}\n{body}\n{fence}"
 
 

@@ -38,6 +38,8 @@ class Failure:
     """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``status``.
 
     ``hang`` seconds > 0: say nothing for that long, then drop the connection (a GitHub that hangs).
+    ``body``: the answer's body instead of GitHub's error object (bytes as they are, anything else as
+    JSON), e.g. ``status=200, body=b"{not json"``: a malformed or wrongly typed answer.
     """
 
     method: str
@@ -47,6 +49,7 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     message: str = "Injected failure"
     hang: float = 0.0
+    body: Any = None
 
 
 @dataclass
@@ -105,6 +108,9 @@ class FakeGitHub:
         self.failures: list[Failure] = []
         self.log: list[Logged] = []
         self.on_create_comment: Callable[[], None] | None = None  # runs before a POST is stored (races)
+        # Replaces every list's rel="next" link: called with (route, page), returns the URL (None: no next page).
+        # A link back to the same page, or on to ever new pages, is a pagination loop.
+        self.next_link: Callable[[str, int], str | None] | None = None
         # Who the token is: comments it creates carry this login. None: an installation token
         # (Actions' GITHUB_TOKEN), for which GET /user answers 403 as GitHub does.
         self.login = "github-actions[bot]"
@@ -149,8 +155,15 @@ class FakeGitHub:
     def issue_comments(self, number: int) -> list[dict[str, Any]]:
         return [c for c in sorted(self.comments.values(), key=lambda c: c["id"]) if c["_issue"] == number]
 
-    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None) -> None:
-        self.pulls[number] = {"number": number, "head": {"sha": head_sha, "repo": {"full_name": head_repo}}}
+    def add_pull(self, number: int, head_sha: str, head_repo: str | None = None, labels: tuple[str, ...] = ()) -> None:
+        """A pull request as GET /pulls/N shows it: head commit and repository, labels and author."""
+        self.pulls[number] = {
+            "number": number,
+            "state": "open",
+            "head": {"sha": head_sha, "repo": {"full_name": head_repo or f"{self.owner}/{self.repo}"}},
+            "labels": [{"id": zlib.crc32(label.encode()), "name": label} for label in labels],
+            "user": _user(self.base, "contributor"),
+        }
 
     def add_run(
         self,
@@ -300,6 +313,8 @@ class FakeGitHub:
             time.sleep(min(failure.hang, 5.0))  # bounded: the test's teardown waits for this thread
             handler.close_connection = True
             return None
+        if failure is not None and failure.body is not None:
+            return self._send(handler, failure.status, failure.body, failure.headers)
         if failure is not None:
             return self._error(handler, failure.status, failure.message, failure.headers)
         if url.path.startswith("/_storage/"):  # the blob store the 302 points to; needs no token
@@ -416,7 +431,11 @@ class FakeGitHub:
         chunk = items[(page - 1) * per_page : page * per_page]
         last = max((len(items) + per_page - 1) // per_page, 1)
         headers = {}
-        if page < last:
+        if self.next_link is not None:
+            forced = self.next_link(path, page)
+            if forced is not None:
+                headers["Link"] = f'<{forced}>; rel="next"'
+        elif page < last:
             others = "".join(f"&{k}={v[0]}" for k, v in query.items() if k not in ("page", "per_page"))
             link = f"{self.repo_api}{path}?per_page={per_page}{others}&page="
             headers["Link"] = f'<{link}{page + 1}>; rel="next", <{link}{last}>; rel="last"'
