@@ -23,6 +23,7 @@ from perfbudget.collect.recording import CollectSettings
 from perfbudget.collect.session import RecordingSession, TestRecording
 from perfbudget.config.options import PerfOptions
 from perfbudget.django.names import where
+from perfbudget.report.escape import terminal_line
 from perfbudget.run.model import Confirmation, TestRecord
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ TEST_FILES = ("tests.py", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
 
 
 def warn(message: str) -> None:
-    print(message, file=sys.stderr)
+    """One line on stderr: it may quote a test id, a path or a value read from a file, so control characters are shown as escapes."""
+    print(terminal_line(message), file=sys.stderr)
 
 
 class RunnerSession:

@@ -76,6 +76,10 @@ class PerfBudgetPlugin:
     # --- guarding ---------------------------------------------------------
 
     def warn(self, message: str) -> None:
+        """One line, in perfbudget's section and pytest's warnings summary; control characters shown as escapes."""
+        from perfbudget.report.escape import terminal_line
+
+        message = terminal_line(message)  # it may quote a test id, a path or a value read from a file
         self.problems.append(message)
         with contextlib.suppress(Exception):  # -W error: the message is still in the terminal summary
             warnings.warn(PerfBudgetWarning(message), stacklevel=2)
