@@ -316,7 +316,8 @@ class PerfBudgetPlugin:
             run.confirmation = combine(self.confirmations)
         assert self.session is not None
         if self.session.writer is None:
-            self._stream_failed = False  # opened again here: its failure is this step's to report
+            if self._stream_failed:  # said once, at the start: no test was recorded, so there is nothing to write
+                return None
             self.session.open_stream(self.options.output, run)
         if self.xdist is not None:
             self.xdist.merge()
