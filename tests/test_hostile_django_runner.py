@@ -34,6 +34,11 @@ class ShopTests(TestCase):
     def test_groups(self):
         Group.objects.create(name="a")
         self.assertEqual(Group.objects.count(), 1)
+
+
+class MoreShopTests(TestCase):  # two classes: --parallel 2 really runs two workers
+    def test_no_groups(self):
+        self.assertEqual(Group.objects.count(), 0)
 """
 
 
@@ -67,9 +72,9 @@ def test_each_bad_input_is_one_line_and_the_plugins_exit_code_policy(case: Case,
     assert len(said) == case.mentions, done.stderr[-3000:]
     if case.usage:  # before any test (and before the test databases, where the runner can tell)
         assert done.returncode == DJANGO_USAGE
-        assert "Ran 1 test" not in done.stderr
+        assert "Ran 2 tests" not in done.stderr
     else:
-        assert done.returncode == 0 and "Ran 1 test" in done.stderr and "OK" in done.stderr
+        assert done.returncode == 0 and "Ran 2 tests" in done.stderr and "OK" in done.stderr
     precious = tmp_path / "elsewhere" / "precious.txt"  # a symlink's target is left as it was
     assert not precious.exists() or precious.read_text(encoding="utf-8") == "keep me\n"
 

@@ -215,6 +215,15 @@ ENVIRONMENT: dict[str, Case] = {
         env={"PERFBUDGET_OUTPUT": "/sys/perfbudget.ndjson"},
         django_only=True,
     ),
+    "a device under --parallel": Case(
+        f"--perf-output /dev/null: {REFUSED} not a regular file", args=("--perf-output=/dev/null", "--parallel=2"), django_only=True
+    ),
+    "unwritable under --parallel": Case(
+        "/sys/perfbudget.ndjson: cannot write the results file",
+        usage=False,
+        args=("--perf-output=/sys/perfbudget.ndjson", "--parallel=2"),
+        django_only=True,
+    ),
     "PERFBUDGET_REPORT unknown": Case("--perf-report: unknown format 'pdf'", env={"PERFBUDGET_REPORT": "pdf"}, django_only=True),
     "PERFBUDGET_BUDGET_FILE missing": Case(
         "no-such.yaml: budget file not found", env={"PERFBUDGET_BUDGET_FILE": "no-such.yaml"}, django_only=True
