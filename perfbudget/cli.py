@@ -52,7 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_command(args.command).run(args))
     except PerfBudgetError as exc:
-        print(f"perfbudget {args.command}: {exc}", file=sys.stderr)
+        from perfbudget.report.escape import terminal_line
+
+        # One line: the message may quote a path, a field or a value read from an untrusted file.
+        print(terminal_line(f"perfbudget {args.command}: {exc}"), file=sys.stderr)
         return exc.exit_code
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] != "github3":

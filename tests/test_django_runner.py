@@ -164,7 +164,8 @@ def test_doctests_keep_their_own_ids_and_a_directory_as_output_is_one_line(proje
     assert "shop.utils.double" in ids and len(ids) == 4  # one id per test; none named after doctest.py
     (project / "out").mkdir()
     failed = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "out")
-    assert failed.returncode != 0 and "--perf-output out is a directory" in failed.stderr and "Traceback" not in failed.stderr
+    assert failed.returncode == 2 and "--perf-output out: refusing to replace it with results: it is a directory" in failed.stderr
+    assert "Traceback" not in failed.stderr
 
 
 # A system check (Django runs them after creating the test database, just

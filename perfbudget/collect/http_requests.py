@@ -75,7 +75,7 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             record = build_record(request, response, recording, settings)
         except Exception as exc:  # the test's request succeeded; only our record of it is lost
             with contextlib.suppress(Exception):  # -W error must not turn this into a test failure
-                warnings.warn(f"perfbudget: could not record {request.method} {request.path}: {exc!r}", stacklevel=2)
+                warnings.warn(f"perfbudget: could not record {request.method} {request.path!r}: {exc!r}", stacklevel=2)
             return
         recorder.emit_request(record)
 

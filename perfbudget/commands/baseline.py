@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from perfbudget.github.client import connect, policy_for
     from perfbudget.github.context import ContextError, read_context
     from perfbudget.github.summary import fall_back, set_outputs, warn
+    from perfbudget.report.escape import terminal_line
 
     context = read_context()
     for problem in context.warnings:
@@ -86,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
         write_origin(output, BaselineOrigin(found=False, reason=reason, branch=branch or ""))
         set_outputs(context, {"found": "false", "path": str(output), "reason": reason})
         return fall_back(context, f"{reason}; not compared with the target branch", strict=args.strict, exit_code=exc.exit_code)
-    for note in outcome.notes:
-        print(f"perfbudget baseline: {note}", file=sys.stderr)
-    print(f"perfbudget baseline: {outcome.message}", file=sys.stderr)
+    for note in outcome.notes:  # they name runs, branches and artifacts the API returned
+        print(terminal_line(f"perfbudget baseline: {note}"), file=sys.stderr)
+    print(terminal_line(f"perfbudget baseline: {outcome.message}"), file=sys.stderr)
     if not outcome.found:
         warn(f"not compared with {branch}: {outcome.origin.reason}")
     set_outputs(context, {"found": str(outcome.found).lower(), "path": str(output), "reason": outcome.origin.reason})

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from perfbudget.budgets.source import read_budget_text, write_budget_text
     from perfbudget.budgets.tighten import apply, diff, plan
     from perfbudget.compare.baseline import load_baseline
+    from perfbudget.report.escape import terminal_line
 
     path = find_budget_file(Path.cwd(), args.budgets)
     if path is None or path.suffix not in (".yaml", ".yml"):
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     for source in args.results:
         loaded = load_baseline(source)  # a file or a history directory, validated; problems are warnings
         for warning in loaded.warnings:
-            print(f"perfbudget budgets: {warning}", file=sys.stderr)
+            print(terminal_line(f"perfbudget budgets: {warning}"), file=sys.stderr)
         runs.extend(loaded.baseline.runs if loaded.baseline else [])
     if not runs:
         raise BudgetError("no readable results to tighten from")

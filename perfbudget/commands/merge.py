@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from perfbudget.report.escape import terminal_line
     from perfbudget.run.aggregate import merge_runs
     from perfbudget.run.decode import ResultsError
     from perfbudget.run.read import load_run
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         raise ResultsError(f"refusing to merge results of different projects: {', '.join(projects)}")
     commits = sorted({run.commit for run in runs if run.commit})
     if len(commits) > 1:
-        print(f"perfbudget merge: warning: the inputs come from different commits ({', '.join(commits)})", file=sys.stderr)
+        print(terminal_line(f"perfbudget merge: warning: the inputs come from different commits ({', '.join(commits)})"), file=sys.stderr)
     merged = merge_runs(runs)
     path = write_run(merged, args.output)
     print(f"Wrote {len(merged.tests)} tests and {len(merged.urls)} URLs from {len(runs)} files to {path}")

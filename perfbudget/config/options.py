@@ -11,6 +11,7 @@ that knows the defaults and the checks, and hands that object around.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,11 @@ from perfbudget.errors import PerfBudgetError
 REPORT_FORMATS = ("markdown", "html", "json")
 DEFAULT_CONFIRM_ROUNDS = 5
 DEFAULT_CONFIRM_BUDGET = 0.75
+# Upper bounds: no confirmation needs more rounds, nor a sample more repeats, and a count beyond
+# 2**63 would make the whole results file unreadable (the reader refuses it as no count it wrote).
+MAX_CONFIRM_ROUNDS = 100
+MAX_CONFIRM_BUDGET = 10.0
+MAX_REPEAT = 1000
 PREFIX = "--perf-"  # the pytest plugin's and Django's runner's options; the CLI's have none
 
 
@@ -167,8 +173,9 @@ def read_options(values: Mapping[str, Any], *, base: Path) -> PerfOptions:
     rounds = DEFAULT_CONFIRM_ROUNDS if value(CONFIRM) is None else _number(CONFIRM, value(CONFIRM), int)
     budget = DEFAULT_CONFIRM_BUDGET if value(CONFIRM_BUDGET) is None else _number(CONFIRM_BUDGET, value(CONFIRM_BUDGET), float)
     repeat = 1 if value(REPEAT) is None else _number(REPEAT, value(REPEAT), int)
-    if rounds < 0 or repeat < 1 or not 0 < budget <= 10:
-        raise OptionError("perfbudget: --perf-confirm must be 0 or more, --perf-repeat 1 or more, --perf-confirm-budget in (0, 10]")
+    _check(CONFIRM, rounds, 0 <= rounds <= MAX_CONFIRM_ROUNDS, f"0 to {MAX_CONFIRM_ROUNDS}")
+    _check(REPEAT, repeat, 1 <= repeat <= MAX_REPEAT, f"1 to {MAX_REPEAT}")
+    _check(CONFIRM_BUDGET, budget, 0 < budget <= MAX_CONFIRM_BUDGET, f"more than 0 and at most {MAX_CONFIRM_BUDGET:g}")  # NaN is neither
     output = value(OUTPUT)
     return PerfOptions(
         output=base / (output or DEFAULT_RESULTS),
@@ -218,5 +225,13 @@ def report_formats(text: str) -> tuple[str, ...]:
 def _number(option: Option, value: Any, kind: Callable[[Any], Any]) -> Any:
     try:
         return kind(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"perfbudget: {PREFIX}{option.name} = {value!r}: expected a {'whole ' if kind is int else ''}number") from None
+    except (TypeError, ValueError):  # int() refuses more than 4300 digits with a ValueError too
+        raise OptionError(
+            f"perfbudget: {PREFIX}{option.name} = {reprlib.repr(value)}: expected a {'whole ' if kind is int else ''}number"
+        ) from None
+
+
+def _check(option: Option, number: float, valid: bool, expected: str) -> None:
+    """One line naming the option and its value (a 4000-digit one shortened)."""
+    if not valid:
+        raise OptionError(f"perfbudget: {PREFIX}{option.name} = {reprlib.repr(number)}: expected {expected}")

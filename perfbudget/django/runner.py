@@ -7,7 +7,12 @@ either it is Django's ``DiscoverRunner``, unchanged. Its options are the
 pytest plugin's, declared once in ``perfbudget.config.options``; some can
 come from the environment too (``PERFBUDGET_OUTPUT``, ``PERFBUDGET_BASELINE``,
 ``PERFBUDGET_BUDGET_FILE``, ``PERFBUDGET_REPORT_ONLY``, ``PERFBUDGET_REPORT``):
-the action sets them for whatever test command it runs.
+the action sets them for whatever test command it runs. As under pytest, a
+mistake in them (a bad number, a ``--perf-output`` that is a symlink, a
+directory or a device, a broken budget file) is one line before any test
+runs, and exits 2 (``manage.py test``'s usage error); a results file that
+cannot be written (a read-only directory) is a warning, and the tests run
+unrecorded with their own exit code.
 
 Each test (``setUp``, the test, ``tearDown``) is one recording of the same
 collectors the pytest plugin installs (SQL, test-client requests, cache,
@@ -30,7 +35,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 from collections.abc import Callable
@@ -41,10 +45,11 @@ from django.test.runner import DiscoverRunner
 
 from perfbudget.collect import metadata
 from perfbudget.config import options as shared
-from perfbudget.config.paths import DEFAULT_RESULTS
 from perfbudget.django.parallel import OPTIONS_VARIABLE, STREAMS_VARIABLE, RecordingParallelTestSuite, worker_options
 from perfbudget.django.results import recording_result
-from perfbudget.django.session import RunnerSession
+from perfbudget.django.session import RunnerSession, usage_error, warn
+from perfbudget.run.decode import ResultsError
+from perfbudget.run.write import check_output_path
 
 
 class PerfBudgetRunner(DiscoverRunner):
@@ -59,8 +64,12 @@ class PerfBudgetRunner(DiscoverRunner):
         try:
             self.perf_options = shared.read_options(values, base=Path())  # paths stay as given: relative to here
         except shared.OptionError as exc:
-            raise SystemExit(str(exc)) from None
+            raise usage_error(str(exc)) from None
         if self.perf_enabled:  # under --parallel the workers record (perfbudget/django/parallel.py)
+            try:  # before the test databases are made: a symlink, directory or device is a usage mistake, as under pytest
+                check_output_path(self.perf_options.output)
+            except ResultsError as exc:
+                raise usage_error(f"perfbudget: --perf-output {exc}") from None
             self.parallel_test_suite = RecordingParallelTestSuite
         self.perf_session: RunnerSession | None = None
 
@@ -78,27 +87,23 @@ class PerfBudgetRunner(DiscoverRunner):
     def run_suite(self, suite: Any, **kwargs: Any) -> Any:
         if not self.perf_enabled:
             return super().run_suite(suite, **kwargs)
-        output = self.perf_options.output
-        if output.is_dir():  # before any collector is installed: a usage mistake, said in one line
-            raise SystemExit(f"perfbudget: --perf-output {output} is a directory; give a file such as {DEFAULT_RESULTS}")
         session = RunnerSession(Path.cwd(), self.perf_options)
         parallel = isinstance(suite, RecordingParallelTestSuite)
         saved = {name: os.environ.get(name) for name in (STREAMS_VARIABLE, OPTIONS_VARIABLE)}
         streams = None
-        if parallel:  # the workers record; this process replays their results and merges their streams
-            parent = output.parent
-            parent.mkdir(parents=True, exist_ok=True)
-            for stale in parent.glob(f".{output.name}.workers-*"):  # a killed run's leftovers
-                shutil.rmtree(stale, ignore_errors=True)
-            streams = Path(tempfile.mkdtemp(prefix=f".{output.name}.workers-", dir=parent))
-            os.environ[STREAMS_VARIABLE] = str(streams.resolve())
-            os.environ[OPTIONS_VARIABLE] = worker_options(self.perf_options)
-            session.run = metadata.new_run(Path.cwd(), workers=suite.processes)
-            session.recording.open_stream(output, session.run)
-        else:
-            session.start()
-            session.remember(suite)
-            self.perf_session = session  # get_resultclass records in this process
+        try:
+            if parallel:  # the workers record; this process replays their results and merges their streams
+                session.run = metadata.new_run(Path.cwd(), workers=suite.processes)
+                streams = self._start_parallel(session)
+            else:
+                session.start()
+                session.remember(suite)
+                self.perf_session = session  # get_resultclass records in this process
+        except ResultsError as exc:
+            # As under pytest: a results file that cannot be written is a warning, the tests run unrecorded
+            # and the exit code is theirs. (Nothing was installed: the file is opened first.)
+            warn(f"perfbudget: --perf-output {exc}; the tests run unrecorded")
+            session.recording.abandon_stream()
         result = None
         try:
             result = super().run_suite(suite, **kwargs)
@@ -118,6 +123,20 @@ class PerfBudgetRunner(DiscoverRunner):
             _guarded("merging the workers' results", lambda: session.merge(streams) if streams is not None else None)
             _guarded("writing and judging the results", lambda: session.finish(interrupted))
 
+    def _start_parallel(self, session: RunnerSession) -> Path:
+        """Open the results file, then the workers' stream directory beside it, and tell the workers (their environment)."""
+        output = self.perf_options.output
+        session.recording.open_stream(output, session.run)  # it makes the directory
+        for stale in output.parent.glob(f".{output.name}.workers-*"):  # a killed run's leftovers
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            streams = Path(tempfile.mkdtemp(prefix=f".{output.name}.workers-", dir=output.parent))
+        except OSError as exc:
+            raise ResultsError(f"{output}: cannot make the workers' stream directory beside it ({exc.strerror})") from exc
+        os.environ[STREAMS_VARIABLE] = str(streams.resolve())
+        os.environ[OPTIONS_VARIABLE] = worker_options(self.perf_options)
+        return streams
+
     def suite_result(self, suite: Any, result: Any, **kwargs: Any) -> int:
         failures = super().suite_result(suite, result, **kwargs)
         session = self.perf_session
@@ -131,4 +150,4 @@ def _guarded(doing: str, step: Callable[[], object]) -> None:
     try:
         step()
     except Exception as exc:
-        print(f"perfbudget: {doing} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        warn(f"perfbudget: {doing} failed: {type(exc).__name__}: {exc}")

@@ -23,6 +23,7 @@ from perfbudget.collect.recording import CollectSettings
 from perfbudget.collect.session import RecordingSession, TestRecording
 from perfbudget.config.options import PerfOptions
 from perfbudget.django.names import where
+from perfbudget.report.escape import terminal_line
 from perfbudget.run.model import Confirmation, TestRecord
 
 if TYPE_CHECKING:
@@ -33,7 +34,19 @@ TEST_FILES = ("tests.py", "test_*.py", "*_test.py", "*_tests.py", "conftest.py")
 
 
 def warn(message: str) -> None:
-    print(message, file=sys.stderr)
+    """One line on stderr: it may quote a test id, a path or a value read from a file, so control characters are shown as escapes."""
+    print(terminal_line(message), file=sys.stderr)
+
+
+def usage_error(message: str) -> SystemExit:
+    """A perfbudget usage mistake under ``manage.py test``: one line, and exit 2 before any test runs.
+
+    2 is what ``manage.py test`` exits with for a bad option of its own
+    (argparse), so it tells a mistake from failing tests (1); pytest's
+    plugin exits with pytest's usage error (4) for the same mistakes.
+    """
+    warn(message)
+    return SystemExit(2)
 
 
 class RunnerSession:
@@ -44,7 +57,7 @@ class RunnerSession:
         try:
             self.budgets = load_project_budgets(rootdir, options.budget_file)
         except BudgetError as exc:  # as with pytest: a broken budget file is the user's first fix
-            raise SystemExit(f"perfbudget: {exc}") from exc
+            raise usage_error(f"perfbudget: {exc}") from exc
         settings = CollectSettings(
             rootdir=rootdir,
             django=True,
@@ -71,9 +84,12 @@ class RunnerSession:
             self.recording.warm_up()
 
     def start(self) -> None:
-        """Before the first test of a serial run: collectors, warm-up, the results file, the calibration loop."""
-        self.install()
+        """Before the first test of a serial run: the results file, collectors, warm-up, the calibration loop.
+
+        ``ResultsError`` when the results file cannot be written, before anything is installed.
+        """
         self.recording.open_stream(self.options.output, self.run)
+        self.install()
         if self.options.confirm_rounds:
             from perfbudget.frontend.suspects import TimingWatch
 

@@ -4,7 +4,9 @@ Judging is ``compare.judge`` (the same call every command and the action
 make); this module adds what a test run's end needs around it: the run
 summary, the report-only switch, and reports written next to the results
 file. The front end prints the lines its own way (pytest's terminal
-summary, stderr under ``manage.py test``) and fails the run on ``failed``.
+summary, stderr under ``manage.py test``) and fails the run on ``failed``:
+every line is a ``report.escape.terminal_line`` already, so a hostile test
+id or path cannot write escape codes to the terminal.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from perfbudget.compare.judge import judge, read_change_details
 from perfbudget.compare.verdicts import Comparison
 from perfbudget.config.options import PerfOptions
 from perfbudget.errors import PerfBudgetError
+from perfbudget.report.escape import terminal_line
 from perfbudget.report.summary import tests_shown_in_detail
 from perfbudget.report.terminal import render_comparison
 from perfbudget.run.model import Run
@@ -52,7 +55,10 @@ def finish_run(
     except Exception as exc:
         warn(f"perfbudget: the after-run pipeline failed: {type(exc).__name__}: {exc}")
     try:
-        finished.summary = [*render_run_summary(finished.run, more=more).splitlines(), f"perfbudget: results written to {results_path}"]
+        finished.summary = [
+            *render_run_summary(finished.run, more=more).splitlines(),
+            terminal_line(f"perfbudget: results written to {results_path}"),
+        ]
     except Exception as exc:
         warn(f"perfbudget: printing the summary failed: {type(exc).__name__}: {exc}")
     return finished
@@ -83,8 +89,8 @@ def after_run(run: Run, results_path: Path, budgets: Budgets, options: PerfOptio
     outcome.failed = failing and not options.report_only
     if options.report_formats:
         outcome.written, problems = _write_reports(comparison, results_path.parent, options.report_formats)
-        outcome.lines.extend(problems)
-        outcome.lines.extend(f"perfbudget: wrote {path}" for path in outcome.written)
+        outcome.lines.extend(terminal_line(problem) for problem in problems)
+        outcome.lines.extend(terminal_line(f"perfbudget: wrote {path}") for path in outcome.written)
     return outcome
 
 

@@ -42,6 +42,7 @@ from perfbudget.github.artifacts import (
 from perfbudget.github.comments import BODY_CHARS, NO_TARGET_BASELINE, existing
 from perfbudget.github.context import ActionsContext, read_context
 from perfbudget.github.summary import append_summary, set_outputs, warn
+from perfbudget.report.escape import terminal_line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pr = PrContext(context.repository, context.pr_number, context.head_sha, context.workflow, args.key, CiVerdict.ERROR)
             write_pr_context(Path(args.build_dir), pr)
     set_outputs(context, outputs)
-    print(f"perfbudget: {outputs['verdict']}: {outputs['summary']}", file=sys.stderr)
+    print(terminal_line(f"perfbudget: {outputs['verdict']}: {outputs['summary']}"), file=sys.stderr)
     return 0
 
 

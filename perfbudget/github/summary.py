@@ -13,12 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from perfbudget.github.context import ActionsContext
-from perfbudget.report.escape import command_data
+from perfbudget.report.escape import command_data, terminal_line, terminal_lines
 
 
 def warn(message: str, level: str = "warning") -> None:
-    """A ``::warning::`` (or ``::error::``) line: an annotation in Actions, a plain line elsewhere."""
-    print(f"::{level} title=perfbudget::{command_data(message)}", file=sys.stderr)
+    """A ``::warning::`` (or ``::error::``) line: an annotation in Actions, a plain line elsewhere.
+
+    One line whatever ``message`` holds: its paths, branch names and reasons
+    may come from an artifact or the API, so a line break is shown as ``\\n``.
+    """
+    print(f"::{level} title=perfbudget::{command_data(terminal_line(message))}", file=sys.stderr)
 
 
 def append_summary(context: ActionsContext, markdown: str) -> bool:
@@ -29,8 +33,8 @@ def append_summary(context: ActionsContext, markdown: str) -> bool:
                 handle.write(markdown.rstrip("\n") + "\n\n")
             return True
         except OSError as exc:
-            print(f"perfbudget: cannot write the job summary {context.step_summary}: {exc}", file=sys.stderr)
-    print(markdown, file=sys.stderr)
+            print(terminal_line(f"perfbudget: cannot write the job summary {context.step_summary}: {exc}"), file=sys.stderr)
+    print(terminal_lines(markdown), file=sys.stderr)
     return False
 
 

@@ -76,6 +76,10 @@ class PerfBudgetPlugin:
     # --- guarding ---------------------------------------------------------
 
     def warn(self, message: str) -> None:
+        """One line, in perfbudget's section and pytest's warnings summary; control characters shown as escapes."""
+        from perfbudget.report.escape import terminal_line
+
+        message = terminal_line(message)  # it may quote a test id, a path or a value read from a file
         self.problems.append(message)
         with contextlib.suppress(Exception):  # -W error: the message is still in the terminal summary
             warnings.warn(PerfBudgetWarning(message), stacklevel=2)
@@ -312,7 +316,8 @@ class PerfBudgetPlugin:
             run.confirmation = combine(self.confirmations)
         assert self.session is not None
         if self.session.writer is None:
-            self._stream_failed = False  # opened again here: its failure is this step's to report
+            if self._stream_failed:  # said once, at the start: no test was recorded, so there is nothing to write
+                return None
             self.session.open_stream(self.options.output, run)
         if self.xdist is not None:
             self.xdist.merge()

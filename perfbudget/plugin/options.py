@@ -7,6 +7,7 @@ Imported by the ``pytest11`` module, so it imports only ``perfbudget.config``
 from __future__ import annotations
 
 import itertools
+import reprlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,7 +57,7 @@ def read_options(config: pytest.Config) -> PerfOptions:
     try:
         return shared.read_options(values, base=config.rootpath)
     except shared.OptionError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise usage_error(str(exc)) from None
 
 
 def _ini_text(name: str, option: shared.Option, text: str) -> str:
@@ -65,8 +66,15 @@ def _ini_text(name: str, option: shared.Option, text: str) -> str:
         try:
             option.type(text)
         except ValueError:
-            raise pytest.UsageError(f"perfbudget: ini {name} = {text!r}: expected a whole number") from None
+            raise usage_error(f"perfbudget: ini {name} = {reprlib.repr(text)}: expected a whole number") from None
     return text
+
+
+def usage_error(message: str) -> pytest.UsageError:
+    """pytest's one ``ERROR:`` line; it may quote a path, a value or a budget key, so control characters are shown as escapes."""
+    from perfbudget.report.escape import terminal_line
+
+    return pytest.UsageError(terminal_line(message))
 
 
 _PATHS = (shared.OUTPUT, shared.BUDGET_FILE, shared.BASELINE)
@@ -87,9 +95,13 @@ def rootdir_warnings(args: list[str] | tuple[str, ...], invocation_dir: Path, ro
         if option in PATH_OPTIONS:
             path = (invocation_dir / value).resolve()
             if path.exists() and not path.is_relative_to(invocation_dir.resolve()):
+                from perfbudget.report.escape import terminal_line
+
                 found.append(
-                    f"perfbudget: write {option}={value} (with '='): pytest chose its rootdir ({rootdir}) "
-                    f"before perfbudget was loaded, taking {value} for a test path"
+                    terminal_line(
+                        f"perfbudget: write {option}={value} (with '='): pytest chose its rootdir ({rootdir}) "
+                        f"before perfbudget was loaded, taking {value} for a test path"
+                    )
                 )
     return found
 
@@ -102,7 +114,7 @@ def check_output(output: Path) -> None:
     try:
         check_output_path(output)
     except ResultsError as exc:
-        raise pytest.UsageError(f"perfbudget: --perf-output {exc}") from exc
+        raise usage_error(f"perfbudget: --perf-output {exc}") from exc
 
 
 def load_budgets_once(config: pytest.Config, budget_file: str | None) -> Budgets:
@@ -123,4 +135,4 @@ def load_budgets_once(config: pytest.Config, budget_file: str | None) -> Budgets
     try:
         return load_project_budgets(config.rootpath, budget_file)
     except BudgetError as exc:
-        raise pytest.UsageError(f"perfbudget: {exc}") from exc
+        raise usage_error(f"perfbudget: {exc}") from exc

@@ -13,7 +13,10 @@ accept). A subject's verdicts of one level become one annotation, so the
 slots go further. GitHub shows at most 10 errors and 10 warnings per step:
 we emit at most that many of each and a ``::notice`` (its own quota) saying
 how many more there are. Values are escaped as actions/toolkit's
-``command.ts`` does, so a hostile test id cannot end a command or start one.
+``command.ts`` does, so a hostile test id cannot end a command or start one,
+and their control characters are shown as escapes (the log prints each line
+raw, ESC included); a line break inside a test id or a reason is shown as
+``\n``, not made a line of the annotation.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import TextIO
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report.causes import cause_line
-from perfbudget.report.escape import command_data, command_property
+from perfbudget.report.escape import command_data, command_property, terminal_line
 
 MAX_PER_LEVEL = 10  # GitHub: "10 error annotations and 10 warning annotations per step"
+TITLE_WIDTH = 200  # characters of an annotation's title
+PATH_WIDTH = 1000  # of its file: a longer path is no file of the diff, and would only make the log line huge
 _LEVEL = {Status.OVER_BUDGET: "error", Status.REGRESSED: "warning"}
 _TITLE = {Status.OVER_BUDGET: "over budget", Status.REGRESSED: "regressed"}
 
@@ -78,20 +83,23 @@ def _call_sites(comparison: Comparison, limit: int, root: Path | None, prefix: s
         if len(lines) >= limit:
             break
         properties = [
-            f"file={command_property(_join(prefix, path))}",
+            f"file={command_property(_join(prefix, path), PATH_WIDTH)}",
             f"line={line}",
             f"title={command_property('perfbudget: query changed here')}",
         ]
-        lines.append(f"::warning {','.join(properties)}::{command_data(cause_line(cause).replace('**', ''))}")
+        lines.append(f"::warning {','.join(properties)}::{command_data(terminal_line(cause_line(cause).replace('**', '')))}")
     return lines, len(lines)
 
 
 def _in_project(root: Path, path: str) -> bool:
     """A relative path to a file under ``root`` (call sites outside the rootdir are recorded absolute)."""
-    if Path(path).is_absolute():
+    try:
+        if Path(path).is_absolute():
+            return False
+        file = (root / path).resolve()
+        return file.is_file() and file.is_relative_to(root.resolve())
+    except (OSError, ValueError):  # a name too long, or with a NUL byte: no file of the project
         return False
-    file = (root / path).resolve()
-    return file.is_file() and file.is_relative_to(root.resolve())
 
 
 def _join(prefix: str, path: str) -> str:
@@ -103,11 +111,11 @@ def _command(level: str, status: Status, kind: str, subject: str, verdicts: list
     metrics = ", ".join(v.metric or "" for v in verdicts)
     what = "URL " if kind == "url" else ""
     title = f"perfbudget: {metrics} {_TITLE[status]} in {what}{subject}"
-    properties = [f"file={command_property(_join(prefix, first.file or ''))}"]
+    properties = [f"file={command_property(_join(prefix, first.file or ''), PATH_WIDTH)}"]
     if first.line:
         properties.append(f"line={first.line}")
-    properties.append(f"title={command_property(title[:200])}")
-    message = "\n".join(v.reason or f"{v.metric} {_TITLE[status]}" for v in verdicts)
+    properties.append(f"title={command_property(title, TITLE_WIDTH)}")
+    message = "\n".join(terminal_line(v.reason or f"{v.metric} {_TITLE[status]}") for v in verdicts)  # one line each
     return f"::{level} {','.join(properties)}::{command_data(message)}"
 
 

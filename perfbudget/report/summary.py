@@ -2,12 +2,14 @@
 
 Shown at the end of ``pytest --perf-budget`` and by ``perfbudget show``, from
 the same ``Run``, so both print the same thing. It describes one run on its
-own; judging it against budgets and a baseline is ``compare/``'s job.
+own; judging it against budgets and a baseline is ``compare/``'s job. Each
+line is an ``escape.terminal_line``: test ids, SQL, call sites and URLs may
+hold escape codes or line breaks.
 """
 
 from __future__ import annotations
 
-from perfbudget.report.escape import shorten
+from perfbudget.report.escape import shorten, terminal_line
 from perfbudget.run.metrics import format_value
 from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
 
@@ -145,4 +147,4 @@ def render_run_summary(run: Run, top: int | None = TOP, more: str | None = None)
     sections.append(_warmup_lines(tests))
     if more and any(line.startswith("  ... and ") for section in sections for line in section):
         sections.append([more])
-    return "\n".join(line for section in sections for line in section) + "\n"
+    return "\n".join(terminal_line(line) for section in sections for line in section) + "\n"

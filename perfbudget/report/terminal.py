@@ -4,6 +4,9 @@ Used by the plugin (through ``pipeline.after_run``) and by ``perfbudget
 compare --format terminal``. Plain text for a CI log: one header per subject
 (the test or URL, and where to look), then one line per broken metric with
 its reason in words; unconfirmed timings and improvements are listed only when asked for.
+Each line is an ``escape.terminal_line`` (control characters shown as
+escapes, the length bounded): test ids, SQL, paths and branch names come
+from the user's code or an artifact, and may hold escape codes or line breaks.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from itertools import groupby
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report.causes import MAX_CAUSES, cause_line
+from perfbudget.report.escape import terminal_line
 from perfbudget.report.origin import compared_with
 
 _MARK = {
@@ -44,7 +48,7 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
         lines.append(f"  {'URL ' if kind == 'url' else ''}{subject}{_where(verdicts[0])}")
         lines.extend(f"    {_MARK[v.status]} {v.reason}" for v in verdicts)
     lines.extend(f"perfbudget warning: {warning}" for warning in comparison.warnings)
-    return lines
+    return [terminal_line(line) for line in lines]
 
 
 def _where(verdict: Verdict) -> str:

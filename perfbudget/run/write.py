@@ -29,6 +29,8 @@ def check_output_path(path: Path) -> None:
         info = os.lstat(path)
     except OSError:  # missing, or not reachable: writing it will say why
         return
+    except ValueError as exc:  # a NUL byte: no file can have that name
+        raise ResultsError(f"{os.fspath(path)!r}: not a file name: it holds a NUL byte") from exc
     if not stat.S_ISREG(info.st_mode):
         what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         raise ResultsError(f"{path}: refusing to replace it with results: it is {what}")
@@ -37,7 +39,11 @@ def check_output_path(path: Path) -> None:
 def _open_for_writing(path: Path) -> io.BufferedIOBase:
     """Create or truncate ``path``, never following a symlink put there meanwhile."""
     check_output_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a directory should be, or no permission to create one
+        reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
+        raise ResultsError(f"{path}: cannot create its directory {path.parent} ({reason})") from exc
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags, 0o644)
