@@ -19,7 +19,7 @@ import pytest
 
 from perfbudget.report import html
 from perfbudget.report.html import render_html
-from tests.support.report import HOSTILE_NAMES, fixed_comparison, hostile_comparison, large_comparison
+from tests.support.report import HOSTILE_NAMES, added_query_comparison, fixed_comparison, hostile_comparison, large_comparison
 
 PAGE = 250  # rows report.js draws before "Show more"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -199,3 +199,85 @@ def test_a_50000_test_page_opens_draws_a_page_of_rows_and_sorts(tmp_path: Path) 
     names = [name for name, _ in rows]  # the most queries (39) are those of 250 tests or more: ties go by name
     assert names[0] == "tests/module_039/test_generated.py::test_case_00039[param-4]" and names == sorted(names)
     assert "regressed" in " ".join(dom.panel_text)
+
+
+class CauseDom(Dom):
+    """Also: the cause filter's notice, the links of "What changed", the panel's metric rows and query marks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notice_hidden: bool | None = None
+        self.notice = ""  # its text
+        self._in_notice = False
+        self.cause_links: list[str] = []
+        self.metric_rows: list[tuple[str, bool]] = []  # (class, hidden) of each row of the panel's tables
+        self.marks: list[str] = []
+        self._in_causes = False
+        self._mark: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if tag == "p" and attributes.get("id") == "cause-filter":
+            self.notice_hidden = "hidden" in attributes
+            self._in_notice = True
+        elif tag == "section" and attributes.get("id") == "what-changed":
+            self._in_causes = True
+        elif tag == "a" and self._in_causes:
+            self.cause_links.append(attributes.get("href") or "")
+        elif tag == "tr" and self._in_panel:
+            self.metric_rows.append((attributes.get("class") or "", "hidden" in attributes))
+        elif tag == "span" and self._in_panel and "mark" in classes:
+            self._mark = []
+
+    def handle_endtag(self, tag: str) -> None:
+        super().handle_endtag(tag)
+        if tag == "section":
+            self._in_causes = False
+        elif tag == "p":
+            self._in_notice = False
+        elif tag == "span" and self._mark is not None:
+            self.marks.append("".join(self._mark).strip())
+            self._mark = None
+
+    def handle_data(self, data: str) -> None:
+        super().handle_data(data)
+        if self._in_notice:
+            self.notice += data
+        if self._mark is not None:
+            self._mark.append(data)
+
+
+def load_causes(tmp_path: Path, report: Path, fragment: str = "") -> CauseDom:
+    dom_text, console = chromium(tmp_path, report.as_uri() + fragment, "--dump-dom")
+    assert console == []
+    dom = CauseDom()
+    dom.feed(dom_text)
+    assert dom.ready, "the report's script did not finish"
+    return dom
+
+
+def test_a_causes_link_filters_both_tables_to_its_subjects(tmp_path: Path, report: Path) -> None:
+    dom = load_causes(tmp_path, report)
+    assert "#cause=2" in dom.cause_links and "#open=t4" in dom.cause_links and dom.notice_hidden is True
+    third = load_causes(tmp_path, report, "#cause=2")  # SELECT blog_tag, new in test_post_detail
+    assert [name for name, _ in third.rows["tests"]] == ["tests/test_views.py::test_post_detail"] and third.rows["urls"] == []
+    assert third.notice_hidden is False and "Showing the 1 test of: ▲ +1 SELECT blog_tag at blog/views.py:52" in third.notice
+    first = load_causes(tmp_path, report, "#cause=0")  # SELECT blog_author: the archive's test and URL
+    assert [name for name, _ in first.rows["tests"]] == ["tests/test_views.py::test_archive"]
+    assert [name for name, _ in first.rows["urls"]] == ["get /archive/<int:year>/"]
+    for bogus in ("#cause=99", "#cause=__proto__", "#cause=-1"):  # the hash is untrusted: no filter, no error
+        assert len(load_causes(tmp_path, report, bogus).rows["tests"]) == 7
+
+
+def test_the_panel_folds_zero_metrics_away_and_marks_the_new_query(tmp_path: Path) -> None:
+    path = tmp_path / "shop.html"
+    path.write_text(render_html(added_query_comparison()), encoding="utf-8")
+    dom = load_causes(tmp_path, path, "#open=t0")
+    text = " ".join(dom.panel_text)
+    assert dom.panel_hidden is False and "test_page_0000" in text
+    zeros = [hidden for kind, hidden in dom.metric_rows if kind == "zero"]
+    assert zeros == [True, True] and "Show the 2 metrics at zero" in text  # cache_calls, network_calls
+    assert not any(hidden for kind, hidden in dom.metric_rows if kind != "zero")
+    assert dom.marks == ["new"] and "shop_category" in text

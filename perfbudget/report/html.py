@@ -12,7 +12,11 @@ that the inline script sorts, filters and draws a page at a time, because a
 Details (SQL groups, requests, cache calls...) are embedded only for the
 subjects whose status is not OK, most severe first, within ``DETAILS_BUDGET``:
 an unchanged test's row keeps its figures, and its panel says where the rest
-is kept.
+is kept. A panel marks the query groups a cause names (new, grown, fewer,
+rewritten) and lists those gone, and folds away the metrics that are zero in
+both runs. The page leads with the causes (``html_findings.py``); the
+subjects of each cause are embedded as row ids, so ``#cause=N`` filters the
+tables to them, within the same budget as the details.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TextIO
 
+from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report import charts
+from perfbudget.report.causes import MAX_CAUSES
+from perfbudget.report.html_findings import CAUSES_LISTED, FINDINGS_SHOWN, Findings, Marks, build_findings, cause_row_ids, group_marks
 from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
 from perfbudget.run.metrics import format_value
@@ -52,8 +59,9 @@ URL_COLUMNS = [
 # Characters of embedded details. With the rows of 50,000 tests (about 7 MB) the page stays under
 # 20 MB even when every subject regressed; the subjects past the budget show their figures only.
 DETAILS_BUDGET = 10_000_000
+# Characters of the causes' subjects (row ids), taken from the details' budget: a cause past it gets no table filter.
+CAUSE_ROWS_BUDGET = 1_000_000
 LIST_LIMIT = 100  # entries of one list in one subject's details (SQL groups, requesting tests...)
-FINDINGS_SHOWN = 500  # rows of the "What broke" table; the tests table filters by status for all
 SEVERITY = {status: status.severity for status in Status}  # Status.severity builds a list per call; every row asks
 _SCRIPT_UNSAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
@@ -99,15 +107,19 @@ def _by_count(groups: list[SqlGroup]) -> list[SqlGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.sql, g.location or ""))
 
 
-def _sql_row(g: SqlGroup) -> list[Any]:
-    """One group as the page's script reads it, by position: the last two flags are warm-up and N+1 in test code."""
+def _sql_row(g: SqlGroup, marks: Marks) -> list[Any]:
+    """One group as the page's script reads it, by position: flags for warm-up and N+1 in test code, then the cause's mark."""
     time = format_value("query_time", g.time_ms)
-    return [g.sql, g.kind, g.database, g.count, time, g.duplicates, g.location or "", g.n_plus_one, g.warmup, g.n_plus_one_in_tests]
+    mark, before = marks.get(g.key, ("", 0))
+    row = [g.sql, g.kind, g.database, g.count, time, g.duplicates, g.location or "", g.n_plus_one, g.warmup, g.n_plus_one_in_tests]
+    return [*row, mark, before]
 
 
-def _details(data: dict[str, Any], details: Details, sql_groups: list[SqlGroup]) -> dict[str, Any]:
-    # One row per group, so every call site of a shape shows.
-    _put(data, "sql", [_sql_row(g) for g in sql_groups])
+def _details(data: dict[str, Any], details: Details, sql_groups: list[SqlGroup], causes: list[Cause] | None = None) -> dict[str, Any]:
+    marks, gone = group_marks((data["kind"], data["name"]), causes or [])
+    # One row per group, so every call site of a shape shows; those a cause names first, so the cap never hides them.
+    _put(data, "sql", [_sql_row(g, marks) for g in sorted(sql_groups, key=lambda g: g.key not in marks)])
+    _put(data, "gone", gone)
     _put(data, "network", [[c.method or "", c.url or f"{c.host}:{c.port}", c.count, c.loopback] for c in details.network_calls])
     _put(
         data, "cache", [[c.cache, c.operation, c.calls, c.hits, c.misses, format_value("cache_time", c.time_ms)] for c in details.cache_ops]
@@ -121,15 +133,25 @@ def _verdict_lines(verdicts: list[Verdict]) -> list[list[str]]:
     return [[v.status.value, v.status.label, v.reason] for v in verdicts if v.reason]
 
 
-def _metric_lines(metrics: dict[str, float], base: dict[str, float] | None) -> list[list[str]]:
-    """[name, this run, baseline] per metric; the baseline column is "–" where it lacks one."""
+def _metric_lines(metrics: dict[str, float], base: dict[str, float] | None) -> list[list[Any]]:
+    """[name, this run, baseline, zero] per metric; the baseline column is "–" where it lacks one.
+
+    ``zero`` (1) marks a metric that is 0 in this run and 0 or missing in the
+    baseline: the panel folds those away behind a toggle, so the few that say
+    something are not lost among two dozen zeros.
+    """
     return [
-        [name, format_value(name, value), format_value(name, base.get(name)) if base is not None else "–"]
+        [
+            name,
+            format_value(name, value),
+            format_value(name, base.get(name)) if base is not None else "–",
+            int(value == 0 and not (base or {}).get(name)),
+        ]
         for name, value in sorted(metrics.items())
     ]
 
 
-def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | None) -> dict[str, Any]:
+def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | None, causes: list[Cause]) -> dict[str, Any]:
     data = {
         "kind": "test",
         "name": test.node_id,
@@ -138,7 +160,7 @@ def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | N
         "verdicts": _verdict_lines(verdicts),
         "metrics": _metric_lines(test.metrics, base.metrics if base else None),
     }
-    _details(data, test.details, _by_count(test.details.sql_groups))
+    _details(data, test.details, _by_count(test.details.sql_groups), causes)
     _put(
         data,
         "requests",
@@ -156,7 +178,9 @@ def _test_detail(test: TestRecord, verdicts: list[Verdict], base: TestRecord | N
     return data
 
 
-def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestRecord], base: UrlSummary | None) -> dict[str, Any]:
+def _url_detail(
+    url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestRecord], base: UrlSummary | None, causes: list[Cause]
+) -> dict[str, Any]:
     data = {
         "kind": "url",
         "name": url.key,
@@ -166,7 +190,7 @@ def _url_detail(url: UrlSummary, verdicts: list[Verdict], tests: dict[str, TestR
         "status_codes": [[code, count] for code, count in sorted(url.status_codes.items())],
     }
     _put(data, "tests", url.tests)
-    return _details(data, Details(), url_sql_groups(url, tests))
+    return _details(data, Details(), url_sql_groups(url, tests), causes)
 
 
 def _removed_detail(verdict: Verdict) -> dict[str, Any]:
@@ -192,6 +216,13 @@ class View:
     pending: list[Pending]  # most severe first
     failing: list[Verdict]
     charts: dict[str, Any]
+    findings: Findings  # "What changed" and "What broke"
+    cause_rows: list[list[str] | None]  # per listed cause, its subjects' row ids (None: past CAUSE_ROWS_BUDGET)
+    unconfirmed: int  # time verdicts slower but not confirmed: their chart is collapsed
+
+    def filterable(self, cause: int) -> bool:
+        """Whether ``#cause=N`` can filter the tables to that cause's subjects (their row ids are embedded)."""
+        return cause < len(self.cause_rows) and self.cause_rows[cause] is not None
 
 
 class _ViewBuilder:
@@ -207,9 +238,15 @@ class _ViewBuilder:
         self.base_tests = {t.node_id: t for t in baseline.tests} if baseline else {}
         self.base_urls = {u.key: u for u in baseline.urls} if baseline else {}
         self.tests = {t.node_id: t for t in run.tests}
+        self.causes: dict[tuple[str, str], list[Cause]] = {}
+        for cause in comparison.causes:
+            for subject in cause.subjects:
+                self.causes.setdefault(subject, []).append(cause)
         self.pending: list[Pending] = []
+        self.row_ids: dict[tuple[str, str], str] = {}
 
     def _row(self, row_id: str, kind: str, name: str, note: str, cells: list[Cell | None], build: Callable[[], dict[str, Any]]) -> Row:
+        self.row_ids[(kind, name)] = row_id
         status = self.statuses.get((kind, name), Status.OK)
         if status is not Status.OK:
             self.pending.append(Pending(SEVERITY[status], row_id, build))
@@ -218,18 +255,21 @@ class _ViewBuilder:
     def test_row(self, index: int, test: TestRecord) -> Row:
         base = self.base_tests.get(test.node_id)
         cells = _cells(TEST_COLUMNS, test.metrics, base.metrics if base else None)
-        build = partial(_test_detail, test, self.verdicts.get(("test", test.node_id), []), base)
+        key = ("test", test.node_id)
+        build = partial(_test_detail, test, self.verdicts.get(key, []), base, self.causes.get(key, []))
         return self._row(f"t{index}", "test", test.node_id, test.outcome, cells, build)
 
     def url_row(self, index: int, url: UrlSummary) -> Row:
         base = self.base_urls.get(url.key)
         cells = _cells(URL_COLUMNS, {**url.metrics, "hits": float(url.hits)}, base.metrics if base else None)
-        build = partial(_url_detail, url, self.verdicts.get(("url", url.key), []), self.tests, base)
+        key = ("url", url.key)
+        build = partial(_url_detail, url, self.verdicts.get(key, []), self.tests, base, self.causes.get(key, []))
         return self._row(f"u{index}", "url", url.key, url.view_name or "", cells, build)
 
     def removed_row(self, index: int, verdict: Verdict) -> Row:
         columns = TEST_COLUMNS if verdict.subject_kind == "test" else URL_COLUMNS
         row_id = f"r{index}"
+        self.row_ids.setdefault((verdict.subject_kind, verdict.subject), row_id)
         self.pending.append(Pending(Status.REMOVED.severity, row_id, partial(_removed_detail, verdict)))
         return [row_id, verdict.subject, Status.REMOVED.severity, "removed", *([None] * len(columns))]
 
@@ -242,14 +282,20 @@ def build_view(comparison: Comparison) -> View:
     for index, verdict in enumerate(comparison.by_status(Status.REMOVED)):
         (tests if verdict.subject_kind == "test" else urls).append(builder.removed_row(index, verdict))
     builder.pending.sort(key=lambda p: p.severity)  # stable: table order within a status
+    unconfirmed = comparison.by_status(Status.UNCONFIRMED)
     return View(
         comparison=comparison,
         tests=tests,
         urls=urls,
         pending=builder.pending,
         failing=comparison.failing,
+        findings=build_findings(comparison, builder.row_ids),
+        cause_rows=cause_row_ids(comparison.causes[: MAX_CAUSES + CAUSES_LISTED], builder.row_ids, CAUSE_ROWS_BUDGET),
+        unconfirmed=len(unconfirmed),
         charts={
-            "changes": charts.change_bars(charts.top_changes(comparison.verdicts)),
+            # Confirmed changes, counts first; slower times that reruns did not confirm have a collapsed chart of their own.
+            "changes": charts.change_bars(charts.top_changes([v for v in comparison.verdicts if v.status is not Status.UNCONFIRMED])),
+            "unconfirmed": charts.change_bars(charts.top_changes(unconfirmed), label="Slower, not confirmed"),
             "durations": charts.histogram(
                 [t.metrics["duration"] for t in run.tests if "duration" in t.metrics], "duration", "tests by wall time"
             ),
@@ -279,9 +325,10 @@ def embedded_details(pending: list[Pending], budget: int) -> tuple[str, int]:
 
 
 def page_data(view: View, details: str) -> str:
-    """The one JSON object the script reads: statuses, both tables' rows, and the details."""
+    """The one JSON object the script reads: statuses, both tables' rows, the causes' subjects and the details."""
     statuses = json_for_script([[status.value, status.label] for status in Status])  # in severity order
-    return f'{{"statuses":{statuses},"tests":{json_for_script(view.tests)},"urls":{json_for_script(view.urls)},"details":{details}}}'
+    tables = f'"tests":{json_for_script(view.tests)},"urls":{json_for_script(view.urls)}'
+    return f'{{"statuses":{statuses},{tables},"causes":{json_for_script(view.cause_rows)},"details":{details}}}'
 
 
 def render_html(comparison: Comparison) -> str:
@@ -292,7 +339,9 @@ def render_html(comparison: Comparison) -> str:
     environment.filters["fmt"] = format_value
     with _gc_paused():
         view = build_view(comparison)
-        details, left_out = embedded_details(view.pending, DETAILS_BUDGET)
+        # The causes' row ids come out of the details' budget, so the page stays within its size.
+        cause_rows = sum(len(row_id) + 3 for ids in view.cause_rows for row_id in ids or ())
+        details, left_out = embedded_details(view.pending, DETAILS_BUDGET - cause_rows)
         return environment.get_template("report.html.j2").render(
             view=view,
             run=comparison.run,
@@ -306,6 +355,7 @@ def render_html(comparison: Comparison) -> str:
             test_columns=TEST_COLUMNS,
             url_columns=URL_COLUMNS,
             findings_shown=FINDINGS_SHOWN,
+            max_causes=MAX_CAUSES,
             detailed=len(view.pending) - left_out,
             left_out=left_out,
             data=page_data(view, details),

@@ -352,3 +352,40 @@ def large_comparison(n_tests: int = 50_000, n_urls: int = 5_000) -> Comparison:
     verdicts.sort(key=lambda v: (v.subject_kind, v.subject, v.metric or "", v.status.severity))
     run = Run(project="big", commit="0123456789abcdef", branch="feature", tests=tests, urls=urls)
     return Comparison(run=run, baseline=Run(project="big", commit="fedcba9876543210", branch="main"), verdicts=verdicts)
+
+
+CATEGORY_SQL = 'SELECT "shop_category"."id", "shop_category"."name" FROM "shop_category" WHERE "shop_category"."id" = %s LIMIT %s'
+PRODUCTS_SQL = 'SELECT "shop_product"."id", "shop_product"."name" FROM "shop_product" ORDER BY "shop_product"."name" LIMIT %s'
+
+
+def added_query_comparison(n_tests: int = 1_000, slow_templates: int = 6) -> Comparison:
+    """Issue 20's run, judged by compare(): one SELECT added to a view that every test requests, plus a few
+    template times that look slower (1.1 ms → 562 ms) but were never rerun, so they stay unconfirmed."""
+    from perfbudget.compare import compare
+    from perfbudget.compare.baseline import Baseline
+    from perfbudget.run.aggregate import aggregate_urls
+
+    def shop_test(index: int, with_category: bool) -> TestRecord:
+        groups = [SqlGroup(PRODUCTS_SQL, "select", "default", 1, 0.3, location="shop/views.py:5")]
+        if with_category:
+            groups.append(SqlGroup(CATEGORY_SQL, "select", "default", 1, 0.2, location="shop/views.py:8"))
+        queries = float(len(groups))
+        slow = with_category and index < slow_templates
+        metrics = {
+            "queries": queries,
+            "queries.select": queries,
+            "duration": 20.0,
+            "template_time": 562.0 if slow else 1.1,
+            "network_calls": 0.0,
+            "cache_calls": 0.0,
+        }
+        request = RequestRecord(
+            "GET", "/shop/", "/shop/", "shop:index", 200, {"queries": queries, "queries.select": queries}, Details(groups)
+        )
+        return _test(f"tests/test_shop_{index // 100}.py::test_page_{index:04d}", 10 + index % 50, metrics, Details(groups), [request])
+
+    def shop_run(with_category: bool, commit: str) -> Run:
+        tests = [shop_test(index, with_category) for index in range(n_tests)]
+        return Run(project="shop", commit=commit, branch="feature" if with_category else "main", tests=tests, urls=aggregate_urls(tests))
+
+    return compare(shop_run(True, "4f2c9e1a7b3d5e6f"), baseline=Baseline([shop_run(False, "9a8b7c6d5e4f3a2b")], "baseline"))

@@ -1,6 +1,7 @@
 // perfbudget report: draws the tests and URLs tables from the embedded JSON, sorts, filters, opens a detail panel.
-// No libraries, no network. State lives in the URL hash (#sort=queries&dir=desc&q=api&status=regressed&open=t3),
-// so a view can be linked and tests can drive it. Text from the data is only ever set with textContent, never
+// No libraries, no network. State lives in the URL hash (#sort=queries&dir=desc&q=api&status=regressed&open=t3;
+// cause=0 keeps the rows of the subjects the first cause of "What changed" moved), so a view can be linked and
+// the page's own links (a cause's subjects, a finding's panel) and tests can drive it. Text from the data is only ever set with textContent, never
 // parsed as HTML. A table draws PAGE rows of what matches, and more on request: drawing 50,000 rows at once
 // would freeze the tab (issue 8).
 (function () {
@@ -13,8 +14,9 @@
     "first, and this one's left out. The run's results file (.perfbudget/results.ndjson.gz unless --perf-output " +
     "named another) has them all; perfbudget show summarises it.";
   var data = JSON.parse(document.getElementById("perfbudget-data").textContent);
-  var statuses = data.statuses, details = data.details;
-  var state = { sort: "", dir: "", q: "", status: "", open: "" };
+  var statuses = data.statuses, details = data.details, causes = data.causes || [];
+  var state = { sort: "", dir: "", q: "", status: "", open: "", cause: "" };
+  var causeRows = null;  // the row ids of state.cause's subjects, or null for no such filter
   var tables = {}, rowsById = Object.create(null);  // no prototype: an id from the hash cannot be "__proto__"
 
   function el(tag, text, cls) {
@@ -61,10 +63,25 @@
     return null;
   }
 
+  function causeFilter() {
+    // The hash is untrusted: only a listed cause whose subjects are embedded filters anything.
+    var ids = /^\d+$/.test(state.cause) ? causes[Number(state.cause)] : null;
+    var notice = document.getElementById("cause-filter");
+    causeRows = null;
+    if (!ids) { notice.hidden = true; return; }
+    causeRows = Object.create(null);
+    ids.forEach(function (id) { causeRows[id] = true; });
+    var item = document.getElementById("cause-" + Number(state.cause)), line = item && item.querySelector(".line");
+    notice.querySelector(".note").textContent = "Showing the " + (item ? item.dataset.subjects : ids.length.toLocaleString("en")) +
+      " of: " + (line ? line.textContent.trim() : "cause " + (Number(state.cause) + 1)) + ".";
+    notice.hidden = false;
+  }
+
   function refresh(t) {
     var needle = state.q.toLowerCase();
     t.matched = t.rows.filter(function (row) {
-      return (!needle || row.lower.indexOf(needle) !== -1) && (!state.status || statuses[row.data[2]][0] === state.status);
+      return (!needle || row.lower.indexOf(needle) !== -1) && (!state.status || statuses[row.data[2]][0] === state.status) &&
+        (!causeRows || causeRows[row.data[0]] === true);
     });
     var value = sortValue(t, state.sort), sign = state.dir === "asc" ? 1 : -1;
     t.table.querySelectorAll("th[data-sort]").forEach(function (th) {
@@ -151,7 +168,7 @@
       });
       section(body, "Verdicts", list);
     }
-    if (d.metrics && d.metrics.length) section(body, "Metrics", grid(["Metric", "This run", "Baseline"], d.metrics));
+    if (d.metrics && d.metrics.length) metrics(body, d.metrics);
     if (d.sql) {
       var wrap = el("div");
       d.sql.forEach(function (g) {
@@ -159,10 +176,21 @@
         if (g[7]) head.insertBefore(el("span", "N+1 ", "n1"), head.firstChild);
         if (g[8]) head.insertBefore(el("span", "warm-up, not compared ", "warm"), head.firstChild);
         if (g[9]) head.insertBefore(el("span", "N+1 in test code, not judged ", "warm"), head.firstChild);
+        if (MARKS[g[10]]) head.insertBefore(el("span", MARKS[g[10]](g[11]), "mark m-" + g[10]), head.firstChild);
         wrap.appendChild(head);
         wrap.appendChild(el("pre", g[0]));
       });
       section(body, "Queries", wrap, d, "sql");
+    }
+    if (d.gone) {
+      var gone = el("div");
+      d.gone.forEach(function (g) {
+        var head = el("div", g[3] + " × " + g[1].toUpperCase() + " on " + g[2] + " in the baseline" + (g[4] ? " · " + g[4] : ""));
+        head.insertBefore(el("span", g[5] === "replaced" ? "rewritten, was " : "gone ", "mark m-gone"), head.firstChild);
+        gone.appendChild(head);
+        gone.appendChild(el("pre", g[0]));
+      });
+      section(body, "Queries gone", gone, d, "gone");
     }
     if (d.requests) section(body, "Requests", grid(["Method", "Path", "Status", "Queries", "Time"], d.requests), d, "requests");
     if (d.network) section(body, "Network calls", grid(["Method", "Endpoint", "Calls", "Loopback"], d.network, function (c) { return [c[0], c[1], c[2], c[3] ? "yes" : "no"]; }), d, "network");
@@ -175,6 +203,33 @@
       d.tests.forEach(function (name) { tests.appendChild(el("li")).appendChild(el("code", name)); });
       section(body, "Requested by", tests, d, "tests");
     }
+  }
+
+  // What a cause of "What changed" says of a query group: its badge in the panel, from the count before.
+  var MARKS = {
+    "new": function () { return "new "; },
+    "more": function (before) { return "grown, was " + before + " "; },
+    "fewer": function (before) { return "fewer, was " + before + " "; },
+    "rewritten": function () { return "rewritten "; },
+  };
+
+  function metrics(body, lines) {
+    // Metrics that are zero in both runs are folded away; a toggle shows them.
+    var table = grid(["Metric", "This run", "Baseline"], lines, function (m) { return m.slice(0, 3); });
+    var rows = table.tBodies[0].rows, zeros = 0;
+    lines.forEach(function (m, i) { if (m[3]) { rows[i].hidden = true; rows[i].className = "zero"; zeros++; } });
+    section(body, "Metrics", table);
+    if (!zeros) return;
+    var toggle = body.appendChild(el("button", null, "zeros"));
+    toggle.type = "button";
+    function label() { toggle.textContent = (table.dataset.zeros === "shown" ? "Hide the " : "Show the ") + zeros + " metrics at zero"; }
+    toggle.addEventListener("click", function () {
+      var show = table.dataset.zeros !== "shown";
+      table.dataset.zeros = show ? "shown" : "";
+      table.querySelectorAll("tr.zero").forEach(function (tr) { tr.hidden = !show; });
+      label();
+    });
+    label();
   }
 
   function showFigures(body, row) {
@@ -203,6 +258,7 @@
   }
 
   function apply() {
+    causeFilter();
     Object.keys(tables).forEach(function (kind) { refresh(tables[kind]); });
     document.querySelectorAll("input.filter").forEach(function (input) { input.value = state.q; });
     document.querySelectorAll("select.status-filter").forEach(function (select) { select.value = state.status; });
@@ -239,7 +295,10 @@
   function closePanel() { openPanel(""); writeHash(); }
   document.getElementById("panel-close").addEventListener("click", closePanel);
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") closePanel(); });
-  window.addEventListener("hashchange", function () { readHash(); apply(); });
+  window.addEventListener("hashchange", function () {
+    readHash(); apply();
+    if (causeRows) document.getElementById("cause-filter").scrollIntoView();  // a cause's link: to its rows
+  });
 
   readHash();
   apply();
