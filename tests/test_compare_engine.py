@@ -461,3 +461,23 @@ def test_three_identical_runs_give_one_headline_whatever_the_noise() -> None:
         assert not comparison.should_fail()
         headlines.add(comparison.summary_line())
     assert headlines == {"0 regressions, 0 over budget, 5 unchanged"}
+
+
+def test_the_terminal_says_one_cause_once_however_many_tests_it_moved() -> None:
+    """1,000 tests moved by one added query: a handful of lines, not two per test (issue 20)."""
+    from tests.support.report import added_query_comparison
+
+    lines = render_comparison(added_query_comparison(), show_improved=True)
+    assert len(lines) < 40
+    assert lines[0] == "perfbudget: 1,001 regressions, 0 over budget"
+    assert "  (994 tests and 1 URL moved only by the causes above: not listed one by one)" in lines  # 6 slower besides
+    assert sum("+1 SELECT shop_category at shop/views.py:8, new, in 1,000 tests and 1 URL" in line for line in lines) == 1
+
+
+def test_the_terminal_lists_at_most_twenty_subjects_and_counts_the_rest() -> None:
+    names = [f"tests/test_app.py::test_{index:02d}" for index in range(25)]
+    base = run_of(*(record(name, queries=2) for name in names))
+    head = run_of(*(record(name, queries=3 + index) for index, name in enumerate(names)))  # no details: no cause
+    lines = render_comparison(compare(head, None, Baseline([base], "b.json")))
+    assert sum(line.startswith("  tests/test_app.py::") for line in lines) == 20
+    assert "  ... not listed: 5 tests (perfbudget compare --format json, or the HTML report, lists every one)" in lines

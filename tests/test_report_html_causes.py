@@ -128,7 +128,7 @@ def test_one_query_added_to_a_view_that_1000_tests_hit_is_one_cause_and_one_entr
     """Issue 20: 2,002 failing verdicts, one cause. What changed names it once; What broke is one entry of a dozen rows."""
     changed = section(shop_html, "what-changed")
     assert changed.count('<li class="cause"') == 1
-    assert "<strong>+1 SELECT <code>shop_category</code></strong> at <code>shop/views.py:8</code>, new, in 1000 tests and 1 URL" in changed
+    assert "<strong>+1 SELECT <code>shop_category</code></strong> at <code>shop/views.py:8</code>, new, in 1,000 tests and 1 URL" in changed
     rows = findings_rows(shop_html)
     assert len(rows) == 1 + CAUSE_SUBJECTS_SHOWN + 1  # the cause, its first subjects, "… and 991 more"
     broke = section(shop_html, "what-broke")

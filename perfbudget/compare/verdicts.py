@@ -203,11 +203,11 @@ class Comparison:
             (Status.OK, fine, fine),
         ):
             if status is Status.IMPROVED and accepted:
-                parts.append(f"{accepted} change{'s' if accepted != 1 else ''} accepted")
+                parts.append(f"{accepted:,} change{'s' if accepted != 1 else ''} accepted")
             if counts[status] or status in (Status.REGRESSED, Status.OVER_BUDGET):
-                parts.append(f"{counts[status]} {singular if counts[status] == 1 else plural}")
+                parts.append(f"{counts[status]:,} {singular if counts[status] == 1 else plural}")
         if not_judged:
-            parts.append(f"{not_judged} not judged (skipped, xfailed or ignored)")
+            parts.append(f"{not_judged:,} not judged (skipped, xfailed or ignored)")
         return ", ".join(parts)
 
     def should_fail(self, fail_on: tuple[Status, ...] | None = None) -> bool:

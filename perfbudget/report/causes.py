@@ -7,12 +7,13 @@ for Markdown, nothing for the terminal).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 
 MAX_CAUSES = 10  # causes a report shows in full; the rest are counted
+GROUP_NAMES = 3  # subjects a report names for a cause; a cause that moved more is reported once for all of them
 
 _VERB = {"added": "new", "removed": "gone", "more": "repeats more", "fewer": "repeats less", "rewritten": "rewritten"}
 
@@ -43,6 +44,22 @@ def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = 
     names = ", ".join(code(short[name] if kind == "test" else name) for kind, name in first)
     more = f", and {len(subjects) - shown} more" if len(subjects) > shown else ""
     return f"{counts}: {names}{more}"
+
+
+def shared_causes(causes: list[Cause], subjects: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Cause]:
+    """Each of ``subjects`` (kind, name) that a cause moved together with more than ``GROUP_NAMES`` others of them: that cause.
+
+    One query added to a view that 1,000 tests request breaks 1,000 tests in
+    one way: the reports say so once, not once per test (issue 20). A
+    subject two causes moved goes with the first, the most telling.
+    """
+    remaining = dict.fromkeys(subjects)
+    shared: dict[tuple[str, str], Cause] = {}
+    for cause in causes:
+        members = [subject for subject in remaining if subject in cause.subjects and subject not in shared]
+        if len(members) > GROUP_NAMES:
+            shared.update(dict.fromkeys(members, cause))
+    return shared
 
 
 def count_subjects(subjects: list[tuple[str, str]]) -> str:

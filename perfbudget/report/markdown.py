@@ -28,7 +28,15 @@ from urllib.parse import quote, urlsplit
 from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
-from perfbudget.report.causes import MAX_CAUSES, cause_headline, cause_line, count_subjects, short_test_names
+from perfbudget.report.causes import (
+    GROUP_NAMES,
+    MAX_CAUSES,
+    cause_headline,
+    cause_line,
+    count_subjects,
+    shared_causes,
+    short_test_names,
+)
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
@@ -42,7 +50,6 @@ CELL_WIDTH = 60  # characters of code in a table cell: four columns within GitHu
 SQL_WIDTH = 1_500  # characters of one normalized SQL statement
 MAX_N_PLUS_ONE = 10  # N+1 groups shown; the HTML report has all of them
 MAX_BROKEN_ROWS = 30  # rows of "What broke"; subjects that one cause moved are one row, however many
-GROUP_NAMES = 3  # subjects named in a row of "What broke" that one cause's subjects share; the rest are counted
 # Within one subject, the metrics a reviewer reads first; the rest follow by name.
 _HEADLINE_METRICS = ("queries", "n_plus_one", "duration", "external_network_calls", "network_calls", "peak_memory")
 _NOTE_ROOM = 400  # kept free for the "shortened" note under the verdict
@@ -389,32 +396,35 @@ def _headline_change(verdicts: list[Verdict]) -> str:
 
 
 def _broken_rows(failing: dict[tuple[str, str, bool], list[Verdict]], causes: list[Cause]) -> list[str]:
-    """The rows of "What broke": one per cause for the subjects whose counts it moved, then one per other subject.
+    """The rows of "What broke": one per cause for the subjects whose counts it moved (``shared_causes``), then one per other subject.
 
-    One query added to a view that 1,000 tests request breaks 1,000 tests in
-    one way: that is one row naming the cause and the first subjects, not a
-    thousand (issue 20). A subject's times are never a cause's doing, and a
-    subject two causes moved goes with the first, the most telling.
+    A subject's times are never a cause's doing, so only its count row can be shared.
     """
-    rows, grouped = [], set()
+    shared = shared_causes(causes, [(kind, name) for kind, name, is_timing in failing if not is_timing])
+    members: dict[int, list[tuple[str, str, bool]]] = {}
+    for key in failing:
+        cause = shared.get((key[0], key[1])) if not key[2] else None
+        if cause is not None:
+            members.setdefault(id(cause), []).append(key)
+    rows = []
     for cause in causes:
-        members = [key for key in failing if not key[2] and (key[0], key[1]) in cause.subjects and key not in grouped]
-        if len(members) <= GROUP_NAMES:
-            continue  # a shared row would name them all: as short as their own rows, and less telling
-        grouped.update(members)
-        heads = [failing[key] for key in members]
-        limits = {_limit_text(verdicts[0]) for verdicts in heads}
-        status = min((verdicts[0].status for verdicts in heads), key=lambda s: s.severity)
-        subjects = [(kind, name) for kind, name, _ in members]
+        keys = members.get(id(cause))
+        if not keys:
+            continue
+        heads = [failing[key][0] for key in keys]
+        limits = {_limit_text(head) for head in heads}
+        status = min((head.status for head in heads), key=lambda s: s.severity)
+        subjects = [(kind, name) for kind, name, _ in keys]
         short = short_test_names([name for kind, name in subjects[:GROUP_NAMES] if kind == "test"])
         names = "<br>".join(
             [f"**{count_subjects(subjects)}**"]
             + [code_span(short[name] if kind == "test" else name, width=CELL_WIDTH) for kind, name in subjects[:GROUP_NAMES]]
-            + ([f"… and {len(subjects) - GROUP_NAMES:,} more"] if len(subjects) > GROUP_NAMES else [])
+            + [f"… and {len(subjects) - GROUP_NAMES:,} more"]
         )
         # The cause's call site is in "What changed" above: here it would make the table wider than a comment.
         change = cause_headline(cause, lambda name: code_span(name, width=CELL_WIDTH), md_text, where=False).replace("**", "")
         rows.append(f"| {_ICON[status]} | {names} | {change} | {limits.pop() if len(limits) == 1 else 'several'} |")
+    grouped = {key for keys in members.values() for key in keys}
     rows.extend(_subject_row(verdicts) for key, verdicts in failing.items() if key not in grouped)
     return rows
 

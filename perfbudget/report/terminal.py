@@ -14,9 +14,12 @@ from __future__ import annotations
 from itertools import groupby
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
-from perfbudget.report.causes import MAX_CAUSES, cause_line
+from perfbudget.report.causes import MAX_CAUSES, cause_line, count_subjects, shared_causes
 from perfbudget.report.escape import terminal_line
 from perfbudget.report.origin import compared_with
+from perfbudget.run.metrics import is_time
+
+MAX_SUBJECTS = 20  # tests and URLs given a block of their own; the rest are counted
 
 _MARK = {
     Status.OVER_BUDGET: "OVER BUDGET",
@@ -43,10 +46,21 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
         lines.extend(f"  {cause_line(cause).replace('**', '')}" for cause in causes[:MAX_CAUSES])
         if len(causes) > MAX_CAUSES:
             lines.append(f"  ... and {len(causes) - MAX_CAUSES} more (the HTML report's panels have each test's queries)")
-    for (kind, subject), group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject)):
-        verdicts = sorted(group, key=lambda v: (v.status.severity, v.metric or ""))
+    blocks = [
+        (key, sorted(group, key=lambda v: (v.status.severity, v.metric or "")))
+        for key, group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject))
+    ]
+    # Subjects whose counts only moved with a cause that moved many are that cause's line above, not a block each.
+    shared = shared_causes(causes, [key for key, verdicts in blocks if not any(is_time(v.metric or "") for v in verdicts)])
+    if shared:
+        lines.append(f"  ({count_subjects(list(shared))} moved only by the causes above: not listed one by one)")
+    listed = [(key, verdicts) for key, verdicts in blocks if key not in shared]
+    for (kind, subject), verdicts in listed[:MAX_SUBJECTS]:
         lines.append(f"  {'URL ' if kind == 'url' else ''}{subject}{_where(verdicts[0])}")
         lines.extend(f"    {_MARK[v.status]} {v.reason}" for v in verdicts)
+    if len(listed) > MAX_SUBJECTS:
+        rest = count_subjects([key for key, _ in listed[MAX_SUBJECTS:]])
+        lines.append(f"  ... not listed: {rest} (perfbudget compare --format json, or the HTML report, lists every one)")
     lines.extend(f"perfbudget warning: {warning}" for warning in comparison.warnings)
     return [terminal_line(line) for line in lines]
 
