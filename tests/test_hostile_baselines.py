@@ -169,6 +169,31 @@ def test_a_hostile_entry_of_a_history_directory_is_one_warning_and_the_good_run_
     ), done.stdout
 
 
+def _given(make: Callable[[Path], object], name: str = "base.ndjson") -> Callable[[Path], Path]:
+    """Make ``name`` in the directory with ``make``, and give its path."""
+    return lambda d: (make(d / name), d / name)[1]
+
+
+GIVEN: dict[str, tuple[Callable[[Path], Path], str]] = {  # --baseline PATH itself -> the warning's fragment
+    "FIFO": (_given(os.mkfifo), "base.ndjson: a FIFO (named pipe), not a results file"),
+    "symlink to /dev/zero": (_given(lambda path: path.symlink_to("/dev/zero")), "a device, not a results file"),
+    "/dev/null": (lambda d: Path("/dev/null"), "/dev/null: a device, not a results file"),
+    "an empty directory": (_given(Path.mkdir, "base"), "no results files (*.ndjson, *.ndjson.gz, *.json)"),
+    "an empty file": (_given(lambda path: path.write_bytes(b"")), "base.ndjson: empty results file"),
+}
+
+
+@pytest.mark.parametrize("case", GIVEN)
+def test_a_hostile_baseline_path_is_one_warning_and_the_run_is_judged_on_its_budgets(tmp_path: Path, case: str) -> None:
+    make, fragment = GIVEN[case]
+    base = make(tmp_path)
+    done = perfbudget("compare", str(good_results(tmp_path / "head.ndjson")), "--baseline", str(base), cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    first, *rest = done.stdout.splitlines()
+    assert "-- not compared: " in first and fragment in first, done.stdout
+    assert len([line for line in rest if fragment in line]) == 1, done.stdout
+
+
 def test_thousands_of_broken_files_are_one_line_per_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Before, 3,000 broken files printed 3,000 warnings (600 KB); now each kind of refusal is one line with a count."""
     base = tmp_path / "base"
