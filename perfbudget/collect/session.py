@@ -32,6 +32,7 @@ from perfbudget.collect.memory import MemoryTracker
 from perfbudget.collect.network import NetworkCollector
 from perfbudget.collect.recording import CollectSettings, Pause, Recorder, Recording
 from perfbudget.run.aggregate import UrlRollup
+from perfbudget.run.decode import ResultsError
 from perfbudget.run.model import Reruns, Run, TestRecord
 from perfbudget.run.streams import merge_streams
 from perfbudget.run.write import ResultsWriter
@@ -241,14 +242,25 @@ class RecordingSession:
             self.warn(problem)
 
     def close_stream(self, run: Run) -> Path | None:
-        """Write the URL rollups and the trailer: the results file is complete."""
+        """Write the URL rollups and the trailer: the results file is complete.
+
+        None in a process forked from the one that opened it (the parent
+        finishes it); a ResultsError, once, when writes failed on the way.
+        """
         if self.writer is None:
             return None
         writer, self.writer = self.writer, None
         return writer.close(run, self.rollup.summaries())
 
     def abandon_stream(self) -> None:
-        """A worker's stream ends without a trailer: the controller writes the one results file's."""
+        """A worker's stream ends without a trailer: the controller writes the one results file's.
+
+        Writes that failed on the way (a full disk) are said here, once, with
+        their count: never raised, as a worker's own end must not fail.
+        """
         if self.writer is not None:
             writer, self.writer = self.writer, None
-            writer.abandon()
+            try:
+                writer.abandon()
+            except ResultsError as exc:
+                self.warn(f"perfbudget: {exc}")

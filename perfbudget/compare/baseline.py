@@ -7,12 +7,14 @@ judged by its budgets only. Nothing here raises for bad data.
 
 from __future__ import annotations
 
+import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfbudget.compare.origin import SELECTION_NAME, BaselineOrigin, read_origin
 from perfbudget.run.decode import ResultsError
+from perfbudget.run.files import not_regular, outside
 from perfbudget.run.metrics import metric_kind
 from perfbudget.run.model import Run, TestRecord, UrlSummary
 from perfbudget.run.read import load_run
@@ -87,8 +89,46 @@ class BaselineLoad:
     reason: str = ""  # without a baseline: why, in a few words, for "not compared: ..."
 
 
+# Why a file of a baseline was refused, in the words of the one line that stands for many of them.
+_UNREADABLE, _INTERRUPTED, _FOREIGN, _SPECIAL, _OUTSIDE = (
+    "cannot be read",
+    "are interrupted runs",
+    "are of another project",
+    "are not regular files",
+    "lead out of the baseline directory",
+)
+_LISTED = 3  # refusals of one kind shown one a line; more become one line with a count and the first names
+
+
+@dataclass
+class _Refusals:
+    """The files of a baseline refused, by kind: a history of 3,000 broken files is one line, not 3,000."""
+
+    kinds: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
+
+    def add(self, kind: str, path: Path, message: str) -> None:
+        self.kinds.setdefault(kind, []).append((path, message))
+
+    def warnings(self) -> list[str]:
+        lines: list[str] = []
+        for kind, refused in self.kinds.items():
+            if len(refused) <= _LISTED:
+                lines.extend(f"baseline ignored: {message}" for _, message in refused)
+            else:
+                names = ", ".join(str(path) for path, _ in refused[:_LISTED])
+                lines.append(f"baseline ignored: {len(refused)} files {kind} ({names}, ...); the first: {refused[0][1]}")
+        return lines
+
+    def reason(self) -> str:
+        """The first problem, for the one-line "not compared: ..." (the warnings keep them all)."""
+        messages = [message for refused in self.kinds.values() for _, message in refused]
+        if not messages:
+            return "no usable baseline"
+        return messages[0] if len(messages) == 1 else f"{len(messages)} baseline files were unusable ({messages[0]}, ...)"
+
+
 def load_baseline(path: str | Path, project: str | None = None, force: bool = False, exclude: Path | None = None) -> BaselineLoad:
-    """Load ``path`` (a file or a directory of ``*.json`` results), never raising.
+    """Load ``path`` (a file or a directory of results files), never raising.
 
     A run of another project (both names known and different) is ignored with
     a warning unless ``force``: its tests would all look new or removed.
@@ -108,17 +148,17 @@ def load_baseline(path: str | Path, project: str | None = None, force: bool = Fa
             ],
             "the baseline given is this run's own results file",
         )
-    origin = read_origin(source) if source.is_dir() else None
+    warnings: list[str] = []
+    origin, problem = read_origin(source) if source.is_dir() else (None, "")
+    if problem:
+        warnings.append(problem)
     if origin is not None and not origin.found:
-        return BaselineLoad(None, [f"{origin.reason}; {fallback}"], origin.reason)
-    files = (
-        sorted(p for p in source.rglob("*") if p.is_file() and p.name.endswith(RESULTS_SUFFIXES) and p.name != SELECTION_NAME)
-        if source.is_dir()
-        else [source]
-    )
+        reason = origin.reason or f"{source / SELECTION_NAME}: the fetch found no baseline and did not say why"
+        return BaselineLoad(None, [*warnings, f"{reason}; {fallback}"], reason)
+    refusals = _Refusals()
+    files = results_files(source, refusals) if source.is_dir() else [source]
     if exclude is not None:
         files = [file for file in files if file.resolve() != exclude.resolve()]
-    warnings: list[str] = []
     runs: list[Run] = []
     paths: dict[int, Path] = {}  # id(run) -> its file
     chosen: Run | None = None
@@ -126,25 +166,26 @@ def load_baseline(path: str | Path, project: str | None = None, force: bool = Fa
         try:
             run = load_run(file, allow_partial=False, details=False)  # a crashed run is no baseline
         except ResultsError as exc:
-            warnings.append(f"baseline ignored: {exc}")
+            refusals.add(_UNREADABLE, file, str(exc))
             continue
         if run.interrupted:
-            warnings.append(f"baseline ignored: {file} is an interrupted run (its missing tests would look new)")
+            refusals.add(_INTERRUPTED, file, f"{file} is an interrupted run (its missing tests would look new)")
             continue
         if project and run.project and run.project != project and not force:
-            warnings.append(
-                f"baseline ignored: {file} is from project {run.project!r}, not {project!r} (pass --force-baseline to compare anyway)"
-            )
+            message = f"{file} is from project {run.project!r}, not {project!r} (pass --force-baseline to compare anyway)"
+            refusals.add(_FOREIGN, file, message)
             continue
         runs.append(run)
         paths[id(run)] = file
         if origin is not None and file.name == origin.chosen and file.parent == source:
             chosen = run
+    warnings.extend(refusals.warnings())
     if not runs:
-        if source.is_dir() and not files:
+        if source.is_dir() and not files and not refusals.kinds:
             warnings.append(f"{source}: no results files ({', '.join('*' + s for s in RESULTS_SUFFIXES)}) in the baseline directory")
+            return BaselineLoad(None, [*warnings, f"no usable baseline; {fallback}"], warnings[-1])
         warnings.append(f"no usable baseline; {fallback}")
-        return BaselineLoad(None, warnings, _reason(warnings))
+        return BaselineLoad(None, warnings, refusals.reason())
     if origin is not None and chosen is None:  # the chosen run was refused: the label would name the wrong run
         warnings.append(f"{source}: the run the fetch chose ({origin.chosen}) was not usable; compared with the rest of its history")
         origin = None
@@ -154,9 +195,37 @@ def load_baseline(path: str | Path, project: str | None = None, force: bool = Fa
     return BaselineLoad(Baseline(runs, str(source), origin, paths[id(runs[-1])]), warnings)
 
 
-def _reason(warnings: list[str]) -> str:
-    """The first specific problem, for the one-line "not compared: ..." (the warnings keep them all)."""
-    specific = [warning.removeprefix("baseline ignored: ") for warning in warnings[:-1]]
-    if not specific:
-        return "no usable baseline"
-    return specific[0] if len(specific) == 1 else f"{len(specific)} baseline files were unusable ({specific[0]}, ...)"
+def baseline_files(directory: Path) -> list[Path]:
+    """What of a baseline directory is read (its results files and ``selection.json``): what goes into a build's artifact.
+
+    An artifact made from anything else could carry a FIFO, a device's
+    endless bytes or a file from outside the directory.
+    """
+    selection = directory / SELECTION_NAME
+    usable = not outside(selection, directory) and not_regular(selection) is None and selection.is_file()
+    return [*results_files(directory), *([selection] if usable else [])]
+
+
+def results_files(directory: Path, refusals: _Refusals | None = None) -> list[Path]:
+    """The results files of a baseline directory, sorted, its subdirectories included (symbolic links to them are not followed).
+
+    Only regular files inside it are read: a FIFO, a device or a link out of
+    the directory (an artifact's files may be anything) goes to ``refusals``.
+    """
+    found = []
+    for root, dirs, names in os.walk(directory):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(root, name)
+            if not name.endswith(RESULTS_SUFFIXES) or name == SELECTION_NAME:
+                continue
+            if outside(path, directory):
+                kind, message = _OUTSIDE, f"{path}: a symbolic link out of the baseline directory, not read"
+            elif (what := not_regular(path)) is not None:
+                kind, message = _SPECIAL, f"{path}: {what}, not a results file; refusing to read it"
+            else:
+                found.append(path)
+                continue
+            if refusals is not None:
+                refusals.add(kind, path, message)
+    return found

@@ -115,11 +115,12 @@ def run_drift(run: Run, baseline_value: dict[str, dict[str, float]]) -> dict[str
             if not is_time(metric):
                 continue
             reference = base.get(metric)
-            if reference is not None and reference >= DRIFT_FLOOR_MS:
-                ratios.setdefault(metric, []).append(value / reference)
-                if value > 0:
-                    sizes = by_size.setdefault(metric, {})
-                    sizes.setdefault(_size_of(reference), []).append(math.log(value / reference))
+            # A time of 0, or one so small the ratio underflows to 0, is no test ever timed (a results
+            # file may hold anything): it says nothing of the runner, and a factor of 0 has no inverse.
+            if reference is not None and reference >= DRIFT_FLOOR_MS and (ratio := value / reference) > 0:
+                ratios.setdefault(metric, []).append(ratio)
+                sizes = by_size.setdefault(metric, {})
+                sizes.setdefault(_size_of(reference), []).append(math.log(ratio))
     drifts = {}
     for metric, values in ratios.items():
         if len(values) < MIN_DRIFT_TESTS:

@@ -13,6 +13,7 @@ these paths: ``action.yml`` reads them from ``perfbudget artifact paths``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -195,13 +196,19 @@ def save_results(source: Path | None, target: Path) -> Path | None:
 
 
 def save_baseline(source: Path | None, target: Path) -> Path | None:
-    """Put the baseline into the directory ``target``: a fetched directory as it is, a single file re-encoded."""
+    """Put the baseline into the directory ``target``: a fetched directory's files as they are, a single file re-encoded."""
     if source is None or not source.exists():
         return None
     if source.resolve() == target.resolve():
         return target
     if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True)
+        from perfbudget.compare.baseline import baseline_files
+        from perfbudget.run.files import copy_regular
+
+        target.mkdir(parents=True, exist_ok=True)
+        for path in baseline_files(source):  # only what is read: a fork's directory may hold FIFOs or links out
+            with contextlib.suppress(ResultsError, OSError):  # gone or swapped since listed: not part of the baseline
+                copy_regular(path, target / path.relative_to(source))
         return target
     target.mkdir(parents=True, exist_ok=True)
     return save_results(source, target / RESULTS_NAME.replace("results", "baseline"))

@@ -34,7 +34,10 @@ from perfbudget.run.model import (
     UrlSummary,
 )
 
-_MAX_INT = 2**63  # larger integers are no count or line number perfbudget wrote
+# The bound of every number read, either sign: no count, time (ms), size (bytes) or line number
+# comes near it (1e15 ms is 31,000 years), every sum of them stays exact and finite, and none
+# converted to float overflows (a 310-digit integer does). Documented in the README ("The results file").
+MAX_NUMBER = 10**15
 
 
 class ResultsError(PerfBudgetError):
@@ -101,9 +104,16 @@ def opt_str(where: Where, value: Any, field: str, name: str | None = None) -> st
 def _int(where: Where, value: Any, field: str, name: str | None = None) -> int:
     if type(value) is not int:
         raise where.error(_join(field, name), f"expected a whole number, got {describe(value)}")
-    if not -_MAX_INT < value < _MAX_INT:
-        raise where.error(_join(field, name), "number out of range")
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise where.error(_join(field, name), out_of_range(value))
     return value
+
+
+def out_of_range(value: float) -> str:
+    """Why a number is refused: NaN or Infinity, or past ``MAX_NUMBER``."""
+    if type(value) is float and not math.isfinite(value):
+        return f"{value} is not a number perfbudget accepts"
+    return f"{describe(value)} is out of range (perfbudget reads numbers up to 1e15 either way)"
 
 
 def _opt_int(where: Where, value: Any, field: str, name: str | None = None) -> int | None:
@@ -119,14 +129,10 @@ def flag(where: Where, value: Any, field: str, name: str | None = None) -> bool:
 
 def _num(where: Where, value: Any, field: str, name: str | None = None) -> float:
     kind = type(value)
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        raise where.error(_join(field, name), f"{value} is not a number perfbudget accepts")
-    if kind is int:
-        if -_MAX_INT < value < _MAX_INT:
+    if kind is float or kind is int:
+        if -MAX_NUMBER <= value <= MAX_NUMBER:  # NaN is not: it compares false
             return float(value)
-        raise where.error(_join(field, name), "number out of range")
+        raise where.error(_join(field, name), out_of_range(value))
     raise where.error(_join(field, name), f"expected a number, got {describe(value)}")
 
 
@@ -154,13 +160,13 @@ def _metrics(where: Where, value: Any, field: str) -> dict[str, float]:
             _checked_str(where, name, field)
     try:
         out = {name: _AS_FLOAT[type(number)](number) for name, number in data.items()}
-    except KeyError:  # a value that is not a number
+    except (KeyError, OverflowError):  # a value that is not a number, or an integer too large for a float
         out = None
     if (
         out is not None
         and math.isfinite(sum(out.values()))
         and min(out.values(), default=0.0) >= 0.0
-        and max(out.values(), default=0.0) < _MAX_INT
+        and max(out.values(), default=0.0) <= MAX_NUMBER
     ):
         return out
     return {name: _measure(where, number, field, name) for name, number in data.items()}
@@ -285,6 +291,9 @@ def _request(where: Where, data: Any, field: str) -> RequestRecord:
         details=_details(where, data.get("details"), f"{field}.details"),
     )
 
+
+# What ``test_from_dict(details=False)`` reads: a light read (``run/lines.py``) must keep every one of them.
+LIGHT_FIELDS = ("node_id", "file", "line", "outcome", "metrics", "samples", "budget_marker")
 
 # What pytest's summary counts a test as (plugin/records.py outcome_of).
 OUTCOMES = frozenset({"passed", "failed", "error", "skipped", "xfailed", "xpassed"})

@@ -12,13 +12,15 @@ a light read. Every failure is one ``ResultsError`` naming the file and line.
 from __future__ import annotations
 
 import json
+import os
 import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from perfbudget.run.decode import ResultsError, Where, describe
+from perfbudget.run.decode import LIGHT_FIELDS, ResultsError, Where, describe
+from perfbudget.run.files import MAX_LINE_BYTES, MAX_LINES, MAX_RESULTS_BYTES, open_regular, size
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -93,47 +95,93 @@ def _deepest_line(text: str) -> int:
 _CUT = b"<cut>"  # yielded, by identity, where a compressed stream ends early
 
 
+class _Overflow(Exception):
+    """A line or a file past its limit (``run/files.py``): the caller names the line."""
+
+
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """The file's lines, numbered from 1; a gzip stream cut short ends where it was cut."""
-    with path.open("rb") as raw:
+    """The file's lines, numbered from 1; a gzip stream cut short ends where it was cut.
+
+    Bounded however the file was made: no line longer than
+    ``MAX_LINE_BYTES``, no more than ``MAX_LINES`` of them nor
+    ``MAX_RESULTS_BYTES`` in all (after decompression: a gzip bomb stops
+    there, having held one line at a time). Past a limit is a ResultsError.
+    """
+    with open_regular(path) as raw:
         gzipped = raw.read(2) == GZIP_MAGIC
         raw.seek(0)
-        if not gzipped:
-            yield from enumerate(raw, 1)
-            return
-        number = 0
+        if not gzipped and os.fstat(raw.fileno()).st_size > MAX_RESULTS_BYTES:
+            raise ResultsError(f"{path}: larger than {size(MAX_RESULTS_BYTES)}; refusing to read it")
+        number = total = 0
         try:
-            for number, line in enumerate(_gunzipped_lines(raw), 1):
+            for number, line in enumerate(_gunzipped_lines(raw) if gzipped else _plain_lines(raw), 1):
+                total += len(line)
+                if len(line) > MAX_LINE_BYTES or number > MAX_LINES or total > MAX_RESULTS_BYTES:
+                    raise ResultsError(f"{path}:{number}: {_past_limit(len(line), number, gzipped)}; refusing to read it")
                 yield number, line
+        except _Overflow as exc:  # the line being read
+            raise ResultsError(f"{path}:{number + 1}: {exc}; refusing to read it") from None
         except (EOFError, zlib.error):
             yield number + 1, _CUT
 
 
+def _past_limit(length: int, number: int, gzipped: bool) -> str:
+    if length > MAX_LINE_BYTES:
+        return f"a line longer than {size(MAX_LINE_BYTES)}"
+    if number > MAX_LINES:
+        return f"more than {MAX_LINES:,} lines"
+    return f"more than {size(MAX_RESULTS_BYTES)}{' once decompressed (a gzip bomb?)' if gzipped else ''}"
+
+
+def _plain_lines(raw: IO[bytes]) -> Iterator[bytes]:
+    """An uncompressed file's lines, none read past ``MAX_LINE_BYTES`` (a file without newlines is not read whole)."""
+    while line := raw.readline(MAX_LINE_BYTES + 1):
+        yield line
+
+
 _CHUNK = 1 << 16  # compressed bytes: results inflate about 30-fold
+_INFLATED = 1 << 20  # the most one step inflates: a bomb's chunk inflates a thousandfold
+
+
+def _inflated(raw: IO[bytes]) -> Iterator[bytes]:
+    """A gzip stream's bytes, at most ``_INFLATED`` at a time; several members (files joined with ``cat``) one after the other.
+
+    ``gzip.GzipFile`` reads a line at a time through Python code, which was a
+    fifth of reading a 50,000-test run. EOFError when the stream is cut short.
+    """
+    inflate = zlib.decompressobj(wbits=31)
+    while chunk := raw.read(_CHUNK):
+        while True:
+            if inflate.eof and chunk:  # the next member starts here
+                inflate = zlib.decompressobj(wbits=31)
+            data = inflate.decompress(chunk, _INFLATED)
+            if data:
+                yield data
+            chunk = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+            if not chunk and len(data) < _INFLATED:  # all of it read, and nothing held back for want of room
+                break
+    if not inflate.eof:
+        raise EOFError("compressed stream cut short")
 
 
 def _gunzipped_lines(raw: IO[bytes]) -> Iterator[bytes]:
-    """The lines of a gzip stream, inflated a chunk at a time.
-
-    ``gzip.GzipFile`` reads a line at a time through Python code, which was a
-    fifth of reading a 50,000-test run. Several members (files joined with
-    ``cat``) are read one after the other; EOFError when the stream is cut short.
-    """
-    inflate = zlib.decompressobj(wbits=31)
-    rest = b""
-    while chunk := raw.read(_CHUNK):
-        data = inflate.decompress(chunk)
-        while inflate.eof and inflate.unused_data:  # the next member starts in this chunk
-            left = inflate.unused_data
-            inflate = zlib.decompressobj(wbits=31)
-            data += inflate.decompress(left)
-        *lines, rest = (rest + data).split(b"\n")
-        for line in lines:
-            yield line + b"\n"
-    if not inflate.eof:
-        raise EOFError("compressed stream cut short")
-    if rest:
-        yield rest
+    """The lines of a gzip stream; a line growing past ``MAX_LINE_BYTES`` is refused before it is held whole."""
+    begun: list[bytes] = []  # the line being read, in pieces
+    length = 0
+    for data in _inflated(raw):
+        *lines, rest = data.split(b"\n")
+        if lines:
+            lines[0] = b"".join((*begun, lines[0]))
+            for line in lines:
+                yield line + b"\n"
+            begun, length = [rest], len(rest)
+        else:
+            begun.append(rest)
+            length += len(rest)
+        if length > MAX_LINE_BYTES:
+            raise _Overflow(f"a line longer than {size(MAX_LINE_BYTES)}")
+    if length:
+        yield b"".join(begun)
 
 
 def parse(where: Where, data: bytes) -> Any:
@@ -154,6 +202,10 @@ def parse(where: Where, data: bytes) -> Any:
         raise ResultsError(f"{where.source}:{line}: corrupt results file (nested too deeply)") from exc
     except json.JSONDecodeError as exc:
         line = exc.lineno if where.line is None else where.line
+        if text.startswith("\ufeff"):  # Windows tools write one; a JSON reader must not accept it (RFC 8259)
+            raise ResultsError(
+                f"{where.source}:{line}: corrupt results file (starts with a byte-order mark); write it as UTF-8 without one"
+            ) from exc
         raise ResultsError(f"{where.source}:{line}: corrupt results file ({_problem(exc)}); delete it or record a new one") from exc
     except ValueError as exc:  # NaN/Infinity, an integer of thousands of digits
         raise _refusal(where, text, exc) from exc
@@ -179,18 +231,40 @@ class Torn(Exception):
 
 # Where a light read cuts a test's line: call metrics, details and requests come last in it (test_to_dict).
 _HEAVY_KEYS = (b',"call_metrics":', b',"details":')
+# What a light read must keep, as each key is spelled in a line: a key missing before the cut must be nowhere after it.
+_KEPT = tuple((name, f'"{name}"'.encode()) for name in LIGHT_FIELDS)
 
 
-def _light(line: bytes) -> bytes | None:
-    """A test's line without its call-phase metrics, details and requests, or None when it has none of them.
+def _light(where: Where, line: bytes) -> dict[str, Any] | None:
+    """A test's line decoded without its call-phase metrics, details and requests; None when it must be read whole.
 
     A quote inside a JSON string is escaped, so ``,"details":`` in the raw
     bytes is always a key; only a cut at the top level leaves valid JSON
-    (any deeper one leaves a brace open), and the caller falls back to the
-    whole line when the cut does not parse.
+    (any deeper one leaves a brace open). The whole line is read when the
+    cut does not parse, and when the cut lost a key the light read needs:
+    another tool wrote the keys in another order (``_kept_all``).
     """
     cuts = [index for index in map(line.find, _HEAVY_KEYS) if index > 0]
-    return line[: min(cuts)] + b"}" if cuts else None
+    if not cuts:
+        return None
+    cut = min(cuts)
+    try:
+        data = parse(where, line[:cut] + b"}")
+    except ResultsError:
+        return None
+    return data if _kept_all(data, line, cut) else None
+
+
+def _kept_all(data: dict[str, Any], line: bytes, cut: int) -> bool:
+    """Whether every key a light read needs is before the cut, or nowhere in the line.
+
+    perfbudget writes them first, so this costs a search or two for the
+    optional ones (samples, a marker) it left out. A hit past the cut may be
+    a nested key or a string of that name: the whole line is read then,
+    which is only slower. No line with a ``\\u`` escape, the one other way
+    to spell a key, is cut.
+    """
+    return all(name in data or line.find(quoted, cut) < 0 for name, quoted in _KEPT)
 
 
 def records(path: Path, light: bool = False) -> Iterator[tuple[Where, dict[str, Any], bytes]]:
@@ -208,11 +282,8 @@ def records(path: Path, light: bool = False) -> Iterator[tuple[Where, dict[str, 
             raise Torn(f"{path}:{number}: corrupt results file (compressed stream cut short)")
         if not line.strip():
             continue
-        cut = _light(line) if light and line.startswith(b'{"type":"test"') else None
-        try:
-            data = parse(where, cut) if cut is not None else None
-        except ResultsError:
-            data = None  # not cut cleanly: the whole line is decoded, and judged, below
+        # Not cut cleanly (None): the whole line is decoded, and judged, below.
+        data = _light(where, line) if light and not where.escaped and line.startswith(b'{"type":"test"') else None
         try:
             if data is None:
                 data = parse(where, line)

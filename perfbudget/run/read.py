@@ -37,6 +37,7 @@ from perfbudget.run.decode import (
     url_from_dict,
 )
 from perfbudget.run.encode import OLDEST_READABLE, SCHEMA_VERSION, encode_line
+from perfbudget.run.files import MAX_DOCUMENT_BYTES, open_regular, read_bounded
 from perfbudget.run.lines import GZIP_MAGIC, Torn, parse, records
 from perfbudget.run.model import Reruns, Run, TestRecord, UrlSummary
 
@@ -70,12 +71,10 @@ def collector_paused() -> Iterator[None]:
 def _is_stream(source: Path) -> bool:
     """NDJSON (schema 2, maybe gzip) rather than one JSON document (schema 1)."""
     try:
-        with source.open("rb") as probe:
+        with open_regular(source) as probe:  # a FIFO or a device is refused here, before anything waits on it
             head = probe.read(2)
             probe.seek(0)
             first = probe.readline(1 << 20)
-    except FileNotFoundError as exc:
-        raise ResultsError(f"{source}: results file not found") from exc
     except OSError as exc:
         raise ResultsError(f"{source}: cannot read results file ({exc.strerror})") from exc
     return head == GZIP_MAGIC or first.lstrip().startswith(b'{"type"')
@@ -178,7 +177,10 @@ def _read_stream(path: Path, allow_partial: bool, details: bool) -> Run:
 def _read_document(path: Path, details: bool) -> Run:
     """Schema 1: the whole run as one JSON document."""
     where = Where(str(path), None)  # one document: fields are named by their path in it
-    data = parse(where, path.read_bytes())
+    text = read_bounded(path, MAX_DOCUMENT_BYTES)  # one document: read whole, so bounded
+    if not text.strip():
+        raise ResultsError(f"{path}: empty results file; delete it or record a new one")
+    data = parse(where, text)
     if type(data) is not dict or "schema_version" not in data:
         raise ResultsError(f"{path}: not a perfbudget results file (no schema_version)")
     check_version(where, data)  # refuses what this perfbudget cannot read (a bool or a float too)

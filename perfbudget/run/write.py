@@ -8,6 +8,7 @@ flushing, atomic replacement); what a line holds is ``run/encode.py``'s job.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -60,40 +61,96 @@ class ResultsWriter:
     """A results file being written: header at open, a line per test as each finishes, trailer at close.
 
     Each test's line reaches the operating system before ``write_test``
-    returns, so a crash loses at most the test being written.
+    returns, so a crash loses at most the test being written. Two failures
+    are the writer's to contain, since every test would meet them again:
+    a write that fails (a full disk) stops the writing, and the records
+    lost are counted and reported once, at ``close``; and a process forked
+    from the one that opened the file (a test that calls ``os.fork()`` and
+    returns into pytest) writes nothing to it, so its lines and its
+    trailer never land in the middle of the parent's.
     """
 
     def __init__(self, path: str | os.PathLike[str], run: Run) -> None:
         self.path = Path(path)
         self._raw = _open_for_writing(self.path)
-        self._raw.write(encode_line(header_to_dict(run)))
-        self._flush()
+        self._pid = os.getpid()  # the opener: the only process that writes this file
+        self._file: io.BufferedIOBase = getattr(self._raw, "fileobj", None) or self._raw  # gzip writes into a file it does not close
+        self._fd = self._file.fileno()
+        self.failure: OSError | None = None  # the first write that failed; nothing is written after it
+        self.written = self.lost = 0  # records (tests, reruns) written, and not written after a failure
+        self._write(encode_line(header_to_dict(run)))
 
-    def _flush(self) -> None:
-        self._raw.flush()  # gzip: a sync flush, so the compressed stream decodes up to here
+    def _write(self, data: bytes) -> bool:
+        """Write and flush (gzip: a sync flush, so the stream decodes up to here); False when the file is no longer written."""
+        if self.failure is not None or not self._ours():
+            return False
+        try:
+            self._raw.write(data)
+            self._raw.flush()
+        except OSError as exc:
+            self.failure = exc
+            return False
+        return True
+
+    def _ours(self) -> bool:
+        """True in the process that opened the file; in a forked child the file is let go (``_let_go``) and False."""
+        if os.getpid() == self._pid:
+            return True
+        self._let_go()
+        return False
+
+    def _let_go(self) -> None:
+        """In a forked child: point its copy of the descriptor at /dev/null, so not even closing (gzip's trailer) writes."""
+        if self._pid == -1:
+            return
+        self._pid = -1
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)
+            os.close(devnull)
 
     def write_test(self, test: TestRecord) -> None:
         self.write_line(encode_line(test_to_dict(test)))
 
     def write_line(self, line: bytes) -> None:
         """A test line already encoded (one a worker wrote), copied as is."""
-        self._raw.write(line)
-        self._flush()
+        if self._write(line):
+            self.written += 1
+        elif self._pid != -1:
+            self.lost += 1
 
     def write_rerun(self, kind: str, name: str, reruns: Reruns) -> None:
         self.write_line(encode_line(rerun_to_dict(kind, name, reruns)))
 
-    def close(self, run: Run, urls: list[UrlSummary]) -> Path:
-        """Write the URL rollups and the trailer; the file is complete."""
-        for url in urls:
-            self._raw.write(encode_line(url_to_dict(url)))
-        self._raw.write(encode_line(trailer_to_dict(run)))
-        self._raw.close()
+    def close(self, run: Run, urls: list[UrlSummary]) -> Path | None:
+        """Write the URL rollups and the trailer: the file is complete. None in a forked child, which leaves it to its parent.
+
+        A ResultsError, in one line, when writing failed on the way: the
+        records lost are counted, not reported one by one.
+        """
+        if not self._ours():
+            return None
+        for line in [*map(encode_line, map(url_to_dict, urls)), encode_line(trailer_to_dict(run))]:
+            self._write(line)
+        self.abandon()
         return self.path
 
     def abandon(self) -> None:
-        """Close without a trailer: the file reads as an interrupted run."""
-        self._raw.close()
+        """Close without a trailer: the file reads as an interrupted run. A ResultsError when writing failed on the way."""
+        if not self._ours():
+            return
+        for handle in dict.fromkeys((self._raw, self._file)):  # gzip's trailer first, then the file under it
+            try:
+                handle.close()
+            except OSError as exc:
+                self.failure = self.failure or exc
+        if self.failure is not None:
+            reason = self.failure.strerror or str(self.failure)
+            lost = f": {self.lost} record{'s' if self.lost != 1 else ''} not written" if self.lost else ""
+            raise ResultsError(
+                f"{self.path}: writing failed ({reason}){lost}; the file keeps the {self.written} before, "
+                "without an end line (it reads as an interrupted run)"
+            )
 
 
 def write_run(run: Run, path: str | os.PathLike[str]) -> Path:
