@@ -435,7 +435,7 @@ def test_a_faster_time_against_one_baseline_run_is_not_confirmed_and_moves_no_he
     comparison = compare(head, None, Baseline([base], "b.json"))
     assert statuses(comparison) == [(A, "duration", "faster_unconfirmed")]
     assert comparison.verdicts[0].reason.endswith(
-        "; not confirmed: faster than 1 baseline run, which may have been slowed by noise; a history of 3 runs confirms it"
+        "; not confirmed: faster than the baseline's 1 run, which noise may have slowed; a history of 3 runs confirms it"
     )
     assert comparison.summary_line() == "0 regressions, 0 over budget, 1 unchanged"
     assert comparison.causes == [] and not comparison.should_fail()

@@ -197,12 +197,12 @@ def faster_evidence(metric: str, baseline_runs: int) -> TimingEvidence | None:
     """
     if baseline_runs >= MIN_SAMPLES_FOR_SPREAD:
         return None
-    runs = f"{baseline_runs} baseline run{'s' if baseline_runs != 1 else ''}"
+    runs = f"{baseline_runs} run{'s' if baseline_runs != 1 else ''}"
     return TimingEvidence(
         metric,
         False,
         0,
-        why_not=f"faster than {runs}, which may have been slowed by noise; a history of {MIN_SAMPLES_FOR_SPREAD} runs confirms it",
+        why_not=f"faster than the baseline's {runs}, which noise may have slowed; a history of {MIN_SAMPLES_FOR_SPREAD} runs confirms it",
     )
 
 
