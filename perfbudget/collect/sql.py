@@ -1,9 +1,9 @@
 """SQL queries on every Django database alias: caught (the patching) and grouped (``summarise``).
 
-Each query is located by ``collect/callsite.py`` (its first project frame,
-plumbing, warm-up) and given its shape by ``collect/sql_shape.py`` (pure);
-this module patches Django to catch the queries and groups them per shape
-and call site.
+Each query is located by ``collect/callsite.py`` (the project frame that
+asked, its function, the template line, the relation; plumbing, warm-up)
+and given its shape by ``collect/sql_shape.py`` (pure); this module patches
+Django to catch the queries and groups them per shape and call site.
 
 What is counted is what Django's ``assertNumQueries`` and pytest-django's
 ``django_assert_num_queries`` count: every statement sent through a Django
@@ -80,16 +80,15 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             return execute(sql, params, many, context)
         finally:
             duration = (perf_counter() - started) * 1000.0
-            location = locate(sys._getframe(1))
-            if location is not None:
+            site = locate(sys._getframe(1))
+            if site is not None:
                 text = None
                 if params is not None:
                     try:
                         text = repr(params)
                     except Exception:
                         text = object.__repr__(params)
-                path, line, warmup = location
-                emit_query((context["connection"].alias, sql, text, duration, path, line, recorder.scope, warmup))
+                emit_query((context["connection"].alias, sql, text, duration, site, recorder.scope))
 
     original_debug_transaction = backend_base.debug_transaction
 
@@ -106,10 +105,9 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
                 yield
         finally:
             duration = (perf_counter() - started) * 1000.0
-            location = locate(sys._getframe(1))
-            if location is not None:
-                path, line, warmup = location
-                emit_query((connection.alias, sql, None, duration, path, line, recorder.scope, warmup))
+            site = locate(sys._getframe(1))
+            if site is not None:
+                emit_query((connection.alias, sql, None, duration, site, recorder.scope))
 
     instrumented: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -147,11 +145,12 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
 # --- summary -------------------------------------------------------------------
 
 # A group's identity while summarising: database, normalized SQL, the call site
-# as the event has it (path, line), turned into "path:line" once per group, and
-# whether it is warm-up.
-_GroupKey = tuple[str, str, str | None, int, bool]
+# as the event has it (path, line; template and line), turned into "path:line"
+# strings once per group, and whether it is warm-up.
+_GroupKey = tuple[str, str, str | None, int, tuple[str, int] | None, bool]
 
-_SQL, _PARAMS, _DURATION, _SCOPE = itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(6)  # fields of a QueryEvent
+_SQL, _PARAMS, _DURATION, _SITE, _SCOPE = itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(4), itemgetter(5)  # of a QueryEvent
+_RELATION = itemgetter(5)  # of a CallSite
 
 
 @dataclass(slots=True)
@@ -164,10 +163,11 @@ class _Group:
 def summarise(queries: list[QueryEvent], settings: CollectSettings) -> tuple[dict[str, float], list[SqlGroup]]:
     """Metrics and groups of one recording's queries: one pass over the events, then one per group.
 
-    A group is one normalized shape issued from one call site (its first
-    project frame) on one database, so the same SELECT run from a view's loop
-    and once from a template are two groups, each pinned to its line; every
-    call site keeps its own group. Warm-up queries (see the module's
+    A group is one normalized shape issued from one call site (the frame that
+    asked, and the template line when a template rendered it) on one
+    database, so the same SELECT run from a view's loop and from two lines of
+    its template are three groups, each pinned to its line; every call site
+    keeps its own group. Warm-up queries (see the module's
     docstring) form groups of their own, flagged ``warmup``, and are counted
     only in ``warmup_queries``; every other count leaves them out, so
     ``queries + warmup_queries`` is the raw total.
@@ -190,7 +190,7 @@ def summarise(queries: list[QueryEvent], settings: CollectSettings) -> tuple[dic
     """
     groups = _group(queries)
     result = [_sql_group(key, group, settings) for key, group in sorted(groups.items(), key=_most_executed_first)]
-    counted = {key: group for key, group in groups.items() if not key[4]}
+    counted = {key: group for key, group in groups.items() if not key[5]}
     warmup = len(queries) - sum(len(group.events) for group in counted.values())
     by_kind = dict.fromkeys(KINDS, 0)
     for group in result:
@@ -218,9 +218,10 @@ def _group(queries: list[QueryEvent]) -> dict[_GroupKey, _Group]:
     """
     groups: dict[_GroupKey, _Group] = {}
     for event in queries:
-        database, sql, _, _, path, line, _, warmup = event
+        database, sql, _, _, site, _ = event
+        path, line, warmup, _, template, _ = site
         shape, kind = shape_of(sql)
-        key = (database, shape, path, line, warmup)
+        key = (database, shape, path, line, template, warmup)
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(kind)
@@ -230,16 +231,23 @@ def _group(queries: list[QueryEvent]) -> dict[_GroupKey, _Group]:
     return groups
 
 
-def _most_executed_first(item: tuple[_GroupKey, _Group]) -> tuple[int, str, str, str, int, bool]:
+def _most_executed_first(item: tuple[_GroupKey, _Group]) -> tuple[int, str, str, str, int, tuple[str, int], bool]:
     """Sort key of the groups: most executed first, then by database, SQL and call site, lines by number (9 before 10)."""
-    (database, sql, path, line, warmup), group = item
-    return -len(group.events), database, sql, path or "", line, warmup
+    (database, sql, path, line, template, warmup), group = item
+    return -len(group.events), database, sql, path or "", line, template or ("", 0), warmup
 
 
 def _sql_group(key: _GroupKey, group: _Group, settings: CollectSettings) -> SqlGroup:
-    """The group as the data model has it, its location as the ``"path:line"`` string, built here once."""
-    database, sql, path, line, warmup = key
+    """The group as the data model has it, its location as the ``"path:line"`` string, built here once.
+
+    Its function is its first event's (one line is in one function), its
+    relation the one all its events load, if they load the same.
+    """
+    database, sql, path, line, template, warmup = key
     events = group.events
+    site = events[0][4]
+    relations = set(map(_RELATION, map(_SITE, events)))
+    relation = relations.pop() if len(relations) == 1 else None
     stored = None
     if settings.store_sql_params:
         executions = dict.fromkeys(zip(map(_SQL, events), map(_PARAMS, events), strict=False))  # distinct, in order of first run
@@ -258,6 +266,10 @@ def _sql_group(key: _GroupKey, group: _Group, settings: CollectSettings) -> SqlG
         params=stored,
         warmup=warmup,
         n_plus_one_in_tests=in_tests,
+        function=site[3],
+        template=None if template is None else f"{template[0]}:{template[1]}",
+        relation=None if relation is None else relation[0],
+        fix=None if relation is None else relation[1],
     )
 
 
@@ -292,7 +304,7 @@ def _distinct_executions(groups: dict[_GroupKey, _Group]) -> int:
     can share executions; a shape issued from a single line needs no merging.
     """
     by_shape: defaultdict[tuple[str, str], list[_Group]] = defaultdict(list)
-    for (database, shape, _, _, _), group in groups.items():
+    for (database, shape, _, _, _, _), group in groups.items():
         by_shape[(database, shape)].append(group)
     return sum(
         same[0].distinct if len(same) == 1 else _distinct_count([event for group in same for event in group.events])

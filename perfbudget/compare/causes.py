@@ -62,7 +62,7 @@ def query_causes(run: Run, baseline: Run | None, subjects: Iterable[tuple[str, s
     base_tests = {test.node_id: test for test in baseline.tests}
     now_urls = {url.key: url for url in run.urls}
     base_urls = {url.key: url for url in baseline.urls}
-    causes: dict[tuple[bool, tuple[str, str, str]], Cause] = {}
+    causes: dict[tuple[bool, tuple[str, str, str, str]], Cause] = {}
     for kind, subject in subjects:
         if kind == "test":
             now, before = _test_groups(now_tests.get(subject)), _test_groups(base_tests.get(subject))
@@ -121,9 +121,9 @@ def _change(before: int, after: int) -> str:
     return "more" if after > before else "fewer"
 
 
-def _test_groups(test: TestRecord | None) -> dict[tuple[str, str, str], SqlGroup]:
+def _test_groups(test: TestRecord | None) -> dict[tuple[str, str, str, str], SqlGroup]:
     return _by_key(test.details.sql_groups) if test is not None else {}
 
 
-def _by_key(groups: Iterable[SqlGroup]) -> dict[tuple[str, str, str], SqlGroup]:
+def _by_key(groups: Iterable[SqlGroup]) -> dict[tuple[str, str, str, str], SqlGroup]:
     return {group.key: group for group in groups if not group.warmup}
