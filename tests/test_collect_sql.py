@@ -28,8 +28,7 @@ def event(
 ) -> QueryEvent:
     """A query as the collector records it, from the parameters themselves and a ``"path:line"``."""
     path, line = location.rsplit(":", 1) if location is not None else (None, "0")
-    site = (path, int(line), warmup, None, None, None)
-    return (database, sql, None if params is None else repr(params), duration_ms, site, scope)
+    return (database, sql, None if params is None else repr(params), duration_ms, scope, path, int(line), warmup, None, None, None)
 
 
 def _only(metrics: dict[str, float], prefix: str) -> dict[str, float]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
-from perfbudget.collect.django_frames import RENDER_NODE, DjangoFrames, Relation, function_name
+from perfbudget.collect.django_frames import RENDER_NODE, DjangoFrames, Relation
 from perfbudget.collect.recording import CallSite, CollectSettings
 
 # Functions of django/test/testcases.py that exist to isolate tests from each
@@ -70,10 +70,6 @@ WARMUP_FUNCTIONS = (
 # line (``DjangoFrames.files``); _JINJA: a compiled Jinja2 template.
 _LIBRARY, _PROJECT, _TESTCASES, _WARMUP, _TEST_CODE, _DJANGO, _JINJA = 0, 1, 2, 4, 8, 16, 32
 
-# A project code object's entry in ``Locator._functions`` when it overrides Django's machinery
-# (walked past), and the default of a lookup of one not seen yet: no qualified name is either.
-_OVERRIDE, _UNSEEN = "<override>", "<unseen>"
-
 # What ``Locator.locate`` answers for a query issued from no project code at all.
 NOWHERE: CallSite = (None, 0, False, None, None, None)
 _NOWHERE_WARMUP: CallSite = (None, 0, True, None, None, None)
@@ -89,14 +85,16 @@ class Locator:
     Each file is classified once (a dict lookup per frame after that), and the
     walk stops at the first project frame, so locating a query costs a fraction
     of a microsecond per frame walked (2 for a raw cursor, 5 to 11 for the
-    ORM), however many queries a test makes. Each project code object is
-    looked at once too (``_functions``: its qualified name, or that it
-    overrides Django's and is walked past), so the frame that answers costs
-    one more dict lookup. Frames of the three Django files that can name a
-    relation or a template line cost a dict lookup by code object; only the
-    four reader functions among them are looked into (``DjangoFrames``). It
-    answers a ``CallSite`` tuple; the ``"path:line"`` strings are built once
-    per group, when a recording is summarised.
+    ORM), however many queries a test makes. A project frame named like one
+    of the methods of Django's QuerySet, Manager, Model... may be an override
+    of Django's, to walk past: that is decided once per code object
+    (``_overrides``), so only such frames cost a dict lookup more; the others
+    cost a set lookup of their name. Frames of the three Django files that
+    can name a relation or a template line cost a dict lookup by code
+    object; only the four reader functions among them are looked into
+    (``DjangoFrames``). It answers a ``CallSite`` tuple holding the asking
+    frame's code object: its function is named, and the ``"path:line"``
+    strings are built, once per group when a recording is summarised.
 
     Warm-up is told by code object: the ``__code__`` of each warm-up function,
     found once Django's app registry is ready (never importing a module
@@ -124,12 +122,13 @@ class Locator:
         self._testcases = os.path.realpath(os.path.join(os.path.dirname(django.__file__), "test", "testcases.py"))
         self._kinds: dict[str, int] = {}
         self._names: dict[str, str] = {}
-        self._functions: dict[int, str | None] = {}  # id() of each project code object met -> its function, or _OVERRIDE
-        self._function_codes: list[CodeType] = []  # keeps them alive, so their ids stay theirs
         self._frames: DjangoFrames | None = None
         with contextlib.suppress(Exception):  # without them, call sites are found as before, with no relation or template
             self._frames = DjangoFrames(self._rootdir)
         self._readers = self._frames.readers if self._frames is not None else {}
+        self._overridable = self._frames.method_names if self._frames is not None else frozenset()
+        self._override_ids: dict[int, bool] = {}  # id() of each project code object so named -> whether it overrides
+        self._override_codes: list[CodeType] = []  # keeps them alive, so their ids stay theirs
         self._test_files = settings.test_files if settings is not None else ()
         self._project_warmup = settings.warmup_functions if settings is not None else ()
         self._warmup_ids: set[int] = set()  # id() of each warm-up code object: a code's own hash is slow
@@ -146,8 +145,7 @@ class Locator:
         if self.pending:
             self.resolve_warmup()
         kinds = self._kinds
-        functions = self._functions
-        readers = self._readers
+        overridable = self._overridable
         warmup = False
         template: tuple[str, int] | None = None
         relation: Relation | None = None
@@ -161,15 +159,12 @@ class Locator:
                 if kind & _WARMUP and id(code) in self._warmup_ids:
                     warmup = True
                 if kind & _PROJECT:
-                    function = functions.get(id(code), _UNSEEN)
-                    if function is _UNSEEN:
-                        function = self._function_of(code, frame)
-                    if function is not _OVERRIDE:
+                    if code.co_name not in overridable or not self._overrides(code, frame):
                         if self._walk_on and not warmup and not kind & _TEST_CODE:
                             warmup = self._warmup_above(frame.f_back)
-                        return self._names[filename], frame.f_lineno, warmup, function, template, relation
+                        return self._names[filename], frame.f_lineno, warmup, code, template, relation
                 elif kind & _DJANGO:
-                    reader = readers.get(id(code))
+                    reader = self._readers.get(id(code))
                     if reader is not None:
                         self_ = frame.f_locals.get("self")
                         if reader == RENDER_NODE:
@@ -187,13 +182,13 @@ class Locator:
             return _NOWHERE_WARMUP if warmup else NOWHERE
         return None, 0, warmup, None, template, relation
 
-    def _function_of(self, code: CodeType, frame: FrameType) -> str | None:
-        """A project code object's function name, or ``_OVERRIDE``: decided at its first frame, once."""
-        overrides = self._frames is not None and self._frames.overrides_django(code, frame)
-        function = _OVERRIDE if overrides else function_name(code)
-        self._functions[id(code)] = function
-        self._function_codes.append(code)
-        return function
+    def _overrides(self, code: CodeType, frame: FrameType) -> bool:
+        """Whether a project method named like one of Django's overrides it: decided at its first frame, once."""
+        found = self._override_ids.get(id(code))
+        if found is None:
+            found = self._override_ids[id(code)] = self._frames is not None and self._frames.overrides_django(code, frame)
+            self._override_codes.append(code)
+        return found
 
     def _warmup_above(self, frame: FrameType | None) -> bool:
         """Whether a warm-up function runs further out, before the test code that called it all."""

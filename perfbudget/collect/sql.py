@@ -43,10 +43,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from time import perf_counter
+from types import CodeType
 from typing import Any
 
 from perfbudget.collect.callsite import Locator, is_test_file
 from perfbudget.collect.django import django_configured
+from perfbudget.collect.django_frames import function_name
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, QueryEvent, Recorder
 from perfbudget.collect.sql_shape import KINDS, shape_of
@@ -88,7 +90,9 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
                         text = repr(params)
                     except Exception:
                         text = object.__repr__(params)
-                emit_query((context["connection"].alias, sql, text, duration, site, recorder.scope))
+                # One tuple kept per query: the site's is freed at once (a second one kept per query
+                # doubled the garbage collector's work, issue 8).
+                emit_query((context["connection"].alias, sql, text, duration, recorder.scope) + site)  # noqa: RUF005 (faster than *site)
 
     original_debug_transaction = backend_base.debug_transaction
 
@@ -107,7 +111,7 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             duration = (perf_counter() - started) * 1000.0
             site = locate(sys._getframe(1))
             if site is not None:
-                emit_query((connection.alias, sql, None, duration, site, recorder.scope))
+                emit_query((connection.alias, sql, None, duration, recorder.scope) + site)  # noqa: RUF005
 
     instrumented: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -149,8 +153,7 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
 # strings once per group, and whether it is warm-up.
 _GroupKey = tuple[str, str, str | None, int, tuple[str, int] | None, bool]
 
-_SQL, _PARAMS, _DURATION, _SITE, _SCOPE = itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(4), itemgetter(5)  # of a QueryEvent
-_RELATION = itemgetter(5)  # of a CallSite
+_SQL, _PARAMS, _DURATION, _SCOPE, _RELATION = itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(4), itemgetter(10)  # of a QueryEvent
 
 
 @dataclass(slots=True)
@@ -218,8 +221,7 @@ def _group(queries: list[QueryEvent]) -> dict[_GroupKey, _Group]:
     """
     groups: dict[_GroupKey, _Group] = {}
     for event in queries:
-        database, sql, _, _, site, _ = event
-        path, line, warmup, _, template, _ = site
+        database, sql, _, _, _, path, line, warmup, _, template, _ = event
         shape, kind = shape_of(sql)
         key = (database, shape, path, line, template, warmup)
         group = groups.get(key)
@@ -241,13 +243,15 @@ def _sql_group(key: _GroupKey, group: _Group, settings: CollectSettings) -> SqlG
     """The group as the data model has it, its location as the ``"path:line"`` string, built here once.
 
     Its function is its first event's (one line is in one function), its
-    relation the one all its events load, if they load the same.
+    relation the one all its events load, if they load the same: a group
+    whose first query loads none is through no known relation.
     """
     database, sql, path, line, template, warmup = key
     events = group.events
-    site = events[0][4]
-    relations = set(map(_RELATION, map(_SITE, events)))
-    relation = relations.pop() if len(relations) == 1 else None
+    first = events[0]
+    relation = first[10]
+    if relation is not None and len(set(map(_RELATION, events))) != 1:
+        relation = None
     stored = None
     if settings.store_sql_params:
         executions = dict.fromkeys(zip(map(_SQL, events), map(_PARAMS, events), strict=False))  # distinct, in order of first run
@@ -266,7 +270,7 @@ def _sql_group(key: _GroupKey, group: _Group, settings: CollectSettings) -> SqlG
         params=stored,
         warmup=warmup,
         n_plus_one_in_tests=in_tests,
-        function=site[3],
+        function=None if first[8] is None else _function_name(first[8]),
         template=None if template is None else f"{template[0]}:{template[1]}",
         relation=None if relation is None else relation[0],
         fix=None if relation is None else relation[1],
@@ -279,6 +283,12 @@ def _repeats_in_one_scope(events: list[QueryEvent], threshold: int) -> bool:
         return False
     scopes = Counter(map(_SCOPE, events))
     return len(scopes) == 1 or max(scopes.values()) >= threshold
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_name(code: CodeType) -> str | None:
+    """Once per code object, not per group: a run's groups come from a few hundred functions."""
+    return function_name(code)
 
 
 @functools.lru_cache(maxsize=4096)
