@@ -94,8 +94,8 @@ def test_push_pr_update_fork_and_second_stage(fake_github: FakeGitHub, workspace
     assert json.loads(_artifact(fake_github, pr.run_id)["pr.json"])["number"] == 7
     # Annotations: at the changed call site (the diff's line), then at each test that broke.
     assert (
-        "::warning file=blog/views.py,line=20,title=perfbudget%3A query changed here::+4 SELECT blog_author (N+1) at blog/views.py:20, new"
-        in job.log
+        "::warning file=blog/views.py,line=20,title=perfbudget%3A query changed here::"
+        "+4 SELECT blog_author (N+1) at blog/templates/blog/post_list.html:6 (view blog/views.py:20), new" in job.log
     )
     assert "::warning file=blog/tests/test_pages.py,line=" in job.log
 

@@ -28,7 +28,7 @@ def event(
 ) -> QueryEvent:
     """A query as the collector records it, from the parameters themselves and a ``"path:line"``."""
     path, line = location.rsplit(":", 1) if location is not None else (None, "0")
-    return (database, sql, None if params is None else repr(params), duration_ms, path, int(line), scope, warmup)
+    return (database, sql, None if params is None else repr(params), duration_ms, scope, path, int(line), warmup, None, None, None)
 
 
 def _only(metrics: dict[str, float], prefix: str) -> dict[str, float]:
@@ -151,9 +151,9 @@ def test_groups_are_keyed_by_shape_and_call_site() -> None:
         (None, 1, 0, False),
     ]
     assert [g.key for g in groups] == [
-        ("default", select, "app.py:9"),
-        ("default", select, "app.py:10"),
-        ("default", select, ""),
+        ("default", select, "app.py:9", ""),
+        ("default", select, "app.py:10", ""),
+        ("default", select, "", ""),
     ]
     # Five of one shape, but at most two from any line: similar twice, no N+1; the
     # repeated execution is a duplicate although its two runs came from two lines.

@@ -104,3 +104,21 @@ def test_a_cause_names_what_ran_and_tells_same_named_tests_apart() -> None:
     assert cause_line(cause) == (
         "**+1 COUNT shop_category** at shop/views.py:8, new, in 3 tests: ShopTests::test_detail, CartTests::test_detail, test_list"
     )
+
+
+def test_a_cause_in_a_template_names_its_line_the_view_and_the_fix() -> None:
+    from perfbudget.report.causes import cause_line
+
+    def templated(count: int, line: int) -> SqlGroup:
+        found = group(AUTHOR, count, "app/views.py:30", n_plus_one=count > 2)
+        found.function, found.template = "post_list", f"app/templates/list.html:{line}"
+        found.relation, found.fix = "Post.author", 'select_related("author")'
+        return found
+
+    base = Run(tests=[record_of("a", templated(1, 5))])
+    head = Run(tests=[record_of("a", templated(6, 6))])  # a line inserted above it in the template
+    [cause] = query_causes(head, base, [("test", "tests/test_app.py::a")])
+    assert cause_line(cause) == (
+        "**+5 SELECT auth_user** (N+1) at app/templates/list.html:6 (view app/views.py:30), repeats more, in 1 test: a. "
+        'N+1 on Post.author: add select_related("author") to the queryset the loop iterates'
+    )

@@ -163,7 +163,7 @@ def test_fixture_queries_count_for_the_whole_test_not_its_call(serial: ExampleRu
     assert counts(record.call_metrics, *names) == dict(zip(names, (2.0, 2.0, 0.0, 0.0, 0.0, 0.0), strict=True))
 
 
-def test_the_archive_n_plus_one_is_flagged_with_its_sql_and_view_line(serial: ExampleRun) -> None:
+def test_the_archive_n_plus_one_is_flagged_with_its_sql_view_and_template_lines(serial: ExampleRun) -> None:
     location = archive_render_location()
     request = only_request(serial.test(f"{PAGES}::test_archive_lists_every_post_with_its_author"))
     assert request.route == "/archive/"
@@ -184,6 +184,10 @@ def test_the_archive_n_plus_one_is_flagged_with_its_sql_and_view_line(serial: Ex
     )
     assert request.metrics["n_plus_one"] == 4.0
     assert request.metrics["duplicate_queries"] == 1.0
+    # read by {{ post.author.name }} inside the {% for %}: that template line, the relation, and the fix
+    archive = "blog/templates/blog/archive.html"
+    assert (group.template, group.function) == (f"{archive}:{line_of(archive, '{{ post.author.name }}')}", "archive")
+    assert (group.relation, group.fix) == ("Post.author", 'select_related("author")')
 
 
 def test_the_archive_is_the_only_n_plus_one_of_the_run(serial: ExampleRun) -> None:

@@ -91,3 +91,29 @@ def test_html_marks_warm_up_and_test_code_groups() -> None:
         ("blog/views.py:20", False, True, False),
     ]
     assert [(g[6], g[7], g[9]) for g in details[SETUP]["sql"]] == [("tests/test_models.py:9", False, True)]
+
+
+def test_a_template_n_plus_one_is_shown_at_its_template_line_beside_the_view_with_the_fix() -> None:
+    """Issue 20: the line of the template that read the relation, the view that rendered it, and the fix."""
+    comparison = _comparison()
+    comparison.run.tests[0].details.sql_groups[1] = SqlGroup(
+        AUTHOR,
+        "select",
+        "default",
+        4,
+        0.8,
+        location="blog/views.py:42",
+        n_plus_one=True,
+        function="archive",
+        template="blog/templates/blog/archive.html:7",
+        relation="Post.author",
+        fix='select_related("author")',
+    )
+    n_plus_one = render_markdown(comparison).split("#### N+1 queries", 1)[1].split("<details>", 1)[0]
+    assert (
+        "(0.8 ms) at `blog/templates/blog/archive.html:7` (view `blog/views.py:42`). "
+        'N+1 on `Post.author`: add `select_related("author")` to the queryset the loop iterates'
+    ) in n_plus_one
+    lines = render_run_summary(comparison.run).splitlines()
+    at = lines.index(f"  {NODE}: 4 x on 'default' at blog/templates/blog/archive.html:7 (view blog/views.py:42)")
+    assert lines[at + 2] == '    N+1 on Post.author: add select_related("author") to the queryset the loop iterates'

@@ -1,12 +1,18 @@
-"""Where a query came from: the first project frame of the stack, test-framework plumbing, cache warm-up, test code.
+"""Where a query came from: the frame that asked for the rows, the template line, the relation; plumbing, warm-up, test code.
 
 A call site is the frame that asked for the rows: the walk passes over the
-standard library, installed packages, Django and perfbudget, and stops at the
-first file of the project. On the way it tells apart the queries Django's
-test cases run to isolate tests (plumbing, left out), those run while a
-per-process cache fills (warm-up, counted apart) and, by the project's test
-globs, test code. Its own module because it is a job of its own, on the
-collector's hot path, and the SQL collector's patching only calls it.
+standard library, installed packages, Django and perfbudget, and over the
+project's own overrides of Django's machinery (a QuerySet subclass's
+``_fetch_all``, a Manager's ``get_queryset``...), and stops at the first
+other frame of the project. It is known by its file, line and function (the
+line is shown; the file and function are what stays put across edits). On
+the way, Django's own frames say which template line rendered the query and
+which relation it loads (``collect/django_frames.py``). The walk also tells
+apart the queries Django's test cases run to isolate tests (plumbing, left
+out), those run while a per-process cache fills (warm-up, counted apart)
+and, by the project's test globs, test code. Its own module because it is a
+job of its own, on the collector's hot path, and the SQL collector's
+patching only calls it.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ import sysconfig
 import warnings
 from fnmatch import fnmatchcase
 from pathlib import Path
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
-from perfbudget.collect.recording import CollectSettings
+from perfbudget.collect.django_frames import RENDER_NODE, DjangoFrames, Relation
+from perfbudget.collect.recording import CallSite, CollectSettings
 
 # Functions of django/test/testcases.py that exist to isolate tests from each
 # other, not to run the test: their queries are plumbing. pytest-django's
@@ -59,12 +66,13 @@ WARMUP_FUNCTIONS = (
 
 # How a source file counts when looking for the code that issued a query: bits,
 # so that a library frame (0, nearly every frame walked) costs one truth test.
-_LIBRARY, _PROJECT, _TESTCASES, _WARMUP, _TEST_CODE = 0, 1, 2, 4, 8
-
+# _DJANGO: one of the few Django files whose frames say the relation or the template
+# line (``DjangoFrames.files``); _JINJA: a compiled Jinja2 template.
+_LIBRARY, _PROJECT, _TESTCASES, _WARMUP, _TEST_CODE, _DJANGO, _JINJA = 0, 1, 2, 4, 8, 16, 32
 
 # What ``Locator.locate`` answers for a query issued from no project code at all.
-NOWHERE: tuple[str | None, int, bool] = (None, 0, False)
-_NOWHERE_WARMUP: tuple[str | None, int, bool] = (None, 0, True)
+NOWHERE: CallSite = (None, 0, False, None, None, None)
+_NOWHERE_WARMUP: CallSite = (None, 0, True, None, None, None)
 
 
 class WarmupWarning(UserWarning):
@@ -72,14 +80,21 @@ class WarmupWarning(UserWarning):
 
 
 class Locator:
-    """Finds the first project frame of the current stack, spots test-framework plumbing and cache warm-up.
+    """Finds the frame that asked for the rows, spots test-framework plumbing and cache warm-up.
 
     Each file is classified once (a dict lookup per frame after that), and the
     walk stops at the first project frame, so locating a query costs a fraction
     of a microsecond per frame walked (2 for a raw cursor, 5 to 11 for the
-    ORM), however many queries a test makes. It answers a path computed once
-    per file, a line number and whether the query is warm-up; the
-    ``"path:line"`` string is built once per group, when a recording is summarised.
+    ORM), however many queries a test makes. A project frame named like one
+    of the methods of Django's QuerySet, Manager, Model... may be an override
+    of Django's, to walk past: that is decided once per code object
+    (``_overrides``), so only such frames cost a dict lookup more; the others
+    cost a set lookup of their name. Frames of the three Django files that
+    can name a relation or a template line cost a dict lookup by code
+    object; only the four reader functions among them are looked into
+    (``DjangoFrames``). It answers a ``CallSite`` tuple holding the asking
+    frame's code object: its function is named, and the ``"path:line"``
+    strings are built, once per group when a recording is summarised.
 
     Warm-up is told by code object: the ``__code__`` of each warm-up function,
     found once Django's app registry is ready (never importing a module
@@ -107,6 +122,13 @@ class Locator:
         self._testcases = os.path.realpath(os.path.join(os.path.dirname(django.__file__), "test", "testcases.py"))
         self._kinds: dict[str, int] = {}
         self._names: dict[str, str] = {}
+        self._frames: DjangoFrames | None = None
+        with contextlib.suppress(Exception):  # without them, call sites are found as before, with no relation or template
+            self._frames = DjangoFrames(self._rootdir)
+        self._readers = self._frames.readers if self._frames is not None else {}
+        self._overridable = self._frames.method_names if self._frames is not None else frozenset()
+        self._override_ids: dict[int, bool] = {}  # id() of each project code object so named -> whether it overrides
+        self._override_codes: list[CodeType] = []  # keeps them alive, so their ids stay theirs
         self._test_files = settings.test_files if settings is not None else ()
         self._project_warmup = settings.warmup_functions if settings is not None else ()
         self._warmup_ids: set[int] = set()  # id() of each warm-up code object: a code's own hash is slow
@@ -114,29 +136,59 @@ class Locator:
         self._walk_on = False  # a project function is warm-up: look past the first project frame
         self.pending = True  # warm-up functions not looked up yet (the app registry was not ready)
 
-    def locate(self, frame: FrameType | None) -> tuple[str | None, int, bool] | None:
-        """``(path, line, warmup)`` of the first project frame outwards from ``frame``, ``NOWHERE`` if none, None for plumbing."""
+    def locate(self, frame: FrameType | None) -> CallSite | None:
+        """The ``CallSite`` of the frame that asked, outwards from ``frame``; ``NOWHERE`` if none, None for plumbing.
+
+        The template line and the relation are those of the innermost frames
+        that tell them, met on the way out to the asking frame.
+        """
         if self.pending:
             self.resolve_warmup()
         kinds = self._kinds
+        overridable = self._overridable
         warmup = False
+        template: tuple[str, int] | None = None
+        relation: Relation | None = None
         while frame is not None:
             code = frame.f_code
             filename = code.co_filename
             kind = kinds.get(filename)
             if kind is None:
-                kind = self._classify(filename)
+                kind = self._classify(filename, frame)
             if kind:
                 if kind & _WARMUP and id(code) in self._warmup_ids:
                     warmup = True
                 if kind & _PROJECT:
-                    if self._walk_on and not warmup and not kind & _TEST_CODE:
-                        warmup = self._warmup_above(frame.f_back)
-                    return self._names[filename], frame.f_lineno, warmup
-                if kind & _TESTCASES and code.co_name in _PLUMBING_FUNCTIONS:
+                    if code.co_name not in overridable or not self._overrides(code, frame):
+                        if self._walk_on and not warmup and not kind & _TEST_CODE:
+                            warmup = self._warmup_above(frame.f_back)
+                        return self._names[filename], frame.f_lineno, warmup, code, template, relation
+                elif kind & _DJANGO:
+                    reader = self._readers.get(id(code))
+                    if reader is not None:
+                        self_ = frame.f_locals.get("self")
+                        if reader == RENDER_NODE:
+                            if template is None and self._frames is not None:
+                                template = self._frames.node_site(self_)
+                        elif relation is None and self._frames is not None:
+                            relation = self._frames.relation(reader, self_)
+                elif kind & _JINJA:
+                    if template is None and self._frames is not None:
+                        template = self._frames.jinja_site(frame)
+                elif kind & _TESTCASES and code.co_name in _PLUMBING_FUNCTIONS:
                     return None
             frame = frame.f_back
-        return _NOWHERE_WARMUP if warmup else NOWHERE
+        if template is None and relation is None:
+            return _NOWHERE_WARMUP if warmup else NOWHERE
+        return None, 0, warmup, None, template, relation
+
+    def _overrides(self, code: CodeType, frame: FrameType) -> bool:
+        """Whether a project method named like one of Django's overrides it: decided at its first frame, once."""
+        found = self._override_ids.get(id(code))
+        if found is None:
+            found = self._override_ids[id(code)] = self._frames is not None and self._frames.overrides_django(code, frame)
+            self._override_codes.append(code)
+        return found
 
     def _warmup_above(self, frame: FrameType | None) -> bool:
         """Whether a warm-up function runs further out, before the test code that called it all."""
@@ -145,7 +197,7 @@ class Locator:
             code = frame.f_code
             kind = kinds.get(code.co_filename)
             if kind is None:
-                kind = self._classify(code.co_filename)
+                kind = self._classify(code.co_filename, frame)
             if kind & _WARMUP and id(code) in self._warmup_ids:
                 return True
             if kind & _TEST_CODE:
@@ -153,18 +205,22 @@ class Locator:
             frame = frame.f_back
         return False
 
-    def _classify(self, filename: str) -> int:
-        kind = self._classify_file(filename)
+    def _classify(self, filename: str, frame: FrameType | None = None) -> int:
+        kind = self._classify_file(filename, frame)
         self._kinds[filename] = kind
         return kind
 
-    def _classify_file(self, filename: str) -> int:
+    def _classify_file(self, filename: str, frame: FrameType | None) -> int:
+        if frame is not None and "__jinja_template__" in frame.f_globals:
+            return _JINJA  # a compiled Jinja2 template, named after its template file (or "<template>")
         warmup = _WARMUP if any(code.co_filename == filename for code in self._warmup_codes) else 0
         if filename.startswith("<"):  # <frozen ...>, <string>, <stdin>
             return _LIBRARY | warmup
         path = os.path.realpath(filename)
         if path == self._testcases:
             return _TESTCASES
+        if self._frames is not None and path in self._frames.files:
+            return _DJANGO
         parts = Path(path).parts
         if "site-packages" in parts or "dist-packages" in parts or path.startswith(self._library_dirs):
             return _LIBRARY | warmup

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import ClassVar
 
 from perfbudget.run.metrics import N_PLUS_ONE_THRESHOLD
@@ -51,19 +52,29 @@ class CollectSettings:
     test_files: tuple[str, ...] = TEST_FILES
 
 
+# Where a query was asked for (``collect/callsite.Locator.locate``), a plain tuple:
+#   path      the asking frame's file, relative to the rootdir; None if no project code asked
+#   line      that frame's line, 0 if none
+#   warmup    True if a function filling a per-process cache (ContentType, Site...) was on the stack
+#   code      the asking frame's code object, None if none: its function ("PostList.get") is named once
+#             per group, when a recording is summarised (``collect/django_frames.function_name``)
+#   template  (template, line) of the template node whose rendering issued it; None outside templates
+#   relation  (relation, fix), ("Post.author", 'select_related("author")'), when it loads one relation
+#             the way an N+1 does; None otherwise or when that cannot be told
+CallSite = tuple[str | None, int, bool, CodeType | None, tuple[str, int] | None, tuple[str, str] | None]
+
 # One SQL query, as a plain tuple: the SQL collector makes one per query, and
-# a tuple of six costs about 40 ns where a frozen dataclass cost 800 (issue 8).
-# Its fields, in order:
+# a tuple costs about 40 ns where a frozen dataclass cost 800 (issue 8). One
+# flat tuple, not one holding the CallSite: a second tuple kept per query
+# doubles the garbage collector's work. Its fields, in order:
 #   database  the Django alias
 #   sql       as sent to the cursor
 #   params    repr() of the parameters, None without; only kept if the user opts in
 #   duration  milliseconds
-#   path      the first project-code frame's file, relative to the rootdir; None if none
-#   line      that frame's line, 0 if none
 #   scope     the request or test phase it was issued in (``Recorder.scope``): N+1s are judged within one
-#   warmup    True if a function filling a per-process cache (ContentType, Site...) was on the stack
-# The "path:line" location is built once per group, when a recording is summarised.
-QueryEvent = tuple[str, str, str | None, float, str | None, int, int, bool]
+#   ...       then the ``CallSite``'s six fields: path, line, warmup, code, template, relation
+# The "path:line" strings are built once per group, when a recording is summarised.
+QueryEvent = tuple[str, str, str | None, float, int, str | None, int, bool, CodeType | None, tuple[str, int] | None, tuple[str, str] | None]
 
 
 @dataclass(slots=True)

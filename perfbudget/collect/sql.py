@@ -1,9 +1,9 @@
 """SQL queries on every Django database alias: caught (the patching) and grouped (``summarise``).
 
-Each query is located by ``collect/callsite.py`` (its first project frame,
-plumbing, warm-up) and given its shape by ``collect/sql_shape.py`` (pure);
-this module patches Django to catch the queries and groups them per shape
-and call site.
+Each query is located by ``collect/callsite.py`` (the project frame that
+asked, its function, the template line, the relation; plumbing, warm-up)
+and given its shape by ``collect/sql_shape.py`` (pure); this module patches
+Django to catch the queries and groups them per shape and call site.
 
 What is counted is what Django's ``assertNumQueries`` and pytest-django's
 ``django_assert_num_queries`` count: every statement sent through a Django
@@ -43,10 +43,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
 from time import perf_counter
+from types import CodeType
 from typing import Any
 
 from perfbudget.collect.callsite import Locator, is_test_file
 from perfbudget.collect.django import django_configured
+from perfbudget.collect.django_frames import function_name
 from perfbudget.collect.patching import Undo, patch, undo_all
 from perfbudget.collect.recording import CollectSettings, QueryEvent, Recorder
 from perfbudget.collect.sql_shape import KINDS, shape_of
@@ -80,16 +82,17 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
             return execute(sql, params, many, context)
         finally:
             duration = (perf_counter() - started) * 1000.0
-            location = locate(sys._getframe(1))
-            if location is not None:
+            site = locate(sys._getframe(1))
+            if site is not None:
                 text = None
                 if params is not None:
                     try:
                         text = repr(params)
                     except Exception:
                         text = object.__repr__(params)
-                path, line, warmup = location
-                emit_query((context["connection"].alias, sql, text, duration, path, line, recorder.scope, warmup))
+                # One tuple kept per query: the site's is freed at once (a second one kept per query
+                # doubled the garbage collector's work, issue 8).
+                emit_query((context["connection"].alias, sql, text, duration, recorder.scope) + site)  # noqa: RUF005 (faster than *site)
 
     original_debug_transaction = backend_base.debug_transaction
 
@@ -106,10 +109,9 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
                 yield
         finally:
             duration = (perf_counter() - started) * 1000.0
-            location = locate(sys._getframe(1))
-            if location is not None:
-                path, line, warmup = location
-                emit_query((connection.alias, sql, None, duration, path, line, recorder.scope, warmup))
+            site = locate(sys._getframe(1))
+            if site is not None:
+                emit_query((connection.alias, sql, None, duration, recorder.scope) + site)  # noqa: RUF005
 
     instrumented: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -147,11 +149,11 @@ def install(recorder: Recorder, settings: CollectSettings) -> Undo:
 # --- summary -------------------------------------------------------------------
 
 # A group's identity while summarising: database, normalized SQL, the call site
-# as the event has it (path, line), turned into "path:line" once per group, and
-# whether it is warm-up.
-_GroupKey = tuple[str, str, str | None, int, bool]
+# as the event has it (path, line; template and line), turned into "path:line"
+# strings once per group, and whether it is warm-up.
+_GroupKey = tuple[str, str, str | None, int, tuple[str, int] | None, bool]
 
-_SQL, _PARAMS, _DURATION, _SCOPE = itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(6)  # fields of a QueryEvent
+_SQL, _PARAMS, _DURATION, _SCOPE, _RELATION = itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(4), itemgetter(10)  # of a QueryEvent
 
 
 @dataclass(slots=True)
@@ -164,10 +166,11 @@ class _Group:
 def summarise(queries: list[QueryEvent], settings: CollectSettings) -> tuple[dict[str, float], list[SqlGroup]]:
     """Metrics and groups of one recording's queries: one pass over the events, then one per group.
 
-    A group is one normalized shape issued from one call site (its first
-    project frame) on one database, so the same SELECT run from a view's loop
-    and once from a template are two groups, each pinned to its line; every
-    call site keeps its own group. Warm-up queries (see the module's
+    A group is one normalized shape issued from one call site (the frame that
+    asked, and the template line when a template rendered it) on one
+    database, so the same SELECT run from a view's loop and from two lines of
+    its template are three groups, each pinned to its line; every call site
+    keeps its own group. Warm-up queries (see the module's
     docstring) form groups of their own, flagged ``warmup``, and are counted
     only in ``warmup_queries``; every other count leaves them out, so
     ``queries + warmup_queries`` is the raw total.
@@ -190,7 +193,7 @@ def summarise(queries: list[QueryEvent], settings: CollectSettings) -> tuple[dic
     """
     groups = _group(queries)
     result = [_sql_group(key, group, settings) for key, group in sorted(groups.items(), key=_most_executed_first)]
-    counted = {key: group for key, group in groups.items() if not key[4]}
+    counted = {key: group for key, group in groups.items() if not key[5]}
     warmup = len(queries) - sum(len(group.events) for group in counted.values())
     by_kind = dict.fromkeys(KINDS, 0)
     for group in result:
@@ -218,9 +221,9 @@ def _group(queries: list[QueryEvent]) -> dict[_GroupKey, _Group]:
     """
     groups: dict[_GroupKey, _Group] = {}
     for event in queries:
-        database, sql, _, _, path, line, _, warmup = event
+        database, sql, _, _, _, path, line, warmup, _, template, _ = event
         shape, kind = shape_of(sql)
-        key = (database, shape, path, line, warmup)
+        key = (database, shape, path, line, template, warmup)
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(kind)
@@ -230,16 +233,25 @@ def _group(queries: list[QueryEvent]) -> dict[_GroupKey, _Group]:
     return groups
 
 
-def _most_executed_first(item: tuple[_GroupKey, _Group]) -> tuple[int, str, str, str, int, bool]:
+def _most_executed_first(item: tuple[_GroupKey, _Group]) -> tuple[int, str, str, str, int, tuple[str, int], bool]:
     """Sort key of the groups: most executed first, then by database, SQL and call site, lines by number (9 before 10)."""
-    (database, sql, path, line, warmup), group = item
-    return -len(group.events), database, sql, path or "", line, warmup
+    (database, sql, path, line, template, warmup), group = item
+    return -len(group.events), database, sql, path or "", line, template or ("", 0), warmup
 
 
 def _sql_group(key: _GroupKey, group: _Group, settings: CollectSettings) -> SqlGroup:
-    """The group as the data model has it, its location as the ``"path:line"`` string, built here once."""
-    database, sql, path, line, warmup = key
+    """The group as the data model has it, its location as the ``"path:line"`` string, built here once.
+
+    Its function is its first event's (one line is in one function), its
+    relation the one all its events load, if they load the same: a group
+    whose first query loads none is through no known relation.
+    """
+    database, sql, path, line, template, warmup = key
     events = group.events
+    first = events[0]
+    relation = first[10]
+    if relation is not None and len(set(map(_RELATION, events))) != 1:
+        relation = None
     stored = None
     if settings.store_sql_params:
         executions = dict.fromkeys(zip(map(_SQL, events), map(_PARAMS, events), strict=False))  # distinct, in order of first run
@@ -258,6 +270,10 @@ def _sql_group(key: _GroupKey, group: _Group, settings: CollectSettings) -> SqlG
         params=stored,
         warmup=warmup,
         n_plus_one_in_tests=in_tests,
+        function=None if first[8] is None else _function_name(first[8]),
+        template=None if template is None else f"{template[0]}:{template[1]}",
+        relation=None if relation is None else relation[0],
+        fix=None if relation is None else relation[1],
     )
 
 
@@ -267,6 +283,12 @@ def _repeats_in_one_scope(events: list[QueryEvent], threshold: int) -> bool:
         return False
     scopes = Counter(map(_SCOPE, events))
     return len(scopes) == 1 or max(scopes.values()) >= threshold
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_name(code: CodeType) -> str | None:
+    """Once per code object, not per group: a run's groups come from a few hundred functions."""
+    return function_name(code)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -292,7 +314,7 @@ def _distinct_executions(groups: dict[_GroupKey, _Group]) -> int:
     can share executions; a shape issued from a single line needs no merging.
     """
     by_shape: defaultdict[tuple[str, str], list[_Group]] = defaultdict(list)
-    for (database, shape, _, _, _), group in groups.items():
+    for (database, shape, _, _, _, _), group in groups.items():
         by_shape[(database, shape)].append(group)
     return sum(
         same[0].distinct if len(same) == 1 else _distinct_count([event for group in same for event in group.events])

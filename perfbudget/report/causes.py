@@ -1,5 +1,11 @@
 """A cause of change in words, for every report: "+4 SELECT `blog_author` (N+1) at blog/views.py:20, new, in 2 tests ...".
 
+A query a template rendered is placed at its template line, with the view
+that rendered it ("at blog/templates/blog/archive.html:7 (view
+blog/views.py:42)"); an N+1 through a known relation names it and the fix
+("N+1 on `Post.author`: add `select_related("author")` to the queryset the
+loop iterates"). ``where_text`` and ``fix_text`` say these for the N+1 rows too.
+
 The Markdown comment and the terminal say the same sentence; the caller
 passes how its medium shows code and free text (``code_span``/``md_text``
 for Markdown, nothing for the terminal).
@@ -11,6 +17,7 @@ from collections.abc import Callable, Iterable
 
 from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
+from perfbudget.run.model import SqlGroup
 
 MAX_CAUSES = 10  # causes a report shows in full; the rest are counted
 GROUP_NAMES = 3  # subjects a report names for a cause; a cause that moved more is reported once for all of them
@@ -19,21 +26,39 @@ _VERB = {"added": "new", "removed": "gone", "more": "repeats more", "fewer": "re
 
 
 def cause_line(cause: Cause, code: Callable[[str], str] = str, text: Callable[[str], str] = str, shown: int = 3) -> str:
-    """The headline of a cause (``**`` marks the part Markdown makes bold), without its SQL."""
-    return f"{cause_headline(cause, code, text)}, in {subjects_text(list(cause.subjects), code, shown)}"
+    """The headline of a cause (``**`` marks the part Markdown makes bold), without its SQL; an N+1's relation and fix after it."""
+    line = f"{cause_headline(cause, code, text)}, in {subjects_text(list(cause.subjects), code, shown)}"
+    fix = fix_text(cause.group, code) if cause.group.n_plus_one and cause.grew and cause.replaced is None else ""
+    return line + (f". {fix}" if fix else "")
 
 
 def cause_headline(cause: Cause, code: Callable[[str], str] = str, text: Callable[[str], str] = str, where: bool = True) -> str:
     """What changed, where (unless ``where`` is False), without the subjects it moved: "**+4 SELECT `blog_author`** (N+1) at `blog/views.py:20`, new"."""
     group = cause.group
     what = text(statement_label(group.sql)) + (f" {code(cause.table)}" if cause.table else "")
-    at = f" at {code(group.location)}" if group.location and where else ""
+    at = where_text(group, code) if where else ""
     if cause.replaced is not None:
         return f"**{what} rewritten**{at}"
     deltas = sorted(set(cause.deltas))
     amount = _signed(deltas[0]) if len(deltas) == 1 else f"{_signed(deltas[0])} to {_signed(deltas[-1])}"
     flags = " (N+1)" if group.n_plus_one and cause.grew else ""
     return f"**{amount} {what}**{flags}{at}, {_VERB[cause.change]}"
+
+
+def where_text(group: SqlGroup, code: Callable[[str], str] = str) -> str:
+    """ " at `views.py:12`", or " at `list.html:5` (view `views.py:12`)" for a template's query; "" when nowhere."""
+    if group.template:
+        view = f" (view {code(group.location)})" if group.location else ""
+        return f" at {code(group.template)}{view}"
+    return f" at {code(group.location)}" if group.location else ""
+
+
+def fix_text(group: SqlGroup, code: Callable[[str], str] = str) -> str:
+    """The relation an N+1 loads and the fix, when the collector could tell them; "" otherwise."""
+    if not group.relation:
+        return ""
+    fix = f": add {code(group.fix)} to the queryset the loop iterates" if group.fix else ""
+    return f"N+1 on {code(group.relation)}{fix}"
 
 
 def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = str, shown: int = 3) -> str:

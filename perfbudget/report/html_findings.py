@@ -47,7 +47,7 @@ _ICON = {"added": "▲", "more": "▲", "rewritten": "✎", "removed": "▼", "f
 _STAR, _CODE = "\x01", re.compile("\x02(\\d+)\x03")
 
 Part = tuple[str, bool, bool, str]  # (text, bold, in <code>, link or ""): one run of a cause's line
-Marks = dict[tuple[str, str, str], tuple[str, int]]  # a group's key -> (what a cause says of it, its count before)
+Marks = dict[tuple[str, str, str, str], tuple[str, int]]  # a group's key -> (what a cause says of it, its count before)
 
 
 @dataclass

@@ -34,8 +34,10 @@ from perfbudget.report.causes import (
     cause_headline,
     cause_line,
     count_subjects,
+    fix_text,
     shared_causes,
     short_test_names,
+    where_text,
 )
 from perfbudget.report.escape import code_fence, code_span, html_comment, md_text, shorten
 from perfbudget.report.origin import compared_with
@@ -512,8 +514,8 @@ def _n_plus_one_groups(
     # Tests before URLs: a URL's group is usually a test's group seen again; show it once.
     for kind, subject in sorted(wanted, key=lambda key: key[0] != "test"):
         for group in _subject_n_plus_one(tests, urls, kind, subject, in_tests):
-            if (group.sql, group.location) not in shown:
-                shown.add((group.sql, group.location))
+            if (group.sql, group.location, group.template) not in shown:
+                shown.add((group.sql, group.location, group.template))
                 found.append((kind, subject, group))
     return found
 
@@ -535,14 +537,19 @@ def _subject_n_plus_one(
 
 
 def _n_plus_one_row(kind: str, subject: str, group: SqlGroup) -> str:
-    where = f" at {code_span(group.location, in_table=False)}" if group.location else ""
+    where = where_text(group, _inline_code)
     prefix = "URL " if kind == "url" else ""
+    fix = fix_text(group, _inline_code)
     title = (
         f"**{prefix}{code_span(subject, width=NAME_WIDTH, in_table=False)}**: "
         f"{group.count:,} × the same {md_text(statement_label(group.sql))} on {code_span(group.database, in_table=False)}"
         f" ({format_value('query_time', group.time_ms)}){where}"
-    )
+    ) + (f". {fix}" if fix else "")
     return f"{title}\n\n{code_fence(shorten(group.sql, SQL_WIDTH), 'sql')}\n"
+
+
+def _inline_code(text: str) -> str:
+    return code_span(text, in_table=False)
 
 
 def _test_code_row(kind: str, subject: str, group: SqlGroup) -> str:

@@ -9,6 +9,7 @@ hold escape codes or line breaks.
 
 from __future__ import annotations
 
+from perfbudget.report.causes import fix_text, where_text
 from perfbudget.report.escape import shorten, terminal_line
 from perfbudget.run.metrics import format_value
 from perfbudget.run.model import Run, SqlGroup, TestRecord, UrlSummary
@@ -54,10 +55,11 @@ def _group_lines(found: list[tuple[TestRecord, SqlGroup]], top: int | None, with
     found.sort(key=lambda pair: (-pair[1].count, pair[0].node_id, pair[1].sql, pair[1].location or ""))
     lines: list[str] = []
     for test, group in found[:top]:
-        where = f" at {group.location}" if group.location else ""
-        lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where}")
+        lines.append(f"  {test.node_id}: {group.count} x on {group.database!r}{where_text(group)}")
         if with_sql:
             lines.append(f"    {shorten(' '.join(group.sql.split()), SQL_WIDTH)}")
+            if group.relation:
+                lines.append(f"    {fix_text(group)}")
     return lines
 
 

@@ -143,7 +143,7 @@ def url_sql_groups(url: UrlSummary, tests: Mapping[str, TestRecord]) -> list[Sql
     Sorted by count, largest first, then by SQL: the order the comment and
     the HTML page both show.
     """
-    found: dict[tuple[str, str, str], SqlGroup] = {}
+    found: dict[tuple[str, str, str, str], SqlGroup] = {}
     for node_id in url.tests:
         test = tests.get(node_id)
         for request in test.requests if test is not None else ():

@@ -225,6 +225,11 @@ def _sql_group(where: Where, data: Any, field: str) -> SqlGroup:
         params=None if params is None else [_str(where, p, field, "params") for p in checked_list(where, params, f"{field}.params")],
         warmup=flag(where, data.get("warmup"), field, "warmup"),
         n_plus_one_in_tests=flag(where, data.get("n_plus_one_in_tests"), field, "n_plus_one_in_tests"),
+        # Absent from files written before issue 20: None, and compare/causes.py matches by line.
+        function=opt_str(where, data.get("function"), field, "function"),
+        template=opt_str(where, data.get("template"), field, "template"),
+        relation=opt_str(where, data.get("relation"), field, "relation"),
+        fix=opt_str(where, data.get("fix"), field, "fix"),
     )
 
 

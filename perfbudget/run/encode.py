@@ -36,6 +36,8 @@ from perfbudget.run.model import (
 # Schema history (a newer version is refused rather than guessed at):
 #   1: one JSON document, ``results.json`` (perfbudget 0.1); still read, for one release.
 #   2: NDJSON: header, one test a line, URL rollups, trailer; optionally gzip.
+#      Later, without a new version (readers ignore what they do not know, and read files
+#      without them): an SQL group's "function", "template", "relation" and "fix" (issue 20).
 SCHEMA_VERSION = 2
 OLDEST_READABLE = 1
 
@@ -78,6 +80,10 @@ def _sql_out(group: SqlGroup) -> dict[str, Any]:
         out["duplicates"] = group.duplicates
     if group.location is not None:
         out["location"] = group.location
+    for name in ("function", "template", "relation", "fix"):  # optional: older files lack them
+        value = getattr(group, name)
+        if value is not None:
+            out[name] = value
     if group.n_plus_one:
         out["n_plus_one"] = True
     if group.n_plus_one_in_tests:

@@ -27,6 +27,11 @@ class SqlGroup:
     pinned to the line that repeats it and a change can be diffed against the
     baseline group by group. ``count`` is the group's total in the test or
     request; whether it is an N+1 is judged within one request or test phase.
+
+    Across runs a group is known by ``identity`` (database, shape, file,
+    function and template file), never by its line numbers: a line inserted
+    above a call site moves it, it does not make it another query
+    (``compare/causes.py`` pairs the groups).
     """
 
     sql: str  # normalized: literals and placeholders as %s
@@ -47,11 +52,26 @@ class SqlGroup:
     warmup: bool = False
     # The same repetition as an N+1, from test code: reported apart, never judged.
     n_plus_one_in_tests: bool = False
+    # The call site's function, qualified ("PostList.get", "archive"); None at module level
+    # and in results files written before it was recorded.
+    function: str | None = None
+    # The template line whose rendering issued the queries ("shop/templates/shop/list.html:5"),
+    # beside ``location``, the view that rendered it; None outside templates.
+    template: str | None = None
+    # The relation the queries load one row at a time ("Post.author") and the queryset call
+    # that loads it with the rows instead ('select_related("author")'); None when not known.
+    relation: str | None = None
+    fix: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        """The group's identity across runs: database, shape and call site."""
-        return (self.database, self.sql, self.location or "")
+    def key(self) -> tuple[str, str, str, str]:
+        """The group's identity within one run: database, shape, call site and template line."""
+        return (self.database, self.sql, self.location or "", self.template or "")
+
+    @property
+    def identity(self) -> tuple[str, str, str, str | None, str]:
+        """The group's identity across runs: database, shape, file, function and template file; no line."""
+        return (self.database, self.sql, split_location(self.location)[0], self.function, split_location(self.template)[0])
 
 
 @dataclass(slots=True)
@@ -253,6 +273,14 @@ class Run:
 
     def url(self, key: str) -> UrlSummary | None:
         return next((u for u in self.urls if u.key == key), None)
+
+
+def split_location(location: str | None) -> tuple[str, int]:
+    """``"blog/views.py:12"`` as ``("blog/views.py", 12)``; ``("", 0)`` for None, line 0 when there is none."""
+    if not location:
+        return "", 0
+    path, _, line = location.rpartition(":")
+    return (path, int(line)) if path and line.isdigit() else (location, 0)
 
 
 def url_key(method: str, route: str) -> str:

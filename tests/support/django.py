@@ -1,7 +1,8 @@
 """A throwaway Django project for the Django collector tests, and fixtures to record with it.
 
-``django_project`` writes a small app (two models, views, URLs, templates, a
-custom signal, a DRF view when DRF is installed) into a temporary directory
+``django_project`` writes a small app (models related by a foreign key, a
+many-to-many and a one-to-one, a QuerySet and a Manager of its own, views,
+URLs, templates, a custom signal, a DRF view when DRF is installed) into a temporary directory
 and configures Django for it in this process: SQLite file databases under two
 aliases (``default`` and ``other``), two locmem caches, a template directory.
 Django settings can be configured once per process, so this is
@@ -47,6 +48,47 @@ class Post(models.Model):
 
 
 saved: list[int] = []
+
+
+# Below: the project's own ORM machinery and more relations, for the call-site tests
+# (tests/test_collect_callsite.py). Post's managers are added here, after its fields:
+# ``objects`` stays the default manager every existing test and related manager uses.
+class CountingQuerySet(models.QuerySet):
+    # Counts evaluations: Django's _fetch_all, extended, as project code does.
+
+    evaluations = 0
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            CountingQuerySet.evaluations += 1
+        super()._fetch_all()
+
+
+class VisibleManager(models.Manager):
+    # Hides the posts of hidden authors, looking them up whenever it makes a queryset.
+
+    def get_queryset(self):
+        hidden = list(Author.objects.filter(name__startswith="hidden").values_list("pk", flat=True))
+        return super().get_queryset().exclude(author__in=hidden)
+
+
+Post.add_to_class("counted", CountingQuerySet.as_manager())
+Post.add_to_class("visible", VisibleManager())
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50)
+    # On Author, not Post: a many-to-many to Post would make Post.objects.all().delete() collect rows first.
+    authors = models.ManyToManyField(Author, related_name="tags")
+
+    def save(self, *args, **kwargs):
+        self.name = self.name.lower()
+        super().save(*args, **kwargs)
+
+
+class Profile(models.Model):
+    author = models.OneToOneField(Author, on_delete=models.CASCADE, related_name="profile")
+    bio = models.CharField(max_length=200)
 
 
 @receiver(post_save, sender=Post)
@@ -99,6 +141,25 @@ def archive(request, year):
 
 async def async_count(request):
     return JsonResponse({"count": await Post.objects.acount()})
+
+
+def counted_titles(request):
+    return JsonResponse({"titles": [post.title for post in Post.counted.order_by("pk")]})
+
+
+def visible_titles(request):
+    return JsonResponse({"titles": [post.title for post in Post.visible.order_by("pk")]})
+
+
+def post_authors(request):
+    return render(request, "perfapp/post_authors.html", {"posts": Post.objects.order_by("pk")})
+
+
+def add_tag(request, name):
+    from perfapp.models import Tag
+
+    Tag(name=name).save()
+    return HttpResponse(b"tagged")
 """
 
 API = """
@@ -126,6 +187,10 @@ urlpatterns = [
     path("async/count/", views.async_count, name="async-count"),
     re_path(r"^archive/(?P<year>[0-9]{4})/$", views.archive, name="archive"),
     path("api/", include(("perfapp.api_urls", "api"))),
+    path("counted/", views.counted_titles),
+    path("visible/", views.visible_titles),
+    path("authors/", views.post_authors),
+    path("tags/<str:name>/", views.add_tag),
 ]
 """
 
@@ -146,6 +211,8 @@ TEMPLATES = {
     "perfapp/post_list.html": "{% for post in posts %}<p>{{ post.title }}</p>{% endfor %}",
     "perfapp/post_detail.html": ('{% extends "base.html" %}{% block content %}{% include "perfapp/_title.html" %}{% endblock %}'),
     "perfapp/_title.html": "<h1>{{ post.title }}</h1>",
+    # The template N+1: line 2 reads post.author, which the view did not select_related.
+    "perfapp/post_authors.html": "<ul>{% for post in posts %}\n<li>{{ post.title }} by {{ post.author.name }}</li>\n{% endfor %}</ul>",
 }
 
 
@@ -207,12 +274,12 @@ def django_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sys.path.insert(0, str(root))
     settings.configure(**_settings(root))
     django.setup()
-    from perfapp.models import Author, Post  # type: ignore[import-not-found]
+    from perfapp.models import Author, Post, Profile, Tag  # type: ignore[import-not-found]
 
     for alias in ("default", "other"):
         with connections[alias].schema_editor() as editor:
-            editor.create_model(Author)
-            editor.create_model(Post)
+            for model in (Author, Post, Tag, Profile):
+                editor.create_model(model)  # Tag's with the table of its many-to-many
     return root
 
 
@@ -239,11 +306,11 @@ class Collectors:
 
 
 def _clear_tables() -> None:
-    from perfapp.models import Author, Post
+    from perfapp.models import Author, Post, Profile, Tag
 
     for alias in ("default", "other"):
-        Post.objects.using(alias).all().delete()
-        Author.objects.using(alias).all().delete()
+        for model in (Tag, Profile, Post, Author):
+            model.objects.using(alias).all().delete()
 
 
 @pytest.fixture
