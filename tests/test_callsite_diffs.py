@@ -285,7 +285,7 @@ def test_an_added_query_is_the_one_cause_at_its_new_line(base: Recorded, copy: P
         f"shop/views.py:{new_line}",
         "product_list",
     )
-    assert cause_line(cause).startswith(f"**+1 SELECT shop_category** at shop/views.py:{new_line}, new, in 1 test and 1 URL")
+    assert cause_line(cause).startswith(f"**+1 COUNT shop_category** at shop/views.py:{new_line}, new, in 1 test and 1 URL")
 
 
 # --- results files written before functions and template lines were recorded ---------------------
