@@ -20,7 +20,8 @@ from perfbudget.compare.causes import Cause
 from perfbudget.run.model import SqlGroup
 
 MAX_CAUSES = 10  # causes a report shows in full; the rest are counted
-GROUP_NAMES = 3  # subjects a report names for a cause; a cause that moved more is reported once for all of them
+GROUP_NAMES = 3  # subjects a cause line names; a cause that moved more is reported once for all of them
+SUBJECTS_SHOWN = 10  # subjects listed under such a cause in a table; the rest are counted
 
 _VERB = {"added": "new", "removed": "gone", "more": "repeats more", "fewer": "repeats less", "rewritten": "rewritten"}
 

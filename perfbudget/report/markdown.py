@@ -29,8 +29,8 @@ from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import FAILING, Comparison, Status, Verdict
 from perfbudget.report.causes import (
-    GROUP_NAMES,
     MAX_CAUSES,
+    SUBJECTS_SHOWN,
     cause_headline,
     cause_line,
     count_subjects,
@@ -417,11 +417,12 @@ def _broken_rows(failing: dict[tuple[str, str, bool], list[Verdict]], causes: li
         limits = {_limit_text(head) for head in heads}
         status = min((head.status for head in heads), key=lambda s: s.severity)
         subjects = [(kind, name) for kind, name, _ in keys]
-        short = short_test_names([name for kind, name in subjects[:GROUP_NAMES] if kind == "test"])
+        shown = subjects[:SUBJECTS_SHOWN]
+        short = short_test_names([name for kind, name in shown if kind == "test"])
         names = "<br>".join(
             [f"**{count_subjects(subjects)}**"]
-            + [code_span(short[name] if kind == "test" else name, width=CELL_WIDTH) for kind, name in subjects[:GROUP_NAMES]]
-            + [f"… and {len(subjects) - GROUP_NAMES:,} more"]
+            + [code_span(short[name] if kind == "test" else name, width=CELL_WIDTH) for kind, name in shown]
+            + ([f"… and {len(subjects) - len(shown):,} more"] if len(subjects) > len(shown) else [])
         )
         # The cause's call site is in "What changed" above: here it would make the table wider than a comment.
         change = cause_headline(cause, lambda name: code_span(name, width=CELL_WIDTH), md_text, where=False).replace("**", "")
