@@ -219,3 +219,17 @@ def test_panel_flags_the_metrics_that_are_zero_in_both_runs(shop_html: str) -> N
     assert zero == {"cache_calls", "network_calls"}
     assert {line[0] for line in detail["metrics"] if not line[3]} >= {"queries", "queries.select", "duration", "template_time"}
     assert parse(shop_html).scripts  # the page still parses
+
+
+def test_the_panel_names_what_ran_its_template_line_and_the_fix() -> None:
+    """A template N+1 reads as the comment words it: COUNT or SELECT, the template line beside the view, the relation's fix."""
+    comparison = copy.deepcopy(fixed_comparison())
+    test = next(t for t in comparison.run.tests if t.node_id == "tests/test_views.py::test_archive")
+    group = next(g for g in test.details.sql_groups if g.n_plus_one)
+    group.template, group.relation, group.fix = "blog/templates/blog/archive.html:12", "Post.author", 'select_related("author")'
+    data = page_data(render_html(comparison))
+    [panel] = [d for d in data["details"].values() if d["name"] == "tests/test_views.py::test_archive"]
+    [row] = [row for row in panel["sql"] if row[7]]
+    assert row[12] == ""  # a SELECT: the kind says it
+    assert row[13] == f"blog/templates/blog/archive.html:12 (view {group.location})"
+    assert row[14] == 'N+1 on Post.author: add select_related("author") to the queryset the loop iterates'

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TextIO
 
+from perfbudget.collect.sql_shape import statement_label
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.report import charts
-from perfbudget.report.causes import MAX_CAUSES
+from perfbudget.report.causes import MAX_CAUSES, fix_text, where_text
 from perfbudget.report.html_findings import CAUSES_LISTED, FINDINGS_SHOWN, Findings, Marks, build_findings, cause_row_ids, group_marks
 from perfbudget.report.origin import compared_with
 from perfbudget.run.aggregate import url_sql_groups
@@ -108,11 +109,21 @@ def _by_count(groups: list[SqlGroup]) -> list[SqlGroup]:
 
 
 def _sql_row(g: SqlGroup, marks: Marks) -> list[Any]:
-    """One group as the page's script reads it, by position: flags for warm-up and N+1 in test code, then the cause's mark."""
+    """One group as the page's script reads it, by position: flags for warm-up and N+1 in test code, the cause's mark,
+    then, when they say more than the rest, what ran (COUNT...), where (a template's line beside its view) and an N+1's fix.
+    """
     time = format_value("query_time", g.time_ms)
     mark, before = marks.get(g.key, ("", 0))
     row = [g.sql, g.kind, g.database, g.count, time, g.duplicates, g.location or "", g.n_plus_one, g.warmup, g.n_plus_one_in_tests]
-    return [*row, mark, before]
+    label = statement_label(g.sql)
+    extra = [
+        label if label != g.kind.upper() else "",
+        where_text(g).removeprefix(" at ") if g.template else "",
+        fix_text(g) if g.n_plus_one else "",
+    ]
+    while extra and not extra[-1]:
+        extra.pop()  # the page's size grows with every row: what the script can tell from the rest is left out
+    return [*row, mark, before, *extra]
 
 
 def _details(data: dict[str, Any], details: Details, sql_groups: list[SqlGroup], causes: list[Cause] | None = None) -> dict[str, Any]:

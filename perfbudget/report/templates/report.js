@@ -172,12 +172,13 @@
     if (d.sql) {
       var wrap = el("div");
       d.sql.forEach(function (g) {
-        var head = el("div", g[3] + " × " + g[1].toUpperCase() + " on " + g[2] + " · " + g[4] + (g[5] ? " · " + g[5] + " duplicates" : "") + (g[6] ? " · " + g[6] : ""));
+        var head = el("div", g[3] + " × " + (g[12] || g[1].toUpperCase()) + " on " + g[2] + " · " + g[4] + (g[5] ? " · " + g[5] + " duplicates" : "") + ((g[13] || g[6]) ? " · " + (g[13] || g[6]) : ""));
         if (g[7]) head.insertBefore(el("span", "N+1 ", "n1"), head.firstChild);
         if (g[8]) head.insertBefore(el("span", "warm-up, not compared ", "warm"), head.firstChild);
         if (g[9]) head.insertBefore(el("span", "N+1 in test code, not judged ", "warm"), head.firstChild);
         if (MARKS[g[10]]) head.insertBefore(el("span", MARKS[g[10]](g[11]), "mark m-" + g[10]), head.firstChild);
         wrap.appendChild(head);
+        if (g[14]) wrap.appendChild(el("div", g[14], "fix"));
         wrap.appendChild(el("pre", g[0]));
       });
       section(body, "Queries", wrap, d, "sql");
