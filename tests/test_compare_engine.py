@@ -481,3 +481,63 @@ def test_the_terminal_lists_at_most_twenty_subjects_and_counts_the_rest() -> Non
     lines = render_comparison(compare(head, None, Baseline([base], "b.json")))
     assert sum(line.startswith("  tests/test_app.py::") for line in lines) == 20
     assert "  ... not listed: 5 tests (perfbudget compare --format json, or the HTML report, lists every one)" in lines
+
+
+@pytest.mark.parametrize("line", ["²", "9" * 5000, "", "12a", "٣"])
+def test_a_call_sites_line_that_is_no_plain_number_is_no_line(line: str) -> None:
+    """A results file's location "views.py:²" or 5,000 digits must not crash pairing: the location is kept whole, line 0."""
+    from perfbudget.run.model import split_location
+
+    assert split_location(f"blog/views.py:{line}") == (f"blog/views.py:{line}", 0)
+
+
+def test_a_finding_no_query_explains_keeps_its_own_lines_beside_a_shared_cause() -> None:
+    """Five tests moved by one query; one of them also calls the network past its budget: that test is listed on its own."""
+    from perfbudget.report.markdown import render_markdown
+    from perfbudget.run.model import Details, SqlGroup
+
+    names = [f"tests/test_app.py::test_{index}" for index in range(5)]
+
+    def run(count: int, network: float) -> object:
+        tests = []
+        for index, name in enumerate(names):
+            test = record(name, queries=count, external_network_calls=network if index == 0 else 0)
+            test.details = Details(
+                sql_groups=[SqlGroup('SELECT "t"."id" FROM "t"', "select", "default", count, 0.1, location="app/views.py:3")]
+            )
+            tests.append(test)
+        return run_of(*tests)
+
+    budgets = parse_budgets("defaults:\n  tests: {external_network_calls: 0}\n")
+    comparison = compare(run(2, 4), budgets, Baseline([run(1, 0)], "b.json"))
+    terminal = render_comparison(comparison)
+    assert "  (4 tests moved only by the causes above: not listed one by one)" in terminal
+    assert any(line.startswith("    OVER BUDGET external_network_calls 4") for line in terminal)
+    comment = render_markdown(comparison)
+    assert "external\\_network\\_calls 0 → 4" in comment.split("#### What broke", 1)[1]  # its own row
+
+
+def test_the_terminal_lists_the_subjects_of_causes_it_did_not_print() -> None:
+    """Twelve causes of four tests each: the two past the tenth are not printed, so their tests keep their blocks."""
+    from perfbudget.run.model import Details, SqlGroup
+
+    def run(extra: bool) -> object:
+        tests = []
+        for cause in range(12):
+            for index in range(4):
+                groups = [SqlGroup('SELECT "t"."id" FROM "t"', "select", "default", 1, 0.1, location="app/views.py:1")]
+                if extra:
+                    groups.append(
+                        SqlGroup(
+                            f'SELECT "u{cause}"."id" FROM "u{cause}"', "select", "default", 1, 0.1, location=f"app/views.py:{10 + cause}"
+                        )
+                    )
+                test = record(f"tests/test_app.py::test_{cause:02d}_{index}", queries=len(groups))
+                test.details = Details(sql_groups=groups)
+                tests.append(test)
+        return run_of(*tests)
+
+    lines = render_comparison(compare(run(True), None, Baseline([run(False)], "b.json")))
+    assert "  ... and 2 more (the HTML report's panels have each test's queries)" in lines
+    assert "  (40 tests moved only by the causes above: not listed one by one)" in lines
+    assert sum(line.startswith("  tests/test_app.py::") for line in lines) == 8

@@ -14,7 +14,9 @@ from perfbudget.compare.verdicts import Comparison, Status, Verdict
 from perfbudget.run.model import Run
 
 # Version of this document's shape; bump when a key changes meaning.
-COMPARISON_FORMAT = 1
+# 2: a time faster than a baseline of fewer than 3 runs is "faster_unconfirmed", no longer "improved" (issue 20),
+#    and "counts" gains that status.
+COMPARISON_FORMAT = 2
 
 
 def _run_info(run: Run | None) -> dict[str, Any] | None:

@@ -72,17 +72,27 @@ def subjects_text(subjects: list[tuple[str, str]], code: Callable[[str], str] = 
     return f"{counts}: {names}{more}"
 
 
+QUERY_METRICS = ("queries", "duplicate_queries", "similar_queries", "n_plus_one")
+
+
+def explained_by_queries(metric: str | None) -> bool:
+    """Whether a query that changed can be what moved ``metric``: the query counts; never a time, a network call or the cache."""
+    return metric is not None and (metric in QUERY_METRICS or metric.startswith("queries."))
+
+
 def shared_causes(causes: list[Cause], subjects: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Cause]:
     """Each of ``subjects`` (kind, name) that a cause moved together with more than ``GROUP_NAMES`` others of them: that cause.
 
     One query added to a view that 1,000 tests request breaks 1,000 tests in
     one way: the reports say so once, not once per test (issue 20). A
-    subject two causes moved goes with the first, the most telling.
+    subject two causes moved goes with the first, the most telling. The
+    caller passes only subjects whose findings a query explains
+    (``explained_by_queries``): any other finding keeps its own line.
     """
-    remaining = dict.fromkeys(subjects)
+    remaining = set(subjects)
     shared: dict[tuple[str, str], Cause] = {}
     for cause in causes:
-        members = [subject for subject in remaining if subject in cause.subjects and subject not in shared]
+        members = [subject for subject in cause.subjects if subject in remaining and subject not in shared]
         if len(members) > GROUP_NAMES:
             shared.update(dict.fromkeys(members, cause))
     return shared

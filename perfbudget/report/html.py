@@ -293,7 +293,7 @@ def build_view(comparison: Comparison) -> View:
     for index, verdict in enumerate(comparison.by_status(Status.REMOVED)):
         (tests if verdict.subject_kind == "test" else urls).append(builder.removed_row(index, verdict))
     builder.pending.sort(key=lambda p: p.severity)  # stable: table order within a status
-    unconfirmed = comparison.by_status(Status.UNCONFIRMED)
+    unconfirmed = comparison.by_status(Status.UNCONFIRMED, Status.FASTER_UNCONFIRMED)
     return View(
         comparison=comparison,
         tests=tests,
@@ -305,8 +305,10 @@ def build_view(comparison: Comparison) -> View:
         unconfirmed=len(unconfirmed),
         charts={
             # Confirmed changes, counts first; slower times that reruns did not confirm have a collapsed chart of their own.
-            "changes": charts.change_bars(charts.top_changes([v for v in comparison.verdicts if v.status is not Status.UNCONFIRMED])),
-            "unconfirmed": charts.change_bars(charts.top_changes(unconfirmed), label="Slower, not confirmed"),
+            "changes": charts.change_bars(
+                charts.top_changes([v for v in comparison.verdicts if v.status not in (Status.UNCONFIRMED, Status.FASTER_UNCONFIRMED)])
+            ),
+            "unconfirmed": charts.change_bars(charts.top_changes(unconfirmed), label="Not confirmed"),
             "durations": charts.histogram(
                 [t.metrics["duration"] for t in run.tests if "duration" in t.metrics], "duration", "tests by wall time"
             ),

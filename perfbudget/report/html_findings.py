@@ -28,7 +28,7 @@ from typing import Any
 
 from perfbudget.compare.causes import Cause
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
-from perfbudget.report.causes import MAX_CAUSES, cause_line, short_test_names, subjects_text
+from perfbudget.report.causes import MAX_CAUSES, cause_line, explained_by_queries, short_test_names, subjects_text
 from perfbudget.report.escape import shorten, visible_controls
 from perfbudget.run.metrics import format_value, is_time
 from perfbudget.run.model import SqlGroup
@@ -39,7 +39,6 @@ FINDINGS_SHOWN = 500  # rows of verdicts no cause explains; the tests table filt
 NAME_WIDTH = 120  # characters of a name inside a cause's line; its link opens the panel with the whole name
 SQL_WIDTH = 1_500  # characters of one statement under a cause
 # The count metrics a query cause explains: a test's time, network or cache findings keep their own rows.
-_QUERY_METRICS = ("queries", "duplicate_queries", "similar_queries", "n_plus_one")
 _HEADLINE = ("queries", "n_plus_one")  # within one subject, the metric its row shows first
 # Glyphs any font has (the comment's emoji are boxes where no emoji font is installed); the CSS colours them.
 _ICON = {"added": "▲", "more": "▲", "rewritten": "✎", "removed": "▼", "fewer": "▼"}
@@ -171,10 +170,6 @@ def _entry(index: int, cause: Cause, row_ids: dict[tuple[str, str], str]) -> Cau
     )
 
 
-def _explains(metric: str | None) -> bool:
-    return metric is not None and (metric in _QUERY_METRICS or metric.startswith("queries."))
-
-
 def _headline(verdicts: list[Verdict], row_id: str) -> Finding:
     """A subject's row: its most severe verdict, the headline metric first; the other metrics that moved are counted."""
 
@@ -204,7 +199,7 @@ def build_findings(comparison: Comparison, row_ids: dict[tuple[str, str], str]) 
     explained: set[tuple[str, str]] = set()
     grown = [(index, cause) for index, cause in enumerate(causes) if cause.grew or cause.replaced is not None]
     for index, cause in grown:
-        broken = [subject for subject in cause.subjects if any(_explains(v.metric) for v in failing.get(subject, ()))]
+        broken = [subject for subject in cause.subjects if any(explained_by_queries(v.metric) for v in failing.get(subject, ()))]
         if not broken:
             continue
         explained.update(broken)
@@ -212,13 +207,13 @@ def build_findings(comparison: Comparison, row_ids: dict[tuple[str, str], str]) 
             findings.broke_left_out += 1
             continue
         rows = [
-            _headline([v for v in failing[subject] if _explains(v.metric)], row_ids.get(subject, ""))
+            _headline([v for v in failing[subject] if explained_by_queries(v.metric)], row_ids.get(subject, ""))
             for subject in broken[:CAUSE_SUBJECTS_SHOWN]
         ]
         rows.sort(key=lambda row: row.verdict.status.severity)  # stable: the cause's order within a status
         entry = findings.causes[index] if index < len(findings.causes) else _entry(index, cause, row_ids)
         findings.broke.append(BrokeEntry(entry, cause_head(cause, row_ids), rows, len(broken) - len(rows)))
-    rest = [v for v in comparison.failing if not ((v.subject_kind, v.subject) in explained and _explains(v.metric))]
+    rest = [v for v in comparison.failing if not ((v.subject_kind, v.subject) in explained and explained_by_queries(v.metric))]
     rest.sort(key=lambda v: is_time(v.metric or ""))  # counts are facts: their rows first
     findings.unexplained_total = len(rest)
     findings.unexplained = [

@@ -34,6 +34,7 @@ from perfbudget.report.causes import (
     cause_headline,
     cause_line,
     count_subjects,
+    explained_by_queries,
     fix_text,
     shared_causes,
     short_test_names,
@@ -400,9 +401,10 @@ def _headline_change(verdicts: list[Verdict]) -> str:
 def _broken_rows(failing: dict[tuple[str, str, bool], list[Verdict]], causes: list[Cause]) -> list[str]:
     """The rows of "What broke": one per cause for the subjects whose counts it moved (``shared_causes``), then one per other subject.
 
-    A subject's times are never a cause's doing, so only its count row can be shared.
+    Only a row whose every finding a query explains can be shared: a time, a network call or a cache count keeps its own.
     """
-    shared = shared_causes(causes, [(kind, name) for kind, name, is_timing in failing if not is_timing])
+    explained = [(kind, name) for (kind, name, _), verdicts in failing.items() if all(explained_by_queries(v.metric) for v in verdicts)]
+    shared = shared_causes(causes, explained)
     members: dict[int, list[tuple[str, str, bool]]] = {}
     for key in failing:
         cause = shared.get((key[0], key[1])) if not key[2] else None

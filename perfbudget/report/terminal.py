@@ -14,10 +14,9 @@ from __future__ import annotations
 from itertools import groupby
 
 from perfbudget.compare.verdicts import Comparison, Status, Verdict
-from perfbudget.report.causes import MAX_CAUSES, cause_line, count_subjects, shared_causes
+from perfbudget.report.causes import MAX_CAUSES, cause_line, count_subjects, explained_by_queries, shared_causes
 from perfbudget.report.escape import terminal_line
 from perfbudget.report.origin import compared_with
-from perfbudget.run.metrics import is_time
 
 MAX_SUBJECTS = 20  # tests and URLs given a block of their own; the rest are counted
 
@@ -51,7 +50,8 @@ def render_comparison(comparison: Comparison, show_improved: bool = False) -> li
         for key, group in groupby(comparison.by_status(*shown), key=lambda v: (v.subject_kind, v.subject))
     ]
     # Subjects whose counts only moved with a cause that moved many are that cause's line above, not a block each.
-    shared = shared_causes(causes, [key for key, verdicts in blocks if not any(is_time(v.metric or "") for v in verdicts)])
+    explained = [key for key, verdicts in blocks if all(explained_by_queries(v.metric) for v in verdicts)]
+    shared = shared_causes(causes[:MAX_CAUSES], explained)  # only the causes printed above
     if shared:
         lines.append(f"  ({count_subjects(list(shared))} moved only by the causes above: not listed one by one)")
     listed = [(key, verdicts) for key, verdicts in blocks if key not in shared]

@@ -80,7 +80,8 @@
   function refresh(t) {
     var needle = state.q.toLowerCase();
     t.matched = t.rows.filter(function (row) {
-      return (!needle || row.lower.indexOf(needle) !== -1) && (!state.status || statuses[row.data[2]][0] === state.status) &&
+      return (!needle || row.lower.indexOf(needle) !== -1) && (!state.status || statuses[row.data[2]][0] === state.status ||
+        (state.status === "unconfirmed" && statuses[row.data[2]][0] === "faster_unconfirmed")) &&
         (!causeRows || causeRows[row.data[0]] === true);
     });
     var value = sortValue(t, state.sort), sign = state.dir === "asc" ? 1 : -1;
