@@ -13,7 +13,7 @@ from perfbudget.compare.verdicts import Status, Verdict
 from perfbudget.report.causes import MAX_CAUSES, cause_line
 from perfbudget.report.charts import top_changes
 from perfbudget.report.html import build_view, render_html
-from perfbudget.report.html_findings import CAUSE_SUBJECTS_SHOWN, CAUSES_LISTED, FINDINGS_SHOWN, cause_parts, limit_text
+from perfbudget.report.html_findings import CAUSE_SUBJECTS_SHOWN, CAUSES_LISTED, FINDINGS_SHOWN, cause_parts
 from perfbudget.run.model import SqlGroup
 from tests.support.report import added_query_comparison, fixed_comparison
 from tests.test_comment_scenarios import AUTHOR, POSTS, judged, make_test, removed_query, sql
@@ -115,11 +115,11 @@ def test_limit_says_baseline_for_a_baseline_rule_and_budget_for_a_budget() -> No
     def verdict(status: Status, value: float, baseline: float | None, limit: float | None, metric: str = "queries") -> Verdict:
         return Verdict("t.py::test", "test", metric, status, value, baseline, limit)
 
-    assert limit_text(verdict(Status.REGRESSED, 2, 1, 1)) == "baseline"  # issue 20: not "1"
-    assert limit_text(verdict(Status.OVER_BUDGET, 13, None, 10)) == "budget 10"
-    assert limit_text(verdict(Status.OVER_BUDGET, 13, 13, 10)) == "budget 10"
-    assert limit_text(verdict(Status.REGRESSED, 1250, 980, 1176, "duration")) == "allowed 1.18 s"
-    assert limit_text(verdict(Status.REGRESSED, 2, 1, None)) == "–"
+    assert verdict(Status.REGRESSED, 2, 1, 1).limit_words == "baseline"  # issue 20: not "1"
+    assert verdict(Status.OVER_BUDGET, 13, None, 10).limit_words == "budget 10"
+    assert verdict(Status.OVER_BUDGET, 13, 13, 10).limit_words == "budget 10"
+    assert verdict(Status.REGRESSED, 1250, 980, 1176, "duration").limit_words == "allowed 1.18 s"
+    assert verdict(Status.REGRESSED, 2, 1, None).limit_words == "–"
     broke = section(render_html(fixed_comparison()), "what-broke")
     assert '<td class="num">baseline</td>' in broke and '<td class="num">budget 10</td>' in broke
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from perfbudget.compare.causes import Cause, query_causes
 from perfbudget.compare.evidence import TimingEvidence
 from perfbudget.compare.origin import BaselineOrigin
+from perfbudget.run.metrics import format_value
 from perfbudget.run.model import Run
 
 
@@ -95,6 +96,18 @@ class Verdict:
         if self.accepted_because:
             clauses.append(f"accepted ({self.accepted_because})")
         return "; ".join(clause for clause in clauses if clause)
+
+    @property
+    def limit_words(self) -> str:
+        """ "budget 10" for a budget, "baseline" when any increase regresses, "allowed 1.2 s" for a threshold, "–" for none."""
+        metric = self.metric or ""
+        if self.limit is None:
+            return "–"
+        if self.status is Status.OVER_BUDGET:
+            return f"budget {format_value(metric, self.limit)}"
+        if self.baseline is not None and self.limit == self.baseline:
+            return "baseline"  # a baseline rule: the limit is the baseline itself
+        return f"allowed {format_value(metric, self.limit)}"
 
     @property
     def evidence(self) -> str:

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perfbudget.compare.causes import Cause
-from perfbudget.compare.verdicts import Comparison, Status, Verdict
+from perfbudget.compare.verdicts import Comparison, Verdict
 from perfbudget.report.causes import MAX_CAUSES, cause_line, explained_by_queries, short_test_names, subjects_text
 from perfbudget.report.escape import shorten, visible_controls
-from perfbudget.run.metrics import format_value, is_time
+from perfbudget.run.metrics import is_time
 from perfbudget.run.model import SqlGroup
 
 CAUSES_LISTED = 200  # causes behind "… and K more" (a few kB each); the rest are counted
@@ -92,18 +92,6 @@ class Findings:
     unexplained: list[Finding] = field(default_factory=list)
     unexplained_total: int = 0  # verdicts
     failing_subjects: int = 0
-
-
-def limit_text(verdict: Verdict) -> str:
-    """ "budget 10" for a budget, "baseline" when any increase regresses, "allowed 1.2 s" for a threshold (as the comment says)."""
-    metric = verdict.metric or ""
-    if verdict.limit is None:
-        return "–"
-    if verdict.status is Status.OVER_BUDGET:
-        return f"budget {format_value(metric, verdict.limit)}"
-    if verdict.baseline is not None and verdict.limit == verdict.baseline:
-        return "baseline"  # a baseline rule: the limit is the baseline itself
-    return f"allowed {format_value(metric, verdict.limit)}"
 
 
 def cause_parts(cause: Cause, row_ids: dict[tuple[str, str], str], shown: int = 3) -> list[Part]:
@@ -182,7 +170,7 @@ def _headline(verdicts: list[Verdict], row_id: str) -> Finding:
     head = ranked[0]
     with_baseline = next((v for v in ranked if v.metric == head.metric and v.baseline is not None), head)
     related = len({v.metric for v in verdicts}) - 1
-    return Finding(row_id, head, with_baseline.baseline, limit_text(head), related)
+    return Finding(row_id, head, with_baseline.baseline, head.limit_words, related)
 
 
 def build_findings(comparison: Comparison, row_ids: dict[tuple[str, str], str]) -> Findings:
@@ -217,7 +205,7 @@ def build_findings(comparison: Comparison, row_ids: dict[tuple[str, str], str]) 
     rest.sort(key=lambda v: is_time(v.metric or ""))  # counts are facts: their rows first
     findings.unexplained_total = len(rest)
     findings.unexplained = [
-        Finding(row_ids.get((v.subject_kind, v.subject), ""), v, v.baseline, limit_text(v)) for v in rest[:FINDINGS_SHOWN]
+        Finding(row_ids.get((v.subject_kind, v.subject), ""), v, v.baseline, v.limit_words) for v in rest[:FINDINGS_SHOWN]
     ]
     return findings
 

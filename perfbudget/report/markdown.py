@@ -416,7 +416,7 @@ def _broken_rows(failing: dict[tuple[str, str, bool], list[Verdict]], causes: li
         if not keys:
             continue
         heads = [failing[key][0] for key in keys]
-        limits = {_limit_text(head) for head in heads}
+        limits = {head.limit_words for head in heads}
         status = min((head.status for head in heads), key=lambda s: s.severity)
         subjects = [(kind, name) for kind, name, _ in keys]
         shown = subjects[:SUBJECTS_SHOWN]
@@ -434,23 +434,11 @@ def _broken_rows(failing: dict[tuple[str, str, bool], list[Verdict]], causes: li
     return rows
 
 
-def _limit_text(head: Verdict) -> str:
-    """What a verdict's limit is, in a word and a figure: "budget 10", "baseline", "allowed 54 ms"."""
-    metric = head.metric or ""
-    if head.limit is None:
-        return "–"
-    if head.status is Status.OVER_BUDGET:
-        return f"budget {format_value(metric, head.limit)}"
-    if head.baseline is not None and head.limit == head.baseline:
-        return "baseline"  # any increase regresses: the limit is the baseline itself
-    return f"allowed {format_value(metric, head.limit)}"
-
-
 def _subject_row(verdicts: list[Verdict]) -> str:
     """One subject, its headline change; the metrics that moved with it are counted, not listed."""
     head = verdicts[0]
     moved = _headline_change(verdicts)
-    limit = _limit_text(head)
+    limit = head.limit_words
     if head.timing is not None and head.timing.confirmed:
         limit += f" · {md_text(head.evidence, width=120)}"
     if head.expired_entry:  # an accepted change whose entry ran out: say which, so it is renewed or fixed
