@@ -56,6 +56,13 @@ def _manage(project: Path, *args: str, env: dict[str, str] | None = None) -> sub
     )
 
 
+def _plugin(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The same project's tests under ``pytest --perf-budget`` (pytest-django), for comparing with the runner's records."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--perf-budget", "--perf-output=plugin.ndjson.gz"]
+    command += ["--ds=mysite.settings", "-o", "python_files=tests.py", *args]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
+
+
 def _counts(path: Path) -> dict[str, tuple[str, float, float]]:
     return {t.node_id: (t.outcome, t.metrics.get("queries", -1), t.metrics.get("requests", -1)) for t in load_run(path).tests}
 
@@ -65,25 +72,7 @@ def test_the_runner_records_what_the_pytest_plugin_records(project: Path) -> Non
     done = _manage(project, *RUNNER, "--perf-budget", "--perf-output", "runner.ndjson.gz")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "3 tests recorded: 3 passed; 1 URLs" in done.stderr and "perfbudget: results written to runner.ndjson.gz" in done.stderr
-    plugin = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--perf-budget",
-            "--perf-output=plugin.ndjson.gz",
-            "--ds=mysite.settings",
-            "-o",
-            "python_files=tests.py",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    plugin = _plugin(project)
     assert plugin.returncode == 0, plugin.stdout[-3000:]
     runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
     assert runner == pytest_run  # same node ids, outcomes, query and request counts
@@ -214,27 +203,7 @@ def test_manage_py_test_is_warmed_up_like_pytest_and_counts_the_same(project: Pa
     assert warmed.returncode == 0, warmed.stderr[-3000:]
     cold = _manage(project, *RUNNER, "--perf-budget", "--perf-no-warmup", "--perf-output", "cold.ndjson.gz")
     assert cold.returncode != 0 and "test_a_collected_before_the_first_test" in cold.stderr  # the option is honoured
-    plugin = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--perf-budget",
-            "--perf-output=plugin.ndjson.gz",
-            "--ds=mysite.settings",
-            "-o",
-            "python_files=tests.py",
-            "-k",
-            "not collected_before",
-        ],  # pytest runs no system check
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    plugin = _plugin(project, "-k", "not collected_before")  # pytest runs no system check
     assert plugin.returncode == 0, plugin.stdout[-3000:]
     runner, pytest_run = _counts(project / "runner.ndjson.gz"), _counts(project / "plugin.ndjson.gz")
     del runner["shop/tests.py::ColdStartTests::test_a_collected_before_the_first_test"]
