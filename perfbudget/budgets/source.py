@@ -13,12 +13,12 @@ tighten`` writes both back exactly as it found them.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from perfbudget.budgets.model import BudgetError
+from perfbudget.run.files import NotRegularFile, open_regular_file
 
 MAX_BYTES = 1024 * 1024  # 1 MiB: a thousand times a large hand-written budget file
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -58,40 +58,29 @@ def read_budget_text(path: str | Path, name: str | None = None) -> BudgetText:
 
 
 def _read_capped(path: Path, source: str) -> bytes:
-    """At most MAX_BYTES of a regular file; opened without blocking, so a FIFO is refused rather than waited on."""
+    """At most MAX_BYTES of a regular file (``run/files.py`` opens it), so a FIFO is refused rather than waited on."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        file = open_regular_file(path)
+    except NotRegularFile as exc:
+        raise BudgetError(f"{source}: the budget file is {exc.kind}, not a file") from exc
     except FileNotFoundError as exc:
         broken = " (a symlink to a file that does not exist)" if path.is_symlink() else ""
         raise BudgetError(f"{source}: budget file not found{broken}") from exc
     except OSError as exc:  # permission, a symlink loop, a name too long
         raise BudgetError(f"{source}: cannot read budget file ({exc.strerror or exc})") from exc
-    status = os.fstat(fd)
-    if not stat.S_ISREG(status.st_mode):
-        os.close(fd)
-        raise BudgetError(f"{source}: the budget file is {_kind(status.st_mode)}, not a file")
-    with os.fdopen(fd, "rb") as file:
+    with file:
+        size = os.fstat(file.fileno()).st_size
         try:
             data = file.read(MAX_BYTES + 1)
         except OSError as exc:
             raise BudgetError(f"{source}: cannot read budget file ({exc.strerror or exc})") from exc
     if len(data) > MAX_BYTES:
         raise BudgetError(
-            f"{source}: the budget file is {max(status.st_size, len(data)):,} bytes, more than the {MAX_BYTES // 1024 // 1024} MiB "
+            f"{source}: the budget file is {max(size, len(data)):,} bytes, more than the {MAX_BYTES // 1024 // 1024} MiB "
             "perfbudget reads; "
             "cover many tests with one glob rather than a rule each"
         )
     return data
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
 
 
 def write_budget_text(path: Path, original: BudgetText, text: str) -> None:

@@ -61,29 +61,46 @@ def outside(path: Path, directory: Path) -> bool:
         return True
 
 
-def open_regular(path: str | os.PathLike[str], what: str = "results file") -> BinaryIO:
-    """``path`` opened for reading, or a ResultsError when it is missing, unreadable or no regular file.
+class NotRegularFile(OSError):
+    """What ``open_regular_file`` refused to read: its ``kind`` says what it is instead ("a FIFO (named pipe)")."""
 
-    The type is checked before opening (opening some devices acts on them)
-    and again on the open file (it may have been swapped meanwhile); the
-    open never blocks, so a FIFO put there after the check cannot hang it.
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file; NotRegularFile if it is not, the open's OSError if it fails.
+
+    The one way perfbudget opens a file it did not write (a results file, a
+    baseline's, a budget file), each caller wording the refusal for its own
+    file. The type is checked before opening (opening some devices acts on
+    them) and again on the open file (it may have been swapped meanwhile);
+    the open never blocks, so a FIFO put there after the check cannot hang it.
     """
     kind = not_regular(path)
     if kind is not None:
-        raise ResultsError(f"{os.fspath(path)}: {kind}, not a {what}; refusing to read it")
+        raise NotRegularFile(kind)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotRegularFile(_kind(mode))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def open_regular(path: str | os.PathLike[str], what: str = "results file") -> BinaryIO:
+    """``path`` opened for reading, or a ResultsError when it is missing, unreadable or no regular file."""
     try:
-        fd = os.open(path, flags)
+        return open_regular_file(path)
+    except NotRegularFile as exc:
+        raise ResultsError(f"{os.fspath(path)}: {exc.kind}, not a {what}; refusing to read it") from exc
     except FileNotFoundError as exc:
         raise ResultsError(f"{os.fspath(path)}: {what} not found") from exc
     except OSError as exc:
         raise ResultsError(f"{os.fspath(path)}: cannot read the {what} ({exc.strerror or exc})") from exc
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise ResultsError(f"{os.fspath(path)}: {_kind(mode)}, not a {what}; refusing to read it")
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
 
 
 def copy_regular(source: Path, target: Path) -> None:
